@@ -1,0 +1,404 @@
+/* context.c — the context: choosing a device, wrapping an application's OpenCL objects, launching kernels,
+ * timing operations, and the small per-context buffers (call metadata, scratch). */
+#include "t6_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void t6i_lock(t6_context *ctx) { pthread_mutex_lock(&ctx->lock); }
+void t6i_unlock(t6_context *ctx) { pthread_mutex_unlock(&ctx->lock); }
+
+size_t t6i_round_up(size_t value, size_t multiple) { return multiple ? (value + multiple - 1) / multiple * multiple : value; }
+
+static bool contains_ci(const char *haystack, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *haystack; haystack++) {
+        size_t i = 0;
+        while (i < n && haystack[i] && tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == n) return true;
+    }
+    return n == 0;
+}
+
+static bool is_index(const char *text)
+{
+    if (!*text) return false;
+    for (; *text; text++)
+        if (!isdigit((unsigned char)*text)) return false;
+    return true;
+}
+
+/* Picks the device for a selector (see t6_context_create). */
+static t6_status select_device(const char *selector, cl_platform_id *platform, cl_device_id *device)
+{
+    t6_status status = T6_SUCCESS;
+    cl_device_id *devices = NULL;
+    cl_platform_id *platforms = NULL;
+    int count = 0;
+    T6I_TRY(t6i_list_devices(&devices, &platforms, &count));
+    if (count == 0) {
+        status = t6i_fail(NULL, T6_ERROR_DEVICE_NOT_FOUND,
+                          "no OpenCL device found (is an ICD installed under /etc/OpenCL/vendors?)");
+        goto cleanup;
+    }
+    int chosen = -1;
+    if (selector && *selector && is_index(selector)) {
+        long index = strtol(selector, NULL, 10);
+        if (index >= count) {
+            status = t6i_fail(NULL, T6_ERROR_DEVICE_NOT_FOUND, "device selector '%s': there are only %d devices",
+                              selector, count);
+            goto cleanup;
+        }
+        chosen = (int)index;
+    } else if (selector && *selector) {
+        for (int i = 0; i < count && chosen < 0; i++) {
+            t6_device_info info;
+            if (t6i_describe_device(NULL, platforms[i], devices[i], &info) != T6_SUCCESS) continue;
+            char both[2 * T6_INFO_TEXT + 2];
+            snprintf(both, sizeof both, "%s %s", info.platform_name, info.name);
+            if (contains_ci(both, selector)) chosen = i;
+        }
+        if (chosen < 0) {
+            status = t6i_fail(NULL, T6_ERROR_DEVICE_NOT_FOUND,
+                              "device selector '%s' matches none of the %d devices (t6-info lists them)",
+                              selector, count);
+            goto cleanup;
+        }
+    } else {
+        for (int i = 0; i < count && chosen < 0; i++) {
+            cl_device_type type = 0;
+            if (clGetDeviceInfo(devices[i], CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+                (type & CL_DEVICE_TYPE_GPU))
+                chosen = i;
+        }
+        if (chosen < 0) chosen = 0;
+    }
+    *platform = platforms[chosen];
+    *device = devices[chosen];
+cleanup:
+    free(devices);
+    free(platforms);
+    return status;
+}
+
+static t6_status new_context(t6_context **out)
+{
+    t6_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (context)");
+    pthread_mutexattr_t attributes;
+    bool locked = pthread_mutexattr_init(&attributes) == 0 &&
+                  pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_RECURSIVE) == 0 &&
+                  pthread_mutex_init(&ctx->lock, &attributes) == 0;
+    pthread_mutexattr_destroy(&attributes);
+    if (!locked) {
+        free(ctx);
+        return t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
+    }
+    *out = ctx;
+    return T6_SUCCESS;
+}
+
+/* Describes the device, refuses what t6 cannot run on, and loads the tuning profile. Failures are copied to
+ * the thread's last error because the caller never sees the half-made context. */
+static t6_status finish_context(t6_context *ctx)
+{
+    t6_status status = t6i_describe_device(ctx, ctx->platform, ctx->device, &ctx->info);
+    if (status != T6_SUCCESS) return t6i_fail(NULL, status, "%s", ctx->last_error);
+    int major = 0, minor = 0;
+    t6i_parse_cl_version(ctx->info.device_version, &major, &minor);
+    if (major < 1 || (major == 1 && minor < 2))
+        return t6i_fail(NULL, T6_ERROR_DEVICE_UNSUPPORTED, "device '%s' reports '%s'; t6 needs OpenCL 1.2 or later",
+                        ctx->info.name, ctx->info.device_version);
+    t6i_profile_load_for_context(ctx);
+    t6i_log(T6_LOG_INFO, "context on '%s' (%s, driver %s)", ctx->info.name, ctx->info.platform_name,
+            ctx->info.driver_version);
+    return T6_SUCCESS;
+}
+
+t6_status t6_context_create(const char *device_selector, t6_context **out)
+{
+    t6_status status = T6_SUCCESS;
+    t6_context *ctx = NULL;
+    cl_int err = CL_SUCCESS;
+    T6I_REQUIRE(NULL, out, "t6_context_create: out is NULL");
+    *out = NULL;
+    if (!device_selector || !*device_selector) device_selector = getenv("T6_DEVICE");
+    T6I_TRY(new_context(&ctx));
+    T6I_TRY(select_device(device_selector, &ctx->platform, &ctx->device));
+    ctx->cl_ctx = clCreateContext(NULL, 1, &ctx->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        status = t6i_fail_cl(NULL, err, "clCreateContext");
+        goto cleanup;
+    }
+    /* clCreateCommandQueue is deprecated in 2.0 but is the one call every 1.2+ driver accepts. */
+    ctx->queue = clCreateCommandQueue(ctx->cl_ctx, ctx->device, CL_QUEUE_PROFILING_ENABLE, &err);
+    if (err != CL_SUCCESS) {
+        status = t6i_fail_cl(NULL, err, "clCreateCommandQueue");
+        goto cleanup;
+    }
+    ctx->queue_profiling = true;
+    T6I_TRY(finish_context(ctx));
+    *out = ctx;
+    ctx = NULL;
+cleanup:
+    t6_context_destroy(ctx);
+    return status;
+}
+
+t6_status t6_context_create_from_cl(cl_context context, cl_device_id device, cl_command_queue queue,
+                                    t6_context **out)
+{
+    t6_status status = T6_SUCCESS;
+    t6_context *ctx = NULL;
+    T6I_REQUIRE(NULL, out, "t6_context_create_from_cl: out is NULL");
+    *out = NULL;
+    T6I_REQUIRE(NULL, context && device && queue, "t6_context_create_from_cl: context, device and queue are required");
+
+    cl_context queue_context = NULL;
+    cl_device_id queue_device = NULL;
+    cl_command_queue_properties properties = 0;
+    T6I_CHECK_CL(NULL, clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof queue_context, &queue_context, NULL),
+                 "clGetCommandQueueInfo(CONTEXT)");
+    T6I_CHECK_CL(NULL, clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof queue_device, &queue_device, NULL),
+                 "clGetCommandQueueInfo(DEVICE)");
+    T6I_CHECK_CL(NULL, clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof properties, &properties, NULL),
+                 "clGetCommandQueueInfo(PROPERTIES)");
+    T6I_REQUIRE(NULL, queue_context == context, "t6_context_create_from_cl: the queue belongs to another context");
+    T6I_REQUIRE(NULL, queue_device == device, "t6_context_create_from_cl: the queue belongs to another device");
+    T6I_REQUIRE(NULL, !(properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE),
+                "t6_context_create_from_cl: the queue must be in order");
+    cl_platform_id platform = NULL;
+    T6I_CHECK_CL(NULL, clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL),
+                 "clGetDeviceInfo(PLATFORM)");
+
+    T6I_TRY(new_context(&ctx));
+    T6I_CHECK_CL(NULL, clRetainContext(context), "clRetainContext");
+    ctx->cl_ctx = context;
+    T6I_CHECK_CL(NULL, clRetainCommandQueue(queue), "clRetainCommandQueue");
+    ctx->queue = queue;
+    ctx->device = device;
+    ctx->platform = platform;
+    ctx->queue_profiling = (properties & CL_QUEUE_PROFILING_ENABLE) != 0;
+    T6I_TRY(finish_context(ctx));
+    *out = ctx;
+    ctx = NULL;
+cleanup:
+    t6_context_destroy(ctx);
+    return status;
+}
+
+static void release_event(cl_event *event)
+{
+    if (*event) clReleaseEvent(*event);
+    *event = NULL;
+}
+
+/* Defined in program.c: releases the memory cache of programs and kernels. */
+void t6i_programs_release(t6_context *ctx);
+
+void t6_context_destroy(t6_context *ctx)
+{
+    if (!ctx) return;
+    if (ctx->queue) clFinish(ctx->queue);
+    release_event(&ctx->op_first_event);
+    release_event(&ctx->op_last_event);
+    for (int i = 0; i < T6I_META_CHANNELS; i++) {
+        release_event(&ctx->meta_event[i]);
+        if (ctx->meta[i]) clReleaseMemObject(ctx->meta[i]);
+        free(ctx->meta_host[i]);
+    }
+    for (int i = 0; i < T6I_SCRATCH_CHANNELS; i++)
+        if (ctx->scratch[i]) clReleaseMemObject(ctx->scratch[i]);
+    t6i_programs_release(ctx);
+    t6i_profile_free(ctx->profile);
+    if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+    if (ctx->cl_ctx) clReleaseContext(ctx->cl_ctx);
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+}
+
+t6_status t6_context_device_info(const t6_context *ctx, t6_device_info *info)
+{
+    if (!ctx || !info) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_context_device_info: NULL argument");
+    *info = ctx->info;
+    return T6_SUCCESS;
+}
+
+cl_context t6_context_cl_context(const t6_context *ctx) { return ctx ? ctx->cl_ctx : NULL; }
+cl_device_id t6_context_cl_device(const t6_context *ctx) { return ctx ? ctx->device : NULL; }
+cl_command_queue t6_context_cl_queue(const t6_context *ctx) { return ctx ? ctx->queue : NULL; }
+
+t6_status t6_context_finish(t6_context *ctx)
+{
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_finish: ctx is NULL");
+    cl_int err = clFinish(ctx->queue);
+    return err == CL_SUCCESS ? T6_SUCCESS : t6i_fail_cl(ctx, err, "clFinish");
+}
+
+/* ---- timing ---- */
+
+t6_status t6_context_set_timing(t6_context *ctx, int enabled)
+{
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_set_timing: ctx is NULL");
+    if (enabled && !ctx->queue_profiling)
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "t6_context_set_timing: the queue was created without "
+                                                   "CL_QUEUE_PROFILING_ENABLE");
+    t6i_lock(ctx);
+    ctx->timing = enabled != 0;
+    t6i_unlock(ctx);
+    return T6_SUCCESS;
+}
+
+void t6i_op_begin(t6_context *ctx)
+{
+    release_event(&ctx->op_first_event);
+    release_event(&ctx->op_last_event);
+}
+
+void t6i_op_add_event(t6_context *ctx, cl_event event)
+{
+    if (!event) return;
+    if (!ctx->timing) {
+        clReleaseEvent(event);
+        return;
+    }
+    if (!ctx->op_first_event) {
+        ctx->op_first_event = event;
+        clRetainEvent(event);
+    }
+    release_event(&ctx->op_last_event);
+    ctx->op_last_event = event;
+}
+
+t6_status t6_context_last_op_time(t6_context *ctx, uint64_t *nanoseconds)
+{
+    t6_status status = T6_SUCCESS;
+    if (!ctx || !nanoseconds)
+        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_context_last_op_time: NULL argument");
+    t6i_lock(ctx);
+    cl_ulong start = 0, end = 0;
+    if (!ctx->queue_profiling) {
+        status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "t6_context_last_op_time: the queue has no profiling");
+        goto cleanup;
+    }
+    T6I_REQUIRE(ctx, ctx->op_first_event && ctx->op_last_event,
+                "t6_context_last_op_time: no operation was timed (call t6_context_set_timing first)");
+    T6I_CHECK_CL(ctx, clWaitForEvents(1, &ctx->op_last_event), "clWaitForEvents");
+    T6I_CHECK_CL(ctx, clGetEventProfilingInfo(ctx->op_first_event, CL_PROFILING_COMMAND_START, sizeof start, &start,
+                                              NULL),
+                 "clGetEventProfilingInfo(START)");
+    T6I_CHECK_CL(ctx, clGetEventProfilingInfo(ctx->op_last_event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL),
+                 "clGetEventProfilingInfo(END)");
+    *nanoseconds = end > start ? (uint64_t)(end - start) : 0;
+cleanup:
+    t6i_unlock(ctx);
+    return status;
+}
+
+/* ---- launching ---- */
+
+t6_status t6i_set_args(t6_context *ctx, cl_kernel kernel, const char *what, const t6i_arg *args, int count)
+{
+    for (int i = 0; i < count; i++) {
+        cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
+        if (err != CL_SUCCESS) {
+            char call[160];
+            snprintf(call, sizeof call, "clSetKernelArg(%s, %d)", what, i);
+            return t6i_fail_cl(ctx, err, call);
+        }
+    }
+    return T6_SUCCESS;
+}
+
+t6_status t6i_launch(t6_context *ctx, cl_kernel kernel, const char *what, cl_uint dims, const size_t *global,
+                     const size_t *local)
+{
+    cl_event event = NULL;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, global, local, 0, NULL,
+                                        ctx->timing ? &event : NULL);
+    if (err != CL_SUCCESS) {
+        char call[160];
+        snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", what);
+        return t6i_fail_cl(ctx, err, call);
+    }
+    t6i_op_add_event(ctx, event);
+    return T6_SUCCESS;
+}
+
+/* ---- per-context buffers ---- */
+
+t6_status t6i_upload_meta(t6_context *ctx, int channel, const void *data, size_t bytes, cl_mem *out)
+{
+    t6_status status = T6_SUCCESS;
+    cl_int err = CL_SUCCESS;
+    if (bytes == 0) bytes = 4;
+    /* The previous write from this channel's host copy must be done before the copy is overwritten; it
+     * almost always is, since it was enqueued a whole call ago. */
+    if (ctx->meta_event[channel]) {
+        T6I_CHECK_CL(ctx, clWaitForEvents(1, &ctx->meta_event[channel]), "clWaitForEvents(metadata)");
+        release_event(&ctx->meta_event[channel]);
+    }
+    if (ctx->meta_capacity[channel] < bytes) {
+        size_t capacity = t6i_round_up(bytes, 4096);
+        void *host = realloc(ctx->meta_host[channel], capacity);
+        if (!host) return t6i_fail(ctx, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (call metadata)");
+        ctx->meta_host[channel] = host;
+        if (ctx->meta[channel]) clReleaseMemObject(ctx->meta[channel]);
+        ctx->meta_capacity[channel] = 0;
+        ctx->meta[channel] = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY, capacity, NULL, &err);
+        T6I_CHECK_CL(ctx, err, "clCreateBuffer(call metadata)");
+        ctx->meta_capacity[channel] = capacity;
+    }
+    memcpy(ctx->meta_host[channel], data, bytes);
+    T6I_CHECK_CL(ctx,
+                 clEnqueueWriteBuffer(ctx->queue, ctx->meta[channel], CL_FALSE, 0, bytes, ctx->meta_host[channel], 0,
+                                      NULL, &ctx->meta_event[channel]),
+                 "clEnqueueWriteBuffer(call metadata)");
+    *out = ctx->meta[channel];
+cleanup:
+    return status;
+}
+
+t6_status t6i_scratch(t6_context *ctx, int channel, size_t bytes, cl_mem *out)
+{
+    cl_int err = CL_SUCCESS;
+    if (bytes == 0) bytes = 4;
+    if (ctx->scratch_capacity[channel] < bytes) {
+        if (ctx->scratch[channel]) clReleaseMemObject(ctx->scratch[channel]);
+        ctx->scratch[channel] = NULL;
+        ctx->scratch_capacity[channel] = 0;
+        size_t capacity = t6i_round_up(bytes + bytes / 4, 1 << 16); /* grow with headroom: fewer reallocations */
+        if (capacity > ctx->info.max_alloc_bytes && bytes <= ctx->info.max_alloc_bytes) capacity = bytes;
+        ctx->scratch[channel] = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, capacity, NULL, &err);
+        if (err != CL_SUCCESS) {
+            ctx->scratch[channel] = NULL;
+            return t6i_fail_cl(ctx, err, "clCreateBuffer(scratch)");
+        }
+        ctx->scratch_capacity[channel] = capacity;
+    }
+    *out = ctx->scratch[channel];
+    return T6_SUCCESS;
+}
+
+t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,
+                           const char *name)
+{
+    if (!buffer) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "%s is NULL", name);
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo(buffer, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS) {
+        char call[160];
+        snprintf(call, sizeof call, "clGetMemObjectInfo(%s)", name);
+        return t6i_fail_cl(ctx, err, call);
+    }
+    size_t element = t6_dtype_size(dtype);
+    size_t limit = size / element;
+    if (offset > limit || count > limit - offset)
+        return t6i_fail(ctx, T6_ERROR_BUFFER_TOO_SMALL,
+                        "%s holds %zu %s elements; the call needs %zu from offset %zu", name, limit,
+                        t6_dtype_name(dtype), count, offset);
+    return T6_SUCCESS;
+}

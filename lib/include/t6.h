@@ -1,0 +1,513 @@
+/*
+ * t6.h — Tensor Product Attention on any OpenCL device.
+ *
+ * This header is the manual. t6 runs the attention of the T6 transformer (Tensor Product Attention, TPA,
+ * arXiv:2501.06425) on OpenCL 1.2+ devices: the fused factor projection that writes the factorized KV cache,
+ * factorized decode and causal prefill over that cache, and the conventional baselines (attention through
+ * materialized K/V, MHA/GQA/MQA over a K/V cache). Kernel parameters come from JSON device profiles tuned by
+ * `t6-tune`, picked at run time by device identity.
+ *
+ * Conventions that hold for every declaration below:
+ * - Every fallible call returns a t6_status: T6_SUCCESS (0) or a negative error. Nothing is printed, nothing
+ *   aborts; the detail of a context's last failure (the OpenCL call and its cl_int, the head of a build log,
+ *   the argument that was wrong) is kept for t6_context_last_error().
+ * - Handles are opaque and come in create/destroy pairs. Every destroy accepts NULL. Objects made from a
+ *   context keep a reference to it: destroy them before the context.
+ * - Buffers are the application's cl_mem objects; every offset and count is in elements of the buffer's storage
+ *   type, never in bytes. A buffer smaller than the shape needs is rejected with T6_ERROR_BUFFER_TOO_SMALL
+ *   before any kernel runs.
+ * - Operations are enqueued on the context's command queue and return without waiting; results are ready once
+ *   the queue is finished (clFinish) or after a blocking download through this library.
+ * - Thread safety: distinct contexts may be used from distinct threads at the same time. One context, and
+ *   everything made from it, is safe to use from several threads: calls on it are serialized by a lock it owns.
+ *   The log callback and the global settings below are process-wide; set them before creating contexts.
+ *
+ * Layouts (all row-major, as in the T6 reference code and ../shared/TPA.md):
+ * - Layer weights as PyTorch nn.Linear: W_A_q (H·Rq)×C with row h·Rq+r, W_B_q (Rq·D)×C with row r·D+d, likewise
+ *   for K (Rk) and V (Rv).
+ * - Query factors of one token (the output of t6_project, the input of attention): A_Q[h][r] (H·Rq floats)
+ *   followed by B_Q[r][d] (Rq·D floats, RoPE applied); t6_query_row_size() floats per token, fp32.
+ * - Attention output of one token: out[h][d], H·D floats, fp32.
+ */
+#ifndef T6_H
+#define T6_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/cl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#if defined(_WIN32) && defined(T6_BUILDING_SHARED)
+#define T6_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(T6_BUILDING_SHARED)
+#define T6_API __attribute__((visibility("default")))
+#else
+#define T6_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------------------------- */
+#define T6_VERSION_MAJOR 0
+#define T6_VERSION_MINOR 1
+#define T6_VERSION_PATCH 0
+#define T6_VERSION_STRING "0.1.0"
+
+/** The library's version as "MAJOR.MINOR.PATCH"; may differ from T6_VERSION_STRING when the header and the
+ *  shared library come from different builds. Static storage, never NULL. */
+T6_API const char *t6_version_string(void);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Status codes. Values are fixed forever; a retired value is never reused.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_status {
+    T6_SUCCESS = 0,
+    T6_ERROR_INVALID_ARGUMENT = -1,   /**< NULL, out-of-range or inconsistent argument; nothing was enqueued */
+    T6_ERROR_OUT_OF_HOST_MEMORY = -2, /**< malloc failed */
+    T6_ERROR_OPENCL = -3,             /**< an OpenCL call failed; the last error names the call and its cl_int */
+    T6_ERROR_DEVICE_NOT_FOUND = -4,   /**< no OpenCL device, or none matching the selector */
+    T6_ERROR_DEVICE_UNSUPPORTED = -5, /**< the device is below OpenCL 1.2 or lacks something t6 needs */
+    T6_ERROR_BUILD_FAILED = -6,       /**< a kernel did not compile; the last error holds the head of the log */
+    T6_ERROR_BUFFER_TOO_SMALL = -7,   /**< a cl_mem is smaller than offset + the elements the shape needs */
+    T6_ERROR_INVALID_PARAMS = -8,     /**< kernel parameters (explicit or from a profile) the device cannot run */
+    T6_ERROR_IO = -9,                 /**< a file could not be read or written */
+    T6_ERROR_FORMAT = -10,            /**< a file (profile, checkpoint) is malformed */
+    T6_ERROR_CLBLAST = -11,           /**< a CLBlast routine failed; the last error holds its status */
+    T6_ERROR_UNSUPPORTED = -12        /**< a valid request this device or build cannot serve */
+} t6_status;
+
+/** A short static English text for a status ("invalid argument"); "unknown status" for other values. */
+T6_API const char *t6_status_string(t6_status status);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Logging. Silent by default. The callback may be called from any thread that uses t6; it must not call back
+ * into t6. Not thread safe: install it before creating contexts.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_log_level { T6_LOG_DEBUG = 0, T6_LOG_INFO = 1, T6_LOG_WARN = 2, T6_LOG_ERROR = 3 } t6_log_level;
+typedef void (*t6_log_fn)(t6_log_level level, const char *message, void *user_data);
+
+/** Installs `fn` (NULL: silent) to receive messages of `min_level` and above. `user_data` is passed through. */
+T6_API void t6_set_log_callback(t6_log_fn fn, t6_log_level min_level, void *user_data);
+
+/** A ready-made callback that writes "t6 <level>: <message>" lines to stderr, for programs and tests. */
+T6_API void t6_log_to_stderr(t6_log_level level, const char *message, void *user_data);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Storage types. Arithmetic is always fp32; these are how caches, weights and buffers are stored.
+ * fp16 goes through vload_half/vstore_half (no cl_khr_fp16 needed); bf16 is the upper 16 bits of an fp32,
+ * rounded to nearest even on store.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_dtype { T6_F32 = 0, T6_F16 = 1, T6_BF16 = 2 } t6_dtype;
+
+/** Bytes per element: 4, 2, 2; 0 for an unknown type. */
+T6_API size_t t6_dtype_size(t6_dtype dtype);
+/** "f32", "f16", "bf16"; "unknown" otherwise. */
+T6_API const char *t6_dtype_name(t6_dtype dtype);
+/** `value` after a round trip through `dtype` storage, exactly as the device stores it (round to nearest even;
+ *  overflow to ±inf, NaN stays NaN). Lets tests feed a reference the values t6 stored. */
+T6_API float t6_round_to_dtype(t6_dtype dtype, float value);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Devices
+ * ------------------------------------------------------------------------------------------------------- */
+#define T6_INFO_TEXT 256
+
+/** What t6 knows of a device. Strings are NUL-terminated and truncated to fit. */
+typedef struct t6_device_info {
+    char platform_name[T6_INFO_TEXT];
+    char platform_vendor[T6_INFO_TEXT];
+    char platform_version[T6_INFO_TEXT];
+    char vendor[T6_INFO_TEXT];          /**< CL_DEVICE_VENDOR */
+    unsigned vendor_id;                 /**< CL_DEVICE_VENDOR_ID (0x10DE NVIDIA, 0x1002 AMD, 0x8086 Intel) */
+    char name[T6_INFO_TEXT];            /**< CL_DEVICE_NAME, raw */
+    char driver_version[T6_INFO_TEXT];  /**< CL_DRIVER_VERSION */
+    char device_version[T6_INFO_TEXT];  /**< CL_DEVICE_VERSION ("OpenCL 3.0 CUDA") */
+    char opencl_c_version[T6_INFO_TEXT];
+    int is_gpu;                         /**< 1 when CL_DEVICE_TYPE_GPU */
+    unsigned compute_units;
+    unsigned clock_mhz;
+    unsigned long long global_mem_bytes;
+    unsigned long long max_alloc_bytes;
+    unsigned long long local_mem_bytes;
+    size_t max_work_group_size;
+    size_t preferred_work_group_multiple; /**< warp/wavefront/SIMD width as the driver reports it for a kernel */
+    int has_fp16;                       /**< cl_khr_fp16 (t6 never needs it) */
+    int has_fp64;                       /**< cl_khr_fp64 */
+    char normalized_vendor[64];         /**< "nvidia", "amd", "intel", "pocl", or the lowercased raw vendor */
+    char normalized_name[T6_INFO_TEXT]; /**< trimmed name, PoCL's "pthread-"/"cpu-" prefixes stripped */
+    char family[64];                    /**< architecture family ("sm_90", "gfx9", "xe", "x86-avx512"), or "" */
+    char identity[2 * T6_INFO_TEXT];    /**< the key profiles match on: "<normalized_vendor>/<normalized_name>" */
+} t6_device_info;
+
+/** Number of OpenCL devices on all platforms, in the order t6 numbers them. 0 is not an error. */
+T6_API t6_status t6_device_count(int *count);
+/** Describes device `index` (0-based, same order as t6_device_count) without creating a t6 context. */
+T6_API t6_status t6_device_describe(int index, t6_device_info *info);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Context: a device, an OpenCL context and an in-order command queue (with profiling enabled when t6 made it),
+ * compiled kernels, the device's tuning profile and the last error.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef struct t6_context t6_context;
+
+/**
+ * Creates a context on a device picked by `device_selector`: NULL or "" means the environment variable
+ * T6_DEVICE if set, else the first GPU, else the first device. A selector is a device index ("1") or a
+ * case-insensitive substring of "<platform name> <device name>" ("nvidia", "pthread"). An unknown selector
+ * is T6_ERROR_DEVICE_NOT_FOUND, a device below OpenCL 1.2 T6_ERROR_DEVICE_UNSUPPORTED; the reason is in
+ * t6_context_last_error(NULL) on this thread. Loads tuning profiles (see Profiles). `*out` is set on success.
+ */
+T6_API t6_status t6_context_create(const char *device_selector, t6_context **out);
+
+/**
+ * Wraps the application's own OpenCL objects: `context` must contain `device`, and `queue` must be an
+ * in-order queue of that context and device. All three are retained and released on destroy. When the queue
+ * lacks CL_QUEUE_PROFILING_ENABLE, t6_context_last_op_time returns T6_ERROR_UNSUPPORTED.
+ */
+T6_API t6_status t6_context_create_from_cl(cl_context context, cl_device_id device, cl_command_queue queue,
+                                           t6_context **out);
+
+/** Waits for the queue, releases everything the context holds. NULL is fine. */
+T6_API void t6_context_destroy(t6_context *ctx);
+
+/**
+ * The detail of the last failure on `ctx` ("clBuildProgram(decode) = -11: <log head>"), or "" if none.
+ * With ctx NULL: the last failure of a call on this thread that had no context to keep it (context creation,
+ * device queries). The text stays valid until the next failing call on the same context or thread.
+ */
+T6_API const char *t6_context_last_error(const t6_context *ctx);
+
+/** Fills `info` with the context's device description. */
+T6_API t6_status t6_context_device_info(const t6_context *ctx, t6_device_info *info);
+
+/** The context's OpenCL objects (not retained for the caller: do not release them). */
+T6_API cl_context t6_context_cl_context(const t6_context *ctx);
+T6_API cl_device_id t6_context_cl_device(const t6_context *ctx);
+T6_API cl_command_queue t6_context_cl_queue(const t6_context *ctx);
+
+/** Blocks until everything enqueued through the context has finished. */
+T6_API t6_status t6_context_finish(t6_context *ctx);
+
+/**
+ * Runs every embedded kernel once on a small random problem and compares it with the double-precision
+ * reference. Writes a line per check to the log (info level). T6_SUCCESS when all pass; otherwise the first
+ * failure's status, with the detail in the last error. Used by `t6-info --self-test`.
+ */
+T6_API t6_status t6_context_self_test(t6_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Buffers: helpers to create, fill and read cl_mem buffers in any storage type. Blocking.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** Creates a read-write buffer of `count` elements of `dtype`. The caller owns it (clReleaseMemObject). */
+T6_API t6_status t6_buffer_create(t6_context *ctx, t6_dtype dtype, size_t count, cl_mem *out);
+
+/** Converts `count` floats from `host` to `dtype` and writes them at element `offset` of `buffer`. */
+T6_API t6_status t6_buffer_upload(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,
+                                  const float *host);
+
+/** Reads `count` elements of `dtype` at element `offset` of `buffer` into `host` as floats. */
+T6_API t6_status t6_buffer_download(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,
+                                    float *host);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Layer: one TPA attention layer's configuration and its six factor weight matrices on the device.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_rope_style {
+    T6_ROPE_HALF = 0,        /**< pairs (i, i+D/2), as T6.py: y_i = x_i cos + x_{i+D/2} sin */
+    T6_ROPE_INTERLEAVED = 1  /**< pairs (2i, 2i+1), as T6_infer.py */
+} t6_rope_style;
+
+typedef struct t6_layer_config {
+    int model_dim;            /**< C, ≥ 1 */
+    int heads;                /**< H, ≥ 1 */
+    int head_dim;             /**< D: 32, 64, 80, 96 or 128 */
+    int rank_q, rank_k, rank_v; /**< Rq, Rk, Rv: 1..16 each */
+    t6_rope_style rope_style;
+    float rope_base;          /**< θ_i = p·base^(−2i/D); 10000 for T6.py, 500000 for T6_infer.py; > 1 */
+    t6_dtype weight_dtype;    /**< storage of the weights on the device */
+} t6_layer_config;
+
+/** Host weights in the T6 checkpoint layout (see the top of this header), fp32. None may be NULL. */
+typedef struct t6_layer_weights {
+    const float *w_a_q, *w_a_k, *w_a_v; /**< (H·R)×C each */
+    const float *w_b_q, *w_b_k, *w_b_v; /**< (R·D)×C each */
+} t6_layer_weights;
+
+typedef struct t6_layer t6_layer;
+
+/** Checks `config`, uploads the weights once (rounded to config->weight_dtype) and returns the layer. */
+T6_API t6_status t6_layer_create(t6_context *ctx, const t6_layer_config *config, const t6_layer_weights *weights,
+                                 t6_layer **out);
+
+/**
+ * Like t6_layer_create, but the six weights are device buffers in the T6 layout, stored as
+ * config->weight_dtype, in the order W_A_q, W_A_k, W_A_v, W_B_q, W_B_k, W_B_v. They are copied into the
+ * layer's own layout: the caller keeps ownership of `weights` and may release them after the call.
+ */
+T6_API t6_status t6_layer_create_from_buffers(t6_context *ctx, const t6_layer_config *config,
+                                              const cl_mem weights[6], t6_layer **out);
+
+T6_API void t6_layer_destroy(t6_layer *layer);
+/** The configuration the layer was created with. */
+T6_API t6_status t6_layer_get_config(const t6_layer *layer, t6_layer_config *config);
+
+/** Floats per token of query factors: H·Rq + Rq·D. 0 for an invalid config. */
+T6_API size_t t6_query_row_size(const t6_layer_config *config);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Factor cache: per sequence slot and position, A_K (H·Rk), A_V (H·Rv), B_K (Rk·D, rotated) and B_V (Rv·D).
+ * ------------------------------------------------------------------------------------------------------- */
+typedef struct t6_cache_config {
+    int heads, head_dim, rank_k, rank_v; /**< must match the layers that write it */
+    int slots;                           /**< sequences held at once, ≥ 1 */
+    int capacity;                        /**< positions per slot, ≥ 1 */
+    t6_dtype dtype;                      /**< storage type */
+} t6_cache_config;
+
+typedef enum t6_cache_factor { T6_FACTOR_A_K = 0, T6_FACTOR_A_V = 1, T6_FACTOR_B_K = 2, T6_FACTOR_B_V = 3 } t6_cache_factor;
+
+typedef struct t6_cache t6_cache;
+
+T6_API t6_status t6_cache_create(t6_context *ctx, const t6_cache_config *config, t6_cache **out);
+T6_API void t6_cache_destroy(t6_cache *cache);
+T6_API t6_status t6_cache_get_config(const t6_cache *cache, t6_cache_config *config);
+
+/** Elements of one factor per position: H·Rk, H·Rv, Rk·D or Rv·D. */
+T6_API size_t t6_cache_factor_size(const t6_cache_config *config, t6_cache_factor factor);
+
+/**
+ * The number of positions of `slot` written so far: one past the highest position any write reached
+ * (t6_project, t6_cache_write). Attention over more positions than this is rejected.
+ */
+T6_API t6_status t6_cache_length(const t6_cache *cache, int slot, int *length);
+
+/** Forgets the contents of `slot` (its length becomes 0), so it can hold a new sequence. */
+T6_API t6_status t6_cache_reset(t6_cache *cache, int slot);
+
+/**
+ * Writes `count` positions of one factor from `first` on, from host floats (count × factor size), rounded to
+ * the cache's storage type. Positions past capacity are rejected. Blocking.
+ */
+T6_API t6_status t6_cache_write(t6_cache *cache, t6_cache_factor factor, int slot, int first, int count,
+                                const float *host);
+
+/** Reads `count` positions of one factor from `first` on into host floats (count × factor size). Blocking. */
+T6_API t6_status t6_cache_read(t6_cache *cache, t6_cache_factor factor, int slot, int first, int count, float *host);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Factor projection (TPA.md, "Factor projection"): for `rows` tokens, each with its own slot and absolute
+ * position, computes A_Q, B_Q, A_K, B_K, A_V, B_V from the hidden states, applies RoPE to B_Q and B_K, writes
+ * A_K, A_V, B_K, B_V into `cache` at (slot, position), and the query factors to `query`.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_projection_method {
+    T6_PROJECTION_FUSED = 0,  /**< one tuned kernel family: GEMM, RoPE and cache scatter in one pass */
+    T6_PROJECTION_CLBLAST = 1 /**< CLBlast GEMM into scratch, then a small RoPE-and-scatter kernel */
+} t6_projection_method;
+
+typedef struct t6_project_options {
+    t6_projection_method method;
+} t6_project_options;
+
+/**
+ * hidden: rows × C fp32 at element `hidden_offset`. slots, positions: host arrays of `rows` entries; each
+ * position must be < the cache's capacity, each slot < its slot count. query: rows × t6_query_row_size()
+ * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
+ * Enqueued; the cache lengths are updated at once.
+ */
+T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
+                            const int *slots, const int *positions, cl_mem query, size_t query_offset,
+                            const t6_project_options *options);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Attention over the factor cache (TPA.md, "Attention" and "Factorized decode").
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_attention_method {
+    T6_ATTENTION_FACTORIZED = 0, /**< never forms K or V (FlashTPA decoding); the fast path */
+    T6_ATTENTION_MATERIALIZED = 1 /**< builds K and V from the factors in scratch, then standard attention */
+} t6_attention_method;
+
+/** Scales; a field left 0 takes its default: scale_q 1/Rq, scale_k 1/Rk, scale_v 1/Rv, scale_softmax 1/√D. */
+typedef struct t6_attention_options {
+    float scale_q, scale_k, scale_v, scale_softmax;
+    t6_attention_method method;
+} t6_attention_options;
+
+/**
+ * Decode: one query per batch entry. Entry i attends over positions 0 .. lengths[i]−1 of slot slots[i]
+ * (the query's own position is lengths[i]−1: project it into the cache first). query: batch ×
+ * (H·Rq + Rq·D) fp32 at `query_offset`, as t6_project writes it. out: batch × H·D fp32 at `out_offset`.
+ * Each length must be ≥ 1 and ≤ the slot's cache length. Slots may repeat. options: NULL for defaults.
+ */
+T6_API t6_status t6_attention_decode(t6_cache *cache, int rank_q, int batch, const int *slots, const int *lengths,
+                                     cl_mem query, size_t query_offset, cl_mem out, size_t out_offset,
+                                     const t6_attention_options *options);
+
+/**
+ * Causal prefill: batch entry i holds counts[i] queries at positions starts[i] .. starts[i]+counts[i]−1 of
+ * slot slots[i]; the query at position p attends over positions 0 .. p. Query rows are concatenated in batch
+ * order (Σ counts rows), and so are the output rows. starts[i]+counts[i] must be ≤ the slot's cache length.
+ * A query at position p gives the same result as t6_attention_decode with length p+1.
+ */
+T6_API t6_status t6_attention_prefill(t6_cache *cache, int rank_q, int batch, const int *slots, const int *starts,
+                                      const int *counts, cl_mem query, size_t query_offset, cl_mem out,
+                                      size_t out_offset, const t6_attention_options *options);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Conventional K/V cache and MHA/GQA/MQA attention: the baselines a user would otherwise run.
+ * K and V rows hold kv_heads × head_dim values, [kv_head][d]. Query head h reads kv head h / (heads/kv_heads).
+ * ------------------------------------------------------------------------------------------------------- */
+typedef struct t6_kv_cache_config {
+    int kv_heads, head_dim, slots, capacity;
+    t6_dtype dtype;
+} t6_kv_cache_config;
+
+typedef struct t6_kv_cache t6_kv_cache;
+
+T6_API t6_status t6_kv_cache_create(t6_context *ctx, const t6_kv_cache_config *config, t6_kv_cache **out);
+T6_API void t6_kv_cache_destroy(t6_kv_cache *cache);
+T6_API t6_status t6_kv_cache_length(const t6_kv_cache *cache, int slot, int *length);
+T6_API t6_status t6_kv_cache_reset(t6_kv_cache *cache, int slot);
+
+/** Writes `count` positions from `first` on: k and v are count × kv_heads × head_dim host floats. Blocking. */
+T6_API t6_status t6_kv_cache_write(t6_kv_cache *cache, int slot, int first, int count, const float *k,
+                                   const float *v);
+
+/** Device-side append: rows of K and V (rows × kv_heads × head_dim fp32) stored at (slots[i], positions[i]). */
+T6_API t6_status t6_kv_cache_append(t6_kv_cache *cache, int rows, cl_mem k, size_t k_offset, cl_mem v,
+                                    size_t v_offset, const int *slots, const int *positions);
+
+/**
+ * MHA/GQA/MQA decode: `heads` query heads (a multiple of kv_heads); q is batch × heads × head_dim fp32, out the
+ * same shape. scale: 0 for 1/√D. Lengths as in t6_attention_decode.
+ */
+T6_API t6_status t6_mha_decode(t6_kv_cache *cache, int heads, int batch, const int *slots, const int *lengths,
+                               cl_mem q, size_t q_offset, cl_mem out, size_t out_offset, float scale);
+
+/** MHA/GQA/MQA causal prefill, with the row conventions of t6_attention_prefill. */
+T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const int *slots, const int *starts,
+                                const int *counts, cl_mem q, size_t q_offset, cl_mem out, size_t out_offset,
+                                float scale);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Kernel parameters. Each operation's kernels have named integer tunables (the -D macros of kernels_cl/).
+ * Their values come, in increasing priority, from the built-in defaults, the device profile's bucket nearest
+ * the call's shape, and values set explicitly here.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_op {
+    T6_OP_PROJECTION = 0,  /**< fused factor projection */
+    T6_OP_ROPE_SCATTER = 1,/**< RoPE and cache scatter after the CLBlast GEMM */
+    T6_OP_DECODE = 2,      /**< factorized decode (split pass and merge pass) */
+    T6_OP_PREFILL = 3,     /**< factorized causal prefill */
+    T6_OP_MATERIALIZE = 4, /**< K/V materialization for the materialized baseline */
+    T6_OP_MHA_DECODE = 5,  /**< MHA/GQA/MQA decode (also the materialized baseline's attention) */
+    T6_OP_MHA_PREFILL = 6, /**< MHA/GQA/MQA causal prefill */
+    T6_OP_COUNT = 7
+} t6_op;
+
+/** "projection", "rope_scatter", "decode", "prefill", "materialize", "mha_decode", "mha_prefill"; NULL otherwise. */
+T6_API const char *t6_op_name(t6_op op);
+/** The op named `name`, or T6_ERROR_INVALID_ARGUMENT. */
+T6_API t6_status t6_op_from_name(const char *name, t6_op *op);
+
+typedef struct t6_param_info {
+    const char *name;        /**< the macro, e.g. "T6_DEC_WG_SIZE"; static storage */
+    int default_value;       /**< the built-in default, the same as the #define in the .cl file */
+    int min_value, max_value;/**< the range the kernel accepts */
+    const char *description; /**< one line; static storage */
+} t6_param_info;
+
+/** Number of tunables of `op`. */
+T6_API int t6_op_param_count(t6_op op);
+/** The `index`-th tunable of `op`. */
+T6_API t6_status t6_op_param_info(t6_op op, int index, t6_param_info *info);
+
+/** Sets a tunable for every later call of `op` on `ctx`, overriding the profile. Unknown names and values out
+ *  of range are T6_ERROR_INVALID_ARGUMENT; combinations the device cannot run fail at the call with
+ *  T6_ERROR_INVALID_PARAMS. */
+T6_API t6_status t6_context_set_param(t6_context *ctx, t6_op op, const char *name, int value);
+/** Removes every explicit tunable of `op` (T6_OP_COUNT: of every op). */
+T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Timing: the device time of the last operation, from OpenCL event profiling.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** Turns timing of operations on or off (off by default; it costs a little host time per call). */
+T6_API t6_status t6_context_set_timing(t6_context *ctx, int enabled);
+
+/**
+ * Waits for the last timed operation and returns its device time in nanoseconds: from the start of its
+ * first kernel to the end of its last. T6_ERROR_UNSUPPORTED when the queue has no profiling,
+ * T6_ERROR_INVALID_ARGUMENT when no operation was timed.
+ */
+T6_API t6_status t6_context_last_op_time(t6_context *ctx, uint64_t *nanoseconds);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Double-precision reference of ../shared/TPA.md, on host arrays. What tests and t6-tune verify kernels
+ * against. Slow and simple on purpose. Thread safe (no state).
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** Sizes for the reference: the attention part of a layer. */
+typedef struct t6_ref_shape {
+    int heads, head_dim, rank_q, rank_k, rank_v;
+} t6_ref_shape;
+
+/**
+ * Factor projection of `rows` tokens. weights: the six matrices as doubles in the order of
+ * t6_layer_create_from_buffers. hidden: rows × C. positions: rows. Outputs, per row: a_q H·Rq, b_q Rq·D
+ * (rotated), a_k H·Rk, b_k Rk·D (rotated), a_v H·Rv, b_v Rv·D. Any output may be NULL to skip it.
+ */
+T6_API t6_status t6_ref_project(const t6_layer_config *config, const double *const weights[6], int rows,
+                                const double *hidden, const int *positions, double *a_q, double *b_q, double *a_k,
+                                double *b_k, double *a_v, double *b_v);
+
+/** RoPE on one vector of head_dim values in place at integer position `position` (TPA.md conventions). */
+T6_API t6_status t6_ref_rope(t6_rope_style style, double base, int head_dim, int position, double *vec);
+
+/**
+ * Forms Q (H·D), and K, V (length × H·D) from factors, with the given scales (0: defaults).
+ * a_q/b_q: one token; a_k, b_k, a_v, b_v: length tokens each, in cache layout. Outputs may be NULL.
+ */
+T6_API t6_status t6_ref_materialize(const t6_ref_shape *shape, const t6_attention_options *scales, int length,
+                                    const double *a_q, const double *b_q, const double *a_k, const double *b_k,
+                                    const double *a_v, const double *b_v, double *q, double *k, double *v);
+
+/**
+ * Standard attention of one query over `length` keys: q is heads × D, k and v are length × kv_heads × D
+ * (heads a multiple of kv_heads), out heads × D. scale: the softmax scale (0: 1/√D).
+ */
+T6_API t6_status t6_ref_attention(int heads, int kv_heads, int head_dim, double scale, int length, const double *q,
+                                  const double *k, const double *v, double *out);
+
+/**
+ * Factorized decode exactly as TPA.md "Factorized decode" (S1 = B_Q·B_K shared by heads, head mixing, softmax,
+ * A_V-weighted sum of B_V), for one query over `length` cached tokens. out: H·D.
+ */
+T6_API t6_status t6_ref_decode(const t6_ref_shape *shape, const t6_attention_options *scales, int length,
+                               const double *a_q, const double *b_q, const double *a_k, const double *b_k,
+                               const double *a_v, const double *b_v, double *out);
+
+/**
+ * Causal prefill of `count` queries at positions start .. start+count−1 over a sequence's cache (at least
+ * start+count positions). a_q: count × H·Rq, b_q: count × Rq·D. out: count × H·D.
+ */
+T6_API t6_status t6_ref_prefill(const t6_ref_shape *shape, const t6_attention_options *scales, int start, int count,
+                                const double *a_q, const double *b_q, const double *a_k, const double *b_k,
+                                const double *a_v, const double *b_v, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* T6_H */

@@ -1,0 +1,295 @@
+/*
+ * t6_internal.h — what the library's files share with each other. Never installed; tests may include it.
+ *
+ * Error handling follows one pattern everywhere: a function keeps `t6_status status = T6_SUCCESS`, uses the
+ * T6I_* macros below (each records the detail in the context and jumps to `cleanup`), and ends with
+ * `cleanup:` releasing what it owns and returning `status`.
+ */
+#ifndef T6_INTERNAL_H
+#define T6_INTERNAL_H
+
+#include "t6.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* ---- errors and logging (status.c) ---- */
+
+#define T6I_ERROR_TEXT 2048
+
+/** Records a failure: formats the message into ctx's last error (the thread's when ctx is NULL), logs it at
+ *  debug level and returns `status` so callers can `return t6i_fail(...)`. */
+t6_status t6i_fail(const t6_context *ctx, t6_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** Records a failed OpenCL call: "<what> failed: <CL_ERROR_NAME> (<code>)". Returns T6_ERROR_OPENCL, or
+ *  T6_ERROR_OUT_OF_HOST_MEMORY / T6_ERROR_INVALID_PARAMS where the code means that. */
+t6_status t6i_fail_cl(const t6_context *ctx, cl_int err, const char *what);
+/** The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *t6i_cl_error_name(cl_int err);
+void t6i_log(t6_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define T6I_TRY(expr)                                                                                            \
+    do {                                                                                                         \
+        status = (expr);                                                                                         \
+        if (status != T6_SUCCESS) goto cleanup;                                                                  \
+    } while (0)
+
+#define T6I_CHECK_CL(ctx, call, what)                                                                            \
+    do {                                                                                                         \
+        cl_int t6i_err_ = (call);                                                                                \
+        if (t6i_err_ != CL_SUCCESS) {                                                                            \
+            status = t6i_fail_cl((ctx), t6i_err_, (what));                                                       \
+            goto cleanup;                                                                                        \
+        }                                                                                                        \
+    } while (0)
+
+/** Fails with T6_ERROR_INVALID_ARGUMENT and a printf-style message unless `cond` holds. */
+#define T6I_REQUIRE(ctx, cond, ...)                                                                              \
+    do {                                                                                                         \
+        if (!(cond)) {                                                                                           \
+            status = t6i_fail((ctx), T6_ERROR_INVALID_ARGUMENT, __VA_ARGS__);                                    \
+            goto cleanup;                                                                                        \
+        }                                                                                                        \
+    } while (0)
+
+/** Allocation that records T6_ERROR_OUT_OF_HOST_MEMORY on failure. */
+#define T6I_ALLOC(ctx, ptr, count)                                                                               \
+    do {                                                                                                         \
+        (ptr) = calloc((count) > 0 ? (size_t)(count) : 1u, sizeof *(ptr));                                           \
+        if (!(ptr)) {                                                                                            \
+            status = t6i_fail((ctx), T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (%s)", #ptr);             \
+            goto cleanup;                                                                                        \
+        }                                                                                                        \
+    } while (0)
+
+/* ---- host-side storage conversion (dtype.c) ---- */
+
+uint16_t t6i_float_to_half(float value);
+float t6i_half_to_float(uint16_t bits);
+uint16_t t6i_float_to_bf16(float value);
+float t6i_bf16_to_float(uint16_t bits);
+/** Converts `count` floats to `dtype` storage in `dst` (count × t6_dtype_size bytes). */
+void t6i_pack(t6_dtype dtype, const float *src, void *dst, size_t count);
+/** Converts `count` elements of `dtype` storage to floats. */
+void t6i_unpack(t6_dtype dtype, const void *src, float *dst, size_t count);
+bool t6i_dtype_valid(t6_dtype dtype);
+
+/* ---- tunable parameters and profiles (params.c, profile.c) ---- */
+
+#define T6I_MAX_PARAMS 24
+
+typedef struct t6i_param_def {
+    const char *name;
+    int default_value, min_value, max_value;
+    const char *description;
+} t6i_param_def;
+
+/** The resolved tunables of one op for one call, in the order of the op's table. */
+typedef struct t6i_params {
+    t6_op op;
+    int count;
+    const t6i_param_def *defs;
+    int values[T6I_MAX_PARAMS];
+} t6i_params;
+
+/** Shape features a profile bucket is matched on. Fields an op does not use stay 0. */
+typedef enum t6i_feature {
+    T6I_F_MODEL_DIM, T6I_F_HEADS, T6I_F_KV_HEADS, T6I_F_HEAD_DIM, T6I_F_RANK_Q, T6I_F_RANK_K, T6I_F_RANK_V,
+    T6I_F_DTYPE, T6I_F_WEIGHT_DTYPE, T6I_F_ROWS, T6I_F_BATCH, T6I_F_LENGTH, T6I_F_COUNT
+} t6i_feature;
+
+typedef struct t6i_shape {
+    long long f[T6I_F_COUNT];
+} t6i_shape;
+
+/** "model_dim", "heads", … : the JSON names of the features. */
+const char *t6i_feature_name(t6i_feature feature);
+/** Features that must match exactly for a bucket to apply (they change the kernel's code, not its speed). */
+bool t6i_feature_is_exact(t6i_feature feature);
+
+/** The table of `op`'s tunables and its length. */
+const t6i_param_def *t6i_op_params(t6_op op, int *count);
+
+/** The value of tunable `name` in `params` (which must have it: a missing name is a programming error and
+ *  yields the first table entry's value; tests catch it). */
+int t6i_param(const t6i_params *params, const char *name);
+
+/** Resolves `op`'s tunables for a call of `shape`: defaults, then the profile's nearest bucket, then the
+ *  values set with t6_context_set_param. */
+t6_status t6i_params_resolve(t6_context *ctx, t6_op op, const t6i_shape *shape, t6i_params *out);
+
+/** Appends " -DNAME=value" for every tunable to `buf` (a NUL-terminated string of capacity `cap`). */
+void t6i_params_append_options(const t6i_params *params, char *buf, size_t cap);
+
+/** Appends one " -DNAME=value" to `buf`. */
+void t6i_define(char *buf, size_t cap, const char *name, long long value);
+
+/** The profile layer: per context, the loaded profile of its device (profile.c). NULL when none matched. */
+typedef struct t6i_profile t6i_profile;
+/** Looks up the bucket of `op` nearest `shape` and copies its values into `params` (only names it knows).
+ *  Returns true when a bucket applied. */
+bool t6i_profile_apply(const t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params);
+/** Loads the best-matching profile for the context's device (logs which level matched). Never fails: a
+ *  missing or broken profile means built-in defaults. */
+void t6i_profile_load_for_context(t6_context *ctx);
+void t6i_profile_free(t6i_profile *profile);
+
+/* ---- programs and kernels (program.c, disk_cache.c, kernels_embedded.c) ---- */
+
+/** The embedded source of kernels_cl/<name>.cl, or NULL. */
+const char *t6i_embedded_source(const char *name, size_t *length);
+/** The index-th embedded source (name without ".cl"), or NULL past the end. */
+const char *t6i_embedded_source_at(size_t index, const char **name, size_t *length);
+
+/**
+ * A kernel from kernels_cl/<source>.cl (with common.cl in front), built with `options` (the -D macros),
+ * cached in memory per (source, options) and on disk. The kernel belongs to the context: do not release it.
+ * Build failures return T6_ERROR_BUILD_FAILED with the head of the log in the last error.
+ */
+t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *options, const char *kernel_name,
+                         cl_kernel *out);
+
+/** Disk cache of program binaries (disk_cache.c). `key` is the full build identity. Both are best-effort:
+ *  load returns NULL-ish (false) on any problem, save ignores failures (logging a warning). */
+bool t6i_disk_cache_load(const t6_context *ctx, const char *key_text, size_t key_length, unsigned char **binary,
+                         size_t *binary_size);
+void t6i_disk_cache_save(const t6_context *ctx, const char *key_text, size_t key_length,
+                         const unsigned char *binary, size_t binary_size);
+/** 64-bit FNV-1a, used for cache keys and source hashes. */
+uint64_t t6i_hash64(const void *data, size_t length, uint64_t seed);
+/** Hash of every embedded kernel source (profiles are stale when it changes), as 16 hex digits. */
+const char *t6i_kernel_sources_hash(void);
+
+/* ---- launching (context.c) ---- */
+
+typedef struct t6i_arg {
+    size_t size;
+    const void *value; /* NULL with a size: local memory of that many bytes */
+} t6i_arg;
+
+#define T6I_ARG_MEM(m) ((t6i_arg){sizeof(cl_mem), &(m)})
+#define T6I_ARG_INT(v) ((t6i_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
+#define T6I_ARG_UINT(v) ((t6i_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
+#define T6I_ARG_FLOAT(v) ((t6i_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define T6I_ARG_LOCAL(bytes) ((t6i_arg){(bytes), NULL})
+
+/** Sets `count` arguments of `kernel` in order. `what` names the kernel in errors. */
+t6_status t6i_set_args(t6_context *ctx, cl_kernel kernel, const char *what, const t6i_arg *args, int count);
+
+/** Starts an operation: forgets the events of the previous one (for t6_context_last_op_time). */
+void t6i_op_begin(t6_context *ctx);
+
+/** Enqueues an NDRange (local may be NULL) and keeps its event when timing is on. */
+t6_status t6i_launch(t6_context *ctx, cl_kernel kernel, const char *what, cl_uint dims, const size_t *global,
+                     const size_t *local);
+
+/** Records an event made outside t6i_launch (a CLBlast call) as part of the current operation. Takes
+ *  ownership of `event`. */
+void t6i_op_add_event(t6_context *ctx, cl_event event);
+
+/** Rounds `value` up to a multiple of `multiple`. */
+size_t t6i_round_up(size_t value, size_t multiple);
+
+/**
+ * Uploads small per-call metadata (row slots and positions, batch lengths) to a device buffer owned by the
+ * context, without a blocking write: the host copy lives in the context until the write has completed.
+ * `*out` stays valid until the next call of t6i_upload_meta with the same `channel` (0..T6I_META_CHANNELS-1).
+ */
+#define T6I_META_CHANNELS 4
+t6_status t6i_upload_meta(t6_context *ctx, int channel, const void *data, size_t bytes, cl_mem *out);
+
+/** A scratch buffer of at least `bytes` owned by the context, reused across calls (grown as needed).
+ *  `channel` separates scratch buffers that must coexist within one operation. */
+#define T6I_SCRATCH_CHANNELS 4
+t6_status t6i_scratch(t6_context *ctx, int channel, size_t bytes, cl_mem *out);
+
+/** Blocking host<->device copy with conversion between floats and `dtype` storage (buffer.c). The caller
+ *  holds the context's lock. `what` names the public call in errors. */
+t6_status t6i_transfer(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count, float *host,
+                       bool upload, const char *what);
+
+/** Fails with T6_ERROR_BUFFER_TOO_SMALL unless `buffer` holds offset + count elements of `dtype`. */
+t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,
+                           const char *name);
+
+/** Serializes calls on a context (see the thread-safety note in t6.h). The lock is recursive, so a public
+ *  call may make other public calls on the same context. */
+void t6i_lock(t6_context *ctx);
+void t6i_unlock(t6_context *ctx);
+
+/* ---- the context (context.c) ---- */
+
+typedef struct t6i_program_entry t6i_program_entry;
+
+typedef struct t6i_explicit_param {
+    char name[64];
+    int value;
+} t6i_explicit_param;
+
+struct t6_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl_ctx;
+    cl_command_queue queue;
+    bool queue_profiling;
+    t6_device_info info;
+    char last_error[T6I_ERROR_TEXT];
+    pthread_mutex_t lock;
+
+    t6i_program_entry *programs; /* memory cache of built programs */
+
+    t6i_explicit_param explicit_params[T6_OP_COUNT][T6I_MAX_PARAMS];
+    int explicit_count[T6_OP_COUNT];
+    t6i_profile *profile;
+
+    bool timing;
+    cl_event op_first_event, op_last_event;
+
+    cl_mem meta[T6I_META_CHANNELS];
+    size_t meta_capacity[T6I_META_CHANNELS];
+    void *meta_host[T6I_META_CHANNELS];
+    cl_event meta_event[T6I_META_CHANNELS];
+
+    cl_mem scratch[T6I_SCRATCH_CHANNELS];
+    size_t scratch_capacity[T6I_SCRATCH_CHANNELS];
+};
+
+/* ---- devices (device.c) ---- */
+
+/** The OpenCL devices of all platforms in t6's numbering. Caller frees *devices and *platforms. */
+t6_status t6i_list_devices(cl_device_id **devices, cl_platform_id **platforms, int *count);
+/** Fills `info` for `device`. `ctx` may be NULL (errors go to the thread's last error). */
+t6_status t6i_describe_device(const t6_context *ctx, cl_platform_id platform, cl_device_id device,
+                              t6_device_info *info);
+/** The normalized vendor, name and family from raw strings (exposed for tests with made-up devices). */
+void t6i_normalize_identity(t6_device_info *info);
+/** Major and minor OpenCL version from a CL_DEVICE_VERSION string; 0.0 when unparseable. */
+void t6i_parse_cl_version(const char *text, int *major, int *minor);
+
+/* ---- objects shared between op files ---- */
+
+struct t6_cache {
+    t6_context *ctx;
+    t6_cache_config config;
+    cl_mem factor[4];   /* by t6_cache_factor: [slot][position][factor size] */
+    int *length;        /* per slot: one past the highest position written */
+};
+
+/** Validates a t6_cache_config (T6_ERROR_INVALID_ARGUMENT naming the field). */
+t6_status t6i_check_cache_config(const t6_context *ctx, const t6_cache_config *config);
+/** Marks positions as written after a device-side write, for t6_cache_length. */
+void t6i_cache_note_written(t6_cache *cache, int slot, int end_position);
+
+/** Validates the shape fields shared by layers and caches (heads, head_dim, ranks). */
+t6_status t6i_check_attention_shape(const t6_context *ctx, int heads, int head_dim, int rank_q, int rank_k,
+                                    int rank_v);
+
+/** Resolved attention scales (defaults filled in). */
+typedef struct t6i_scales {
+    float q, k, v, softmax;
+} t6i_scales;
+t6i_scales t6i_resolve_scales(const t6_attention_options *options, int rank_q, int rank_k, int rank_v,
+                              int head_dim);
+
+#endif /* T6_INTERNAL_H */

@@ -1,0 +1,501 @@
+/* check_runtime.c — the foundation: statuses, storage conversions (host and device agree bit for bit), device
+ * identity, context creation and wrapping, buffers, kernel building with its memory and disk caches, timing. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+START_TEST(status_strings_and_version)
+{
+    ck_assert_str_eq(t6_status_string(T6_SUCCESS), "success");
+    ck_assert_str_eq(t6_status_string(T6_ERROR_BUILD_FAILED), "kernel build failed");
+    ck_assert_str_eq(t6_status_string((t6_status)-999), "unknown status");
+    ck_assert_str_eq(t6_version_string(), T6_VERSION_STRING);
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", T6_VERSION_MAJOR, T6_VERSION_MINOR, T6_VERSION_PATCH);
+    ck_assert_str_eq(T6_VERSION_STRING, expected);
+}
+END_TEST
+
+START_TEST(half_conversion_rounds_to_nearest_even)
+{
+    ck_assert_uint_eq(t6i_float_to_half(1.0f), 0x3C00);
+    ck_assert_uint_eq(t6i_float_to_half(-2.0f), 0xC000);
+    ck_assert_uint_eq(t6i_float_to_half(65504.0f), 0x7BFF);
+    ck_assert_uint_eq(t6i_float_to_half(65519.0f), 0x7BFF);  /* below the midpoint to 65536 */
+    ck_assert_uint_eq(t6i_float_to_half(65520.0f), 0x7C00);  /* the midpoint rounds to even: infinity */
+    ck_assert_uint_eq(t6i_float_to_half(ldexpf(1.0f, -24)), 0x0001); /* smallest subnormal */
+    ck_assert_uint_eq(t6i_float_to_half(ldexpf(1.0f, -25)), 0x0000); /* tie with 0 rounds to even */
+    ck_assert_uint_eq(t6i_float_to_half(ldexpf(3.0f, -25)), 0x0002); /* 1.5 ulp rounds to 2 */
+    /* 1 + 2^-11 is the tie between 1 and 1 + 2^-10: even is 1. 1 + 3·2^-11 rounds up to 1 + 2^-9. */
+    ck_assert_uint_eq(t6i_float_to_half(1.0f + ldexpf(1.0f, -11)), 0x3C00);
+    ck_assert_uint_eq(t6i_float_to_half(1.0f + 3 * ldexpf(1.0f, -11)), 0x3C02);
+    ck_assert(isnan(t6i_half_to_float(t6i_float_to_half(NAN))));
+    ck_assert(isinf(t6i_half_to_float(t6i_float_to_half(INFINITY))));
+    for (uint32_t h = 0; h < 0x7C00; h++) /* every finite positive half survives a round trip */
+        ck_assert_uint_eq(t6i_float_to_half(t6i_half_to_float((uint16_t)h)), h);
+}
+END_TEST
+
+START_TEST(bf16_conversion_rounds_to_nearest_even)
+{
+    ck_assert_uint_eq(t6i_float_to_bf16(1.0f), 0x3F80);
+    ck_assert_uint_eq(t6i_float_to_bf16(1.0f + ldexpf(1.0f, -8)), 0x3F80);     /* tie: even */
+    ck_assert_uint_eq(t6i_float_to_bf16(1.0f + 3 * ldexpf(1.0f, -8)), 0x3F82); /* tie: up to even */
+    ck_assert_uint_eq(t6i_float_to_bf16(1.0f + ldexpf(1.0f, -8) + ldexpf(1.0f, -20)), 0x3F81);
+    ck_assert(isnan(t6i_bf16_to_float(t6i_float_to_bf16(NAN))));
+    ck_assert_float_eq(t6_round_to_dtype(T6_BF16, 3.0f), 3.0f);
+    ck_assert_float_eq(t6_round_to_dtype(T6_F32, 0.1f), 0.1f);
+    ck_assert_uint_eq(t6_dtype_size(T6_BF16), 2);
+    ck_assert_str_eq(t6_dtype_name(T6_F16), "f16");
+}
+END_TEST
+
+START_TEST(identity_normalization)
+{
+    t6_device_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.platform_name, sizeof info.platform_name, "Portable Computing Language");
+    snprintf(info.vendor, sizeof info.vendor, "AuthenticAMD");
+    snprintf(info.name, sizeof info.name, "  pthread-skylake-avx512-AMD EPYC   ");
+    t6i_normalize_identity(&info);
+    ck_assert_str_eq(info.normalized_vendor, "pocl");
+    ck_assert_str_eq(info.normalized_name, "skylake-avx512-AMD EPYC");
+    ck_assert_str_eq(info.identity, "pocl/skylake-avx512-AMD EPYC");
+    ck_assert_str_eq(info.family, "x86-avx512");
+
+    memset(&info, 0, sizeof info);
+    snprintf(info.vendor, sizeof info.vendor, "NVIDIA Corporation");
+    info.vendor_id = 0x10DE;
+    info.is_gpu = 1;
+    snprintf(info.name, sizeof info.name, "NVIDIA H100 80GB HBM3");
+    t6i_normalize_identity(&info);
+    ck_assert_str_eq(info.identity, "nvidia/NVIDIA H100 80GB HBM3");
+    ck_assert_str_eq(info.family, "sm_90");
+
+    memset(&info, 0, sizeof info);
+    snprintf(info.vendor, sizeof info.vendor, "Advanced Micro Devices, Inc.");
+    info.vendor_id = 0x1002;
+    info.is_gpu = 1;
+    snprintf(info.name, sizeof info.name, "gfx90a:sramecc+:xnack-");
+    t6i_normalize_identity(&info);
+    ck_assert_str_eq(info.normalized_vendor, "amd");
+    ck_assert_str_eq(info.family, "gfx9");
+
+    memset(&info, 0, sizeof info);
+    snprintf(info.vendor, sizeof info.vendor, "Intel(R) Corporation");
+    info.vendor_id = 0x8086;
+    info.is_gpu = 1;
+    snprintf(info.name, sizeof info.name, "Intel(R) Arc(TM) A770 Graphics");
+    t6i_normalize_identity(&info);
+    ck_assert_str_eq(info.normalized_vendor, "intel");
+    ck_assert_str_eq(info.family, "xe");
+
+    int major = 0, minor = 0;
+    t6i_parse_cl_version("OpenCL 3.0 CUDA", &major, &minor);
+    ck_assert_int_eq(major * 10 + minor, 30);
+    t6i_parse_cl_version("OpenCL C 1.2 PoCL", &major, &minor);
+    ck_assert_int_eq(major * 10 + minor, 12);
+    t6i_parse_cl_version("garbage", &major, &minor);
+    ck_assert_int_eq(major, 0);
+}
+END_TEST
+
+START_TEST(devices_are_described)
+{
+    int count = 0;
+    T6T_OK(NULL, t6_device_count(&count));
+    ck_assert_int_ge(count, 1);
+    t6_device_info info;
+    T6T_OK(NULL, t6_device_describe(0, &info));
+    ck_assert(strlen(info.name) > 0);
+    ck_assert_uint_ge(info.compute_units, 1);
+    ck_assert_uint_ge(info.max_work_group_size, 1);
+    ck_assert_uint_ge(info.preferred_work_group_multiple, 1);
+    ck_assert(info.local_mem_bytes > 0 && info.global_mem_bytes > 0);
+    ck_assert(strchr(info.identity, '/') != NULL);
+    T6T_STATUS(NULL, T6_ERROR_DEVICE_NOT_FOUND, t6_device_describe(count, &info));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_device_describe(0, NULL));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_device_count(NULL));
+}
+END_TEST
+
+START_TEST(context_selection)
+{
+    t6_context *ctx = NULL;
+    T6T_STATUS(NULL, T6_ERROR_DEVICE_NOT_FOUND, t6_context_create("no-such-device-xyz", &ctx));
+    ck_assert_ptr_null(ctx);
+    ck_assert_msg(strstr(t6_context_last_error(NULL), "no-such-device-xyz") != NULL, "message: %s",
+                  t6_context_last_error(NULL));
+    T6T_STATUS(NULL, T6_ERROR_DEVICE_NOT_FOUND, t6_context_create("999", &ctx));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_context_create(NULL, NULL));
+
+    setenv("T6_DEVICE", "no-such-device-xyz", 1);
+    T6T_STATUS(NULL, T6_ERROR_DEVICE_NOT_FOUND, t6_context_create(NULL, &ctx));
+    unsetenv("T6_DEVICE");
+
+    T6T_OK(NULL, t6_context_create("0", &ctx));
+    t6_device_info by_index, described;
+    T6T_OK(ctx, t6_context_device_info(ctx, &by_index));
+    T6T_OK(NULL, t6_device_describe(0, &described));
+    ck_assert_str_eq(by_index.identity, described.identity);
+    t6_context_destroy(ctx);
+
+    /* A name substring selects the same device, case-insensitively. */
+    char lower[64];
+    snprintf(lower, sizeof lower, "%.8s", described.name);
+    for (char *c = lower; *c; c++) *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+    T6T_OK(NULL, t6_context_create(lower, &ctx));
+    t6_context_destroy(ctx);
+    t6_context_destroy(NULL);
+}
+END_TEST
+
+START_TEST(wraps_application_context)
+{
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_int err = clGetPlatformIDs(1, &platform, NULL);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    ck_assert_int_eq(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, NULL), CL_SUCCESS);
+    cl_context context = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+
+    t6_context *ctx = NULL;
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_context_create_from_cl(context, device, NULL, &ctx));
+    T6T_OK(NULL, t6_context_create_from_cl(context, device, queue, &ctx));
+    ck_assert_ptr_eq(t6_context_cl_context(ctx), context);
+    ck_assert_ptr_eq(t6_context_cl_queue(ctx), queue);
+    ck_assert_ptr_eq(t6_context_cl_device(ctx), device);
+
+    /* The wrapped context works: a round trip through a buffer. */
+    t6t_rng rng = t6t_rng_make(1);
+    float in[100], out[100];
+    t6t_fill_normal(&rng, in, 100, 1.0);
+    cl_mem buffer = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 100, &buffer));
+    T6T_OK(ctx, t6_buffer_upload(ctx, buffer, T6_F32, 0, 100, in));
+    T6T_OK(ctx, t6_buffer_download(ctx, buffer, T6_F32, 0, 100, out));
+    ck_assert_mem_eq(in, out, sizeof in);
+    clReleaseMemObject(buffer);
+
+    /* Timing needs a profiling queue; this one has none, and t6 says so instead of failing later. */
+    T6T_STATUS(ctx, T6_ERROR_UNSUPPORTED, t6_context_set_timing(ctx, 1));
+
+    /* t6 retained the objects and released them on destroy: the references are back to ours (the queue's
+     * own reference to the context included). */
+    cl_uint references = 0;
+    ck_assert_int_eq(clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof references, &references, NULL),
+                     CL_SUCCESS);
+    ck_assert_uint_eq(references, 2);
+    t6_context_destroy(ctx);
+    ck_assert_int_eq(clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof references, &references, NULL),
+                     CL_SUCCESS);
+    ck_assert_uint_eq(references, 1);
+    ck_assert_int_eq(clReleaseCommandQueue(queue), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseContext(context), CL_SUCCESS);
+}
+END_TEST
+
+START_TEST(buffers_round_trip_in_every_dtype)
+{
+    t6_context *ctx = t6t_context();
+    t6t_rng rng = t6t_rng_make(2);
+    enum { N = 1003 };
+    float in[N], out[N];
+    t6t_fill_normal(&rng, in, N, 3.0);
+    for (int d = 0; d < 3; d++) {
+        t6_dtype dtype = (t6_dtype)d;
+        cl_mem buffer = NULL;
+        T6T_OK(ctx, t6_buffer_create(ctx, dtype, N + 7, &buffer));
+        T6T_OK(ctx, t6_buffer_upload(ctx, buffer, dtype, 7, N, in));
+        T6T_OK(ctx, t6_buffer_download(ctx, buffer, dtype, 7, N, out));
+        for (int i = 0; i < N; i++) ck_assert_float_eq(out[i], t6_round_to_dtype(dtype, in[i]));
+        T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, t6_buffer_upload(ctx, buffer, dtype, 8, N, in));
+        T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, t6_buffer_download(ctx, buffer, dtype, (size_t)-1, 2, out));
+        ck_assert(strstr(t6_context_last_error(ctx), "buffer holds") != NULL);
+        T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_upload(ctx, buffer, dtype, 0, 1, NULL));
+        clReleaseMemObject(buffer);
+    }
+    cl_mem buffer = NULL;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_create(ctx, T6_F32, 0, &buffer));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_create(ctx, (t6_dtype)7, 4, &buffer));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_create(ctx, T6_F32, (size_t)-1 / 2, &buffer));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_upload(ctx, NULL, T6_F32, 0, 1, in));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_buffer_create(NULL, T6_F32, 4, &buffer));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* A folder of kernel sources for T6_KERNEL_DIR: the real common.cl plus a test kernel that converts between
+ * storage types on the device. */
+static char kernel_dir[256];
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "wb");
+    ck_assert_ptr_nonnull(file);
+    ck_assert_int_eq(fputs(text, file) >= 0, 1);
+    ck_assert_int_eq(fclose(file), 0);
+}
+
+static void make_kernel_dir(const char *test_kernel)
+{
+    snprintf(kernel_dir, sizeof kernel_dir, "/tmp/t6-kernels-%ld", (long)getpid());
+    mkdir(kernel_dir, 0755);
+    char path[512];
+    size_t length = 0;
+    const char *common = t6i_embedded_source("common", &length);
+    ck_assert_ptr_nonnull(common);
+    snprintf(path, sizeof path, "%s/common.cl", kernel_dir);
+    write_file(path, common);
+    snprintf(path, sizeof path, "%s/convert.cl", kernel_dir);
+    write_file(path, test_kernel);
+    setenv("T6_KERNEL_DIR", kernel_dir, 1);
+}
+
+static const char *convert_kernel =
+    "__kernel void convert(const __global T6_STORAGE(T6_SRC) *src, __global T6_STORAGE(T6_DST) *dst) {\n"
+    "    size_t i = get_global_id(0);\n"
+    "    T6_STORE(T6_DST, dst, i, T6_LOAD(T6_SRC, src, i));\n"
+    "}\n";
+
+START_TEST(device_conversions_match_host)
+{
+    make_kernel_dir(convert_kernel);
+    t6_context *ctx = t6t_context();
+    T6T_OK(ctx, t6_context_set_timing(ctx, 1));
+    t6t_rng rng = t6t_rng_make(3);
+    enum { N = 4096 };
+    float *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    t6t_fill_normal(&rng, in, N, 1000.0); /* wide range: fp16 overflows and subnormals are in it */
+    in[0] = 70000.0f;
+    in[1] = 1e-7f;
+    in[2] = -0.0f;
+    in[3] = 1.0f + ldexpf(1.0f, -11);
+    for (int s = 0; s < 3; s++) {
+        for (int d = 0; d < 3; d++) {
+            char options[128] = "";
+            t6i_define(options, sizeof options, "T6_SRC", s);
+            t6i_define(options, sizeof options, "T6_DST", d);
+            cl_kernel kernel = NULL;
+            T6T_OK(ctx, t6i_get_kernel(ctx, "convert", options, "convert", &kernel));
+            cl_mem src = NULL, dst = NULL;
+            T6T_OK(ctx, t6_buffer_create(ctx, (t6_dtype)s, N, &src));
+            T6T_OK(ctx, t6_buffer_create(ctx, (t6_dtype)d, N, &dst));
+            T6T_OK(ctx, t6_buffer_upload(ctx, src, (t6_dtype)s, 0, N, in));
+            t6i_arg args[] = {T6I_ARG_MEM(src), T6I_ARG_MEM(dst)};
+            T6T_OK(ctx, t6i_set_args(ctx, kernel, "convert", args, 2));
+            size_t global = N;
+            t6i_op_begin(ctx);
+            T6T_OK(ctx, t6i_launch(ctx, kernel, "convert", 1, &global, NULL));
+            T6T_OK(ctx, t6_buffer_download(ctx, dst, (t6_dtype)d, 0, N, out));
+            for (int i = 0; i < N; i++) {
+                float expected = t6_round_to_dtype((t6_dtype)d, t6_round_to_dtype((t6_dtype)s, in[i]));
+                ck_assert_msg(memcmp(&out[i], &expected, sizeof expected) == 0,
+                              "src %d dst %d element %d: %a != %a", s, d, i, (double)out[i], (double)expected);
+            }
+            uint64_t ns = 0;
+            T6T_OK(ctx, t6_context_last_op_time(ctx, &ns));
+            ck_assert_uint_gt(ns, 0);
+            clReleaseMemObject(src);
+            clReleaseMemObject(dst);
+        }
+    }
+    free(in);
+    free(out);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(build_failure_reports_the_log)
+{
+    make_kernel_dir("__kernel void convert(__global float *x) { this is not OpenCL C; }\n");
+    t6_context *ctx = t6t_context();
+    cl_kernel kernel = NULL;
+    T6T_STATUS(ctx, T6_ERROR_BUILD_FAILED, t6i_get_kernel(ctx, "convert", "", "convert", &kernel));
+    const char *message = t6_context_last_error(ctx);
+    ck_assert_msg(strstr(message, "clBuildProgram(convert)") != NULL && strlen(message) > 40, "message: %s", message);
+    T6T_STATUS(ctx, T6_ERROR_IO, t6i_get_kernel(ctx, "missing", "", "missing", &kernel));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+static int loaded_from_disk;
+
+static void watch_log(t6_log_level level, const char *message, void *user_data)
+{
+    (void)level;
+    (void)user_data;
+    if (strstr(message, "loaded from the disk cache")) loaded_from_disk = 1;
+}
+
+/* Runs the conversion kernel once in a fresh context and checks its result. Returns whether the program
+ * came from the disk cache. */
+static int build_and_run_once(void)
+{
+    loaded_from_disk = 0;
+    t6_set_log_callback(watch_log, T6_LOG_DEBUG, NULL);
+    t6_context *ctx = t6t_context();
+    cl_kernel kernel = NULL;
+    T6T_OK(ctx, t6i_get_kernel(ctx, "convert", " -DT6_SRC=0 -DT6_DST=2", "convert", &kernel));
+    cl_mem src = NULL, dst = NULL;
+    float in[64], out[64];
+    t6t_rng rng = t6t_rng_make(4);
+    t6t_fill_normal(&rng, in, 64, 1.0);
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 64, &src));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_BF16, 64, &dst));
+    T6T_OK(ctx, t6_buffer_upload(ctx, src, T6_F32, 0, 64, in));
+    t6i_arg args[] = {T6I_ARG_MEM(src), T6I_ARG_MEM(dst)};
+    T6T_OK(ctx, t6i_set_args(ctx, kernel, "convert", args, 2));
+    size_t global = 64;
+    T6T_OK(ctx, t6i_launch(ctx, kernel, "convert", 1, &global, NULL));
+    T6T_OK(ctx, t6_buffer_download(ctx, dst, T6_BF16, 0, 64, out));
+    for (int i = 0; i < 64; i++) ck_assert_float_eq(out[i], t6_round_to_dtype(T6_BF16, in[i]));
+    clReleaseMemObject(src);
+    clReleaseMemObject(dst);
+    t6_context_destroy(ctx);
+    t6_set_log_callback(NULL, T6_LOG_INFO, NULL);
+    return loaded_from_disk;
+}
+
+/* The one cache file of a fresh cache folder. */
+static void only_cache_file(const char *dir, char *path, size_t cap)
+{
+    char command[600];
+    snprintf(command, sizeof command, "ls %s/*.bin", dir);
+    FILE *list = popen(command, "r");
+    ck_assert_ptr_nonnull(list);
+    ck_assert_ptr_nonnull(fgets(path, (int)cap, list));
+    path[strcspn(path, "\n")] = '\0';
+    char extra[512];
+    ck_assert_msg(fgets(extra, sizeof extra, list) == NULL, "more than one cache file");
+    pclose(list);
+}
+
+START_TEST(disk_cache_survives_corruption)
+{
+    make_kernel_dir(convert_kernel);
+    char cache_dir[300];
+    snprintf(cache_dir, sizeof cache_dir, "%s/cache", kernel_dir);
+    setenv("T6_CACHE_DIR", cache_dir, 1);
+    ck_assert_int_eq(build_and_run_once(), 0); /* builds from source and writes the cache file */
+    char path[512];
+    only_cache_file(cache_dir, path, sizeof path);
+    struct stat before;
+    ck_assert_int_eq(stat(path, &before), 0);
+    ck_assert_int_gt(before.st_size, 64);
+
+    ck_assert_int_eq(build_and_run_once(), 1); /* loads the binary */
+
+    /* Flip bytes in the middle of the binary: the checksum catches it and t6 rebuilds. */
+    FILE *file = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(file);
+    fseek(file, before.st_size - before.st_size / 3, SEEK_SET);
+    unsigned char garbage[16];
+    memset(garbage, 0xA5, sizeof garbage);
+    fwrite(garbage, 1, sizeof garbage, file);
+    fclose(file);
+    ck_assert_int_eq(build_and_run_once(), 0);
+    ck_assert_int_eq(build_and_run_once(), 1); /* the rebuild rewrote a good file */
+
+    /* A truncated file, and then plain garbage in place of the file. */
+    ck_assert_int_eq(truncate(path, before.st_size / 2), 0);
+    ck_assert_int_eq(build_and_run_once(), 0);
+    write_file(path, "not a program binary");
+    ck_assert_int_eq(build_and_run_once(), 0);
+    ck_assert_int_eq(build_and_run_once(), 1);
+
+    /* An unwritable cache folder is not an error either. */
+    setenv("T6_CACHE_DIR", "/proc/t6-cannot-write-here", 1);
+    build_and_run_once();
+    setenv("T6_CACHE_DIR", "", 1); /* off */
+    ck_assert_int_eq(build_and_run_once(), 0);
+    ck_assert_int_eq(build_and_run_once(), 0);
+}
+END_TEST
+
+START_TEST(params_are_checked)
+{
+    t6_context *ctx = t6t_context();
+    t6_op op;
+    T6T_OK(NULL, t6_op_from_name("decode", &op));
+    ck_assert_int_eq(op, T6_OP_DECODE);
+    ck_assert_str_eq(t6_op_name(T6_OP_MHA_PREFILL), "mha_prefill");
+    ck_assert_ptr_null(t6_op_name(T6_OP_COUNT));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_op_from_name("nope", &op));
+    for (int o = 0; o < T6_OP_COUNT; o++) {
+        for (int i = 0; i < t6_op_param_count((t6_op)o); i++) {
+            t6_param_info info;
+            T6T_OK(NULL, t6_op_param_info((t6_op)o, i, &info));
+            ck_assert(info.min_value <= info.default_value && info.default_value <= info.max_value);
+            T6T_OK(ctx, t6_context_set_param(ctx, (t6_op)o, info.name, info.default_value));
+            T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+                       t6_context_set_param(ctx, (t6_op)o, info.name, info.max_value + 1));
+        }
+        T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_context_set_param(ctx, (t6_op)o, "T6_NO_SUCH_PARAM", 1));
+    }
+    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_COUNT));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_context_set_param(ctx, (t6_op)99, "x", 1));
+    uint64_t ns;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_context_last_op_time(ctx, &ns)); /* nothing timed yet */
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Every tunable's default in the C table equals the #define in its .cl file. */
+START_TEST(param_defaults_match_kernel_sources)
+{
+    for (int o = 0; o < T6_OP_COUNT; o++) {
+        int count = 0;
+        const t6i_param_def *defs = t6i_op_params((t6_op)o, &count);
+        for (int i = 0; i < count; i++) {
+            char needle[128];
+            snprintf(needle, sizeof needle, "#define %s ", defs[i].name);
+            int found = 0;
+            const char *name = NULL;
+            size_t length = 0;
+            const char *text = NULL;
+            for (size_t s = 0; (text = t6i_embedded_source_at(s, &name, &length)) != NULL; s++) {
+                const char *at = strstr(text, needle);
+                if (!at) continue;
+                found = 1;
+                int value = atoi(at + strlen(needle));
+                ck_assert_msg(value == defs[i].default_value, "%s: %s.cl says %d, the table says %d", defs[i].name,
+                              name, value, defs[i].default_value);
+            }
+            ck_assert_msg(found, "%s (op %s) has no #define in kernels_cl/", defs[i].name, t6_op_name((t6_op)o));
+        }
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("runtime");
+    TCase *host = tcase_create("host");
+    tcase_add_test(host, status_strings_and_version);
+    tcase_add_test(host, half_conversion_rounds_to_nearest_even);
+    tcase_add_test(host, bf16_conversion_rounds_to_nearest_even);
+    tcase_add_test(host, identity_normalization);
+    tcase_add_test(host, param_defaults_match_kernel_sources);
+    suite_add_tcase(suite, host);
+    TCase *device = tcase_create("device");
+    tcase_set_timeout(device, 300);
+    tcase_add_test(device, devices_are_described);
+    tcase_add_test(device, context_selection);
+    tcase_add_test(device, wraps_application_context);
+    tcase_add_test(device, buffers_round_trip_in_every_dtype);
+    tcase_add_test(device, device_conversions_match_host);
+    tcase_add_test(device, build_failure_reports_the_log);
+    tcase_add_test(device, disk_cache_survives_corruption);
+    tcase_add_test(device, params_are_checked);
+    suite_add_tcase(suite, device);
+    return t6t_run(suite);
+}

@@ -285,10 +285,36 @@ void t6i_cache_note_written(t6_cache *cache, int slot, int end_position);
 t6_status t6i_check_attention_shape(const t6_context *ctx, int heads, int head_dim, int rank_q, int rank_k,
                                     int rank_v);
 
+/* ---- split decoding and attention baselines (decode_merge.c, attention_materialized.c) ---- */
+
+/**
+ * Split decoding writes partial results for (batch, split, head) rows into one float buffer: acc (rows × D,
+ * unnormalized Σ e^(s − max)·value with value scales applied), then max (rows; −INFINITY for a split with no
+ * positions), then sum (rows: Σ e^(s − max)), rows ordered [batch][split][head]. This is its size in floats.
+ */
+size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim);
+/** Merges such partials by log-sum-exp into out (batch × heads × D fp32 at out_offset). */
+t6_status t6i_merge_splits(t6_context *ctx, int batch, int heads, int head_dim, int splits, cl_mem partials,
+                           cl_mem out, size_t out_offset);
+
+/**
+ * The materialized baseline (T6_ATTENTION_MATERIALIZED): forms K and V from the cache's factors in scratch, Q
+ * from the query factors, then runs standard attention. Called by t6_attention_decode/prefill after they have
+ * validated every argument, with the context locked; same argument meanings as those calls.
+ */
+typedef struct t6i_scales t6i_scales;
+t6_status t6i_attention_materialized_decode(t6_cache *cache, int rank_q, int batch, const int *slots,
+                                            const int *lengths, cl_mem query, size_t query_offset, cl_mem out,
+                                            size_t out_offset, const t6i_scales *scales);
+t6_status t6i_attention_materialized_prefill(t6_cache *cache, int rank_q, int batch, const int *slots,
+                                             const int *starts, const int *counts, cl_mem query,
+                                             size_t query_offset, cl_mem out, size_t out_offset,
+                                             const t6i_scales *scales);
+
 /** Resolved attention scales (defaults filled in). */
-typedef struct t6i_scales {
+struct t6i_scales {
     float q, k, v, softmax;
-} t6i_scales;
+};
 t6i_scales t6i_resolve_scales(const t6_attention_options *options, int rank_q, int rank_k, int rank_v,
                               int head_dim);
 

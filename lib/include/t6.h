@@ -465,43 +465,63 @@ typedef struct t6_ref_shape {
 } t6_ref_shape;
 
 /**
- * Factor projection of `rows` tokens. weights: the six matrices as doubles in the order of
- * t6_layer_create_from_buffers. hidden: rows × C. positions: rows. Outputs, per row: a_q H·Rq, b_q Rq·D
- * (rotated), a_k H·Rk, b_k Rk·D (rotated), a_v H·Rv, b_v Rv·D. Any output may be NULL to skip it.
+ * Factor projection of `rows` tokens (TPA.md "Factor projection"), then RoPE (t6_ref_rope, with the config's
+ * style and base) on every B_Q[r] and B_K[r] at the row's position; A factors and B_V are never rotated.
+ * config: shape and RoPE; weight_dtype is ignored (round the weights yourself to compare with a device that
+ * stores them rounded). weights: the six matrices as doubles in the order of t6_layer_create_from_buffers:
+ * W_A_q, W_A_k, W_A_v, W_B_q, W_B_k, W_B_v. hidden: rows × C. positions: rows entries, each ≥ 0.
+ * Outputs, rows × the per-row size each: a_q H·Rq ([h][r]), b_q Rq·D ([r][d], rotated), a_k H·Rk,
+ * b_k Rk·D (rotated), a_v H·Rv, b_v Rv·D: the cache layout. Any output may be NULL to skip it.
  */
 T6_API t6_status t6_ref_project(const t6_layer_config *config, const double *const weights[6], int rows,
                                 const double *hidden, const int *positions, double *a_q, double *b_q, double *a_k,
                                 double *b_k, double *a_v, double *b_v);
 
-/** RoPE on one vector of head_dim values in place at integer position `position` (TPA.md conventions). */
+/**
+ * RoPE on one vector of head_dim values, in place, at integer position `position` ≥ 0. base > 1. head_dim may
+ * be any even number ≥ 2 here (not only TPA.md's sizes), so that small cases can be worked by hand.
+ * Angles follow the rule the kernels follow, so that device and reference agree to ~1e-7 even at positions
+ * ≥ 2^19: inv_freq_i = (float)(1.0 / pow(base, 2.0·i/D)) (computed in double, rounded once to float),
+ * angle_i = the fp32 product (float)position · inv_freq_i, then cos and sin in double of that float angle.
+ * - T6_ROPE_HALF, pairs (i, i+D/2): y_i = x_i cos + x_{i+D/2} sin ; y_{i+D/2} = −x_i sin + x_{i+D/2} cos.
+ * - T6_ROPE_INTERLEAVED, pairs (2i, 2i+1): y_{2i} = x_{2i} cos − x_{2i+1} sin ; y_{2i+1} = x_{2i} sin + x_{2i+1} cos.
+ */
 T6_API t6_status t6_ref_rope(t6_rope_style style, double base, int head_dim, int position, double *vec);
 
 /**
- * Forms Q (H·D), and K, V (length × H·D) from factors, with the given scales (0: defaults).
- * a_q/b_q: one token; a_k, b_k, a_v, b_v: length tokens each, in cache layout. Outputs may be NULL.
+ * Forms the full tensors of TPA.md "Attention" from factors: q_h = scale_q Σ_r A_Q[h][r] B_Q[r] (q: H·D,
+ * [h][d]); k_h(m) = scale_k Σ_s A_K(m)[h][s] B_K(m)[s] and v likewise with scale_v (k, v: length × H·D,
+ * [m][h][d]). a_q, b_q: one token; a_k, b_k, a_v, b_v: `length` tokens each, in cache layout (per token A
+ * [h][s], B [s][d]). Outputs may be NULL; the factors of a NULL output may be NULL too. length ≥ 1.
  */
 T6_API t6_status t6_ref_materialize(const t6_ref_shape *shape, const t6_attention_options *scales, int length,
                                     const double *a_q, const double *b_q, const double *a_k, const double *b_k,
                                     const double *a_v, const double *b_v, double *q, double *k, double *v);
 
 /**
- * Standard attention of one query over `length` keys: q is heads × D, k and v are length × kv_heads × D
- * (heads a multiple of kv_heads), out heads × D. scale: the softmax scale (0: 1/√D).
+ * Standard softmax attention of one query over `length` keys (numerically stable: the maximum score is
+ * subtracted before exp): q is heads × D, k and v are length × kv_heads × D, out heads × D. Query head h reads
+ * kv head h / (heads / kv_heads) (MHA, GQA, MQA); heads must be a multiple of kv_heads. scale: the softmax
+ * scale (0: 1/√D).
  */
 T6_API t6_status t6_ref_attention(int heads, int kv_heads, int head_dim, double scale, int length, const double *q,
                                   const double *k, const double *v, double *out);
 
 /**
- * Factorized decode exactly as TPA.md "Factorized decode" (S1 = B_Q·B_K shared by heads, head mixing, softmax,
- * A_V-weighted sum of B_V), for one query over `length` cached tokens. out: H·D.
+ * Factorized decode exactly as TPA.md "Factorized decode", for one query over `length` cached tokens:
+ * S1[m][r][s] = B_Q[r]·B_K(m)[s] (shared by heads); score[h][m] = c Σ_{r,s} A_Q[h][r] A_K(m)[h][s] S1[m][r][s]
+ * with c = scale_q·scale_k·scale_softmax; P = softmax over m; out[h][e] = scale_v Σ_s Σ_m P[h][m] A_V(m)[h][s]
+ * B_V(m)[s][e]. Never forms K or V: t6_ref_materialize + t6_ref_attention is an independent route to the same
+ * result. Factors as in t6_ref_materialize (none may be NULL). out: H·D.
  */
 T6_API t6_status t6_ref_decode(const t6_ref_shape *shape, const t6_attention_options *scales, int length,
                                const double *a_q, const double *b_q, const double *a_k, const double *b_k,
                                const double *a_v, const double *b_v, double *out);
 
 /**
- * Causal prefill of `count` queries at positions start .. start+count−1 over a sequence's cache (at least
- * start+count positions). a_q: count × H·Rq, b_q: count × Rq·D. out: count × H·D.
+ * Causal prefill of `count` ≥ 1 queries at positions start .. start+count−1 (start ≥ 0) over a sequence's
+ * cache factors a_k, b_k, a_v, b_v (at least start+count positions): query i attends positions 0 .. start+i,
+ * and its row is t6_ref_decode with length start+i+1. a_q: count × H·Rq, b_q: count × Rq·D. out: count × H·D.
  */
 T6_API t6_status t6_ref_prefill(const t6_ref_shape *shape, const t6_attention_options *scales, int start, int count,
                                 const double *a_q, const double *b_q, const double *a_k, const double *b_k,

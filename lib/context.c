@@ -212,6 +212,7 @@ void t6_context_destroy(t6_context *ctx)
     }
     for (int i = 0; i < T6I_SCRATCH_CHANNELS; i++)
         if (ctx->scratch[i]) clReleaseMemObject(ctx->scratch[i]);
+    if (ctx->zeroed) clReleaseMemObject(ctx->zeroed);
     t6i_programs_release(ctx);
     t6i_profile_free(ctx->profile);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
@@ -254,6 +255,7 @@ t6_status t6_context_set_timing(t6_context *ctx, int enabled)
 
 void t6i_op_begin(t6_context *ctx)
 {
+    if (ctx->op_nesting > 0) return;
     release_event(&ctx->op_first_event);
     release_event(&ctx->op_last_event);
 }
@@ -378,9 +380,34 @@ t6_status t6i_scratch(t6_context *ctx, int channel, size_t bytes, cl_mem *out)
             return t6i_fail_cl(ctx, err, "clCreateBuffer(scratch)");
         }
         ctx->scratch_capacity[channel] = capacity;
+        /* New memory may hold NaN bit patterns, and some BLAS kernels read their output even with beta = 0
+         * (0·NaN = NaN): start every scratch buffer finite. */
+        const cl_float zero = 0.0f;
+        err = clEnqueueFillBuffer(ctx->queue, ctx->scratch[channel], &zero, sizeof zero, 0, capacity, 0, NULL, NULL);
+        if (err != CL_SUCCESS) return t6i_fail_cl(ctx, err, "clEnqueueFillBuffer(scratch)");
     }
     *out = ctx->scratch[channel];
     return T6_SUCCESS;
+}
+
+t6_status t6i_zeroed(t6_context *ctx, size_t bytes, cl_mem *out)
+{
+    t6_status status = T6_SUCCESS;
+    cl_int err = CL_SUCCESS;
+    if (ctx->zeroed_capacity < bytes || !ctx->zeroed) {
+        if (ctx->zeroed) clReleaseMemObject(ctx->zeroed);
+        ctx->zeroed_capacity = 0;
+        const size_t capacity = t6i_round_up(bytes > 0 ? bytes : 4, 4096);
+        ctx->zeroed = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, capacity, NULL, &err);
+        T6I_CHECK_CL(ctx, err, "clCreateBuffer(counters)");
+        const cl_uint zero = 0;
+        T6I_CHECK_CL(ctx, clEnqueueFillBuffer(ctx->queue, ctx->zeroed, &zero, sizeof zero, 0, capacity, 0, NULL, NULL),
+                     "clEnqueueFillBuffer(counters)");
+        ctx->zeroed_capacity = capacity;
+    }
+    *out = ctx->zeroed;
+cleanup:
+    return status;
 }
 
 t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,

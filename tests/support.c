@@ -1,9 +1,11 @@
 /* support.c — shared test helpers (see support.h). */
 #include "support.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 uint64_t t6t_seed(void)
 {
@@ -81,6 +83,20 @@ double *t6t_to_double(const float *values, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = values[i];
     return out;
 }
+
+void t6t_temp_dir(const char *prefix, char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/%s-XXXXXX", prefix);
+    ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp(%s) failed", path);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    remove(path);
+    return 0;
+}
+
+void t6t_remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 int t6t_run(Suite *suite)
 {

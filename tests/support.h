@@ -58,6 +58,11 @@ double *t6t_to_double(const float *values, size_t n);
                       (double)(tol), (unsigned long long)t6t_seed());                                            \
     } while (0)
 
+/** Makes a fresh folder under /tmp named after `prefix` into `path` (capacity `cap`); fails the test if it
+ *  cannot. t6t_remove_tree deletes it and everything in it (best effort). */
+void t6t_temp_dir(const char *prefix, char *path, size_t cap);
+void t6t_remove_tree(const char *path);
+
 /** Runs `suite` with CK_NORMAL output and returns the process exit code. */
 int t6t_run(Suite *suite);
 

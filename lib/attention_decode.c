@@ -1,0 +1,237 @@
+/* attention_decode.c — plans and launches kernels_cl/attention_decode.cl (T6_DEC_KERNEL 3: factorized decode as
+ * register-tiled stages, with the split merge done by the last work-group of each row): fits the work division
+ * to the shape, the group and local memory, splits the positions over the device, and picks the merge. */
+#include "attention_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define META_CHANNEL 2
+#define SCRATCH_CHANNEL 2
+
+/* What the kernel's macros will be; local_floats() mirrors the kernel's layout of local memory. */
+typedef struct plan {
+    int wg_size, tile, vector, s1_ranks, score_t, score_h, acc_heads;
+    int splits, split_length, merge, fanin, blocks_max;
+} plan;
+
+static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
+
+typedef struct layout {
+    int position_blocks, head_slots, team_size, teams;
+    size_t union_floats, local_bytes;
+} layout;
+
+static layout layout_of(const plan *p, const t6_cache_config *c, int rank_q)
+{
+    layout l;
+    const size_t dim4 = (size_t)c->head_dim / 4, rq4 = (size_t)ceil_div(rank_q, 4), rqp = rq4 * 4;
+    const size_t key_rows = (size_t)p->tile * (size_t)c->rank_k, value_rows = (size_t)p->tile * (size_t)c->rank_v;
+    l.head_slots = ceil_div(c->heads, p->score_h);
+    l.position_blocks = p->tile / p->score_t;
+    const size_t value_heads = (size_t)ceil_div(c->heads, p->acc_heads) * (size_t)p->acc_heads;
+    l.team_size = (int)(value_heads / (size_t)p->acc_heads * dim4);
+    l.teams = p->wg_size / l.team_size;
+    const size_t bq4 = rqp * (dim4 + 1), aq4 = (size_t)l.head_slots * (size_t)p->score_h * (rq4 + 1);
+    const size_t tile4 = key_rows * (dim4 + 1) + value_rows * dim4 + key_rows * (rq4 + 1) +
+                         value_rows * (value_heads / 4 + 2);
+    const size_t reduce4 = (size_t)(l.teams / 2) * (size_t)l.team_size * (size_t)p->acc_heads;
+    const size_t sums4 = ((size_t)l.position_blocks * (size_t)c->heads + 3) / 4;
+    size_t union4 = tile4 > reduce4 ? tile4 : reduce4;
+    if (sums4 > union4) union4 = sums4;
+    l.union_floats = union4 * 4;
+    /* bq, aq, the union, then reference, row_sum, merge_totals (2H), tile_max and the flag. */
+    l.local_bytes = ((bq4 + aq4 + union4) * 4 + 5 * (size_t)c->heads + 1) * sizeof(float);
+    return l;
+}
+
+/* The work division for a tile: positions per score unit first (a unit per work-item), then heads. */
+static void divide_work(plan *p, const t6_cache_config *c, int rank_q, int acc_heads_asked)
+{
+    const int rqp = ceil_div(rank_q, 4) * 4, dim4 = c->head_dim / 4;
+    /* Two positions per unit halve the Â_Q reads, unless their A factors would crowd the registers. */
+    p->score_t = 2 * (1 + c->rank_k + c->rank_v) <= 24 ? 2 : 1;
+    while (p->tile / p->score_t > p->wg_size) p->score_t *= 2;
+    p->score_h = ceil_div(c->heads, p->wg_size / (p->tile / p->score_t));
+    p->s1_ranks = 1;
+    while (p->s1_ranks < 4 && p->tile * c->rank_k * rqp / p->s1_ranks > p->wg_size) p->s1_ranks *= 2;
+    if (acc_heads_asked > 0) {
+        p->acc_heads = acc_heads_asked;
+        return;
+    }
+    /* The register tile that keeps the most work-items busy in the value product; on ties the one that pads
+     * fewer heads, then the larger (fewer teams, fewer W reads per FMA). */
+    int best_busy = -1, best_padding = 0;
+    p->acc_heads = 16;
+    for (int a = 16; a >= 4; a -= 4) {
+        const int team = ceil_div(c->heads, a) * dim4, padding = ceil_div(c->heads, a) * a - c->heads;
+        const int busy = team <= p->wg_size ? p->wg_size / team * team : 0;
+        if (busy > best_busy || (busy == best_busy && padding < best_padding)) {
+            best_busy = busy;
+            best_padding = padding;
+            p->acc_heads = a;
+        }
+    }
+}
+
+/* Fits the plan to the device: tile (multiple of 4) lowered until the group's registers and local memory fit.
+ * T6_ERROR_UNSUPPORTED with the reason when no tile does. */
+static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
+{
+    const t6_cache_config *c = &call->cache->config;
+    const char *fn = "t6_attention_decode (kernel 3)";
+    p->wg_size = t6i_param(params, "T6_DEC_WG_SIZE");
+    p->vector = t6i_param(params, "T6_DEC_VECTOR");
+    const int acc_heads = t6i_param(params, "T6_DEC_ACC_HEADS");
+    if (p->vector != 1 && p->vector != 2 && p->vector != 4 && p->vector != 8)
+        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: VECTOR=%d must be 1, 2, 4 or 8", fn, p->vector);
+    if (acc_heads % 4 != 0)
+        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: ACC_HEADS=%d must be 0, 4, 8, 12 or 16", fn, acc_heads);
+    if ((size_t)p->wg_size > ctx->info.max_work_group_size)
+        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: WG_SIZE=%d is over the device's %zu work-items", fn,
+                        p->wg_size, ctx->info.max_work_group_size);
+    p->tile = ceil_div(t6i_param(params, "T6_DEC_TILE"), 4) * 4;
+    for (;; p->tile /= 2) {
+        if (p->tile < 4)
+            return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                            "%s: H=%d D=%d ranks %d,%d,%d do not fit a group of %d work-items and %llu bytes of local "
+                            "memory", fn, c->heads, c->head_dim, call->rank_q, c->rank_k, c->rank_v, p->wg_size,
+                            ctx->info.local_mem_bytes);
+        p->tile = p->tile / 4 * 4;
+        divide_work(p, c, call->rank_q, acc_heads);
+        const layout l = layout_of(p, c, call->rank_q);
+        /* Registers per work-item: the scores with their prefetched A factors, and the value tile. */
+        const int score_registers = p->score_t * p->score_h * (1 + c->rank_k + c->rank_v);
+        if (l.teams < 1 || score_registers > 48) continue;
+        if (l.local_bytes > ctx->info.local_mem_bytes) continue;
+        return T6_SUCCESS;
+    }
+}
+
+/* Splits the positions until the device has about CU_GROUPS groups per compute unit, none shorter than
+ * MIN_SPLIT, each a whole number of tiles; then the merge: the two-pass path, or blocks of `fanin` splits. */
+static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
+{
+    const t6_cache_config *c = &call->cache->config;
+    const long long wanted = (long long)ctx->info.compute_units * t6i_param(params, "T6_DEC_CU_GROUPS");
+    int splits = call->rows >= wanted ? 1 : ceil_div(wanted, call->rows);
+    const int most = ceil_div(call->max_end, t6i_param(params, "T6_DEC_MIN_SPLIT"));
+    if (splits > most) splits = most;
+    if (splits < 1) splits = 1;
+    p->split_length = ceil_div(ceil_div(call->max_end, splits), p->tile) * p->tile;
+    p->splits = ceil_div(call->max_end, p->split_length);
+    /* Partial rows are indexed with 32 bits, and both levels of the fused merge share one buffer. */
+    while (p->splits > 1 && t6i_split_partials_floats(call->rows, p->splits, c->heads, c->head_dim) > 2147483647ull) {
+        p->split_length *= 2;
+        p->splits = ceil_div(call->max_end, p->split_length);
+    }
+    p->merge = t6i_param(params, "T6_DEC_MERGE");
+    /* The fused merge relies on a device-wide fence before an atomic, which is tested on NVIDIA's driver. */
+    if (p->merge == 2) p->merge = ctx->info.is_gpu && strcmp(ctx->info.normalized_vendor, "nvidia") == 0;
+    p->fanin = t6i_param(params, "T6_DEC_FANIN");
+    if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
+    if (p->fanin < 2) p->fanin = 2;
+    p->blocks_max = ceil_div(p->splits, p->fanin);
+    /* The merger keeps a weight per merged partial and head in the group's spare local memory. */
+    const layout l = layout_of(p, c, call->rank_q);
+    const int most_merged = p->fanin > p->blocks_max ? p->fanin : p->blocks_max;
+    if ((size_t)most_merged * (size_t)c->heads > l.union_floats) p->merge = 0;
+}
+
+t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params)
+{
+    t6_status status = T6_SUCCESS;
+    const t6_cache *cache = call->cache;
+    const t6_cache_config *c = &cache->config;
+    const char *what = "t6_attention(decode, kernel 3)";
+    plan p;
+    T6I_TRY(make_plan(ctx, call, params, &p));
+    plan_splits(ctx, call, params, &p);
+
+    /* The options hold what the kernel reads and nothing that changes with the call's length (how the splits are
+     * merged is an argument), so that a shape builds one program. */
+    char options[1024] = "";
+    t6i_define(options, sizeof options, "T6_HEADS", c->heads);
+    t6i_define(options, sizeof options, "T6_HEAD_DIM", c->head_dim);
+    t6i_define(options, sizeof options, "T6_RANK_Q", call->rank_q);
+    t6i_define(options, sizeof options, "T6_RANK_K", c->rank_k);
+    t6i_define(options, sizeof options, "T6_RANK_V", c->rank_v);
+    t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
+    t6i_define(options, sizeof options, "T6_S1_RANKS", p.s1_ranks);
+    t6i_define(options, sizeof options, "T6_SCORE_T", p.score_t);
+    t6i_define(options, sizeof options, "T6_SCORE_H", p.score_h);
+    t6i_define(options, sizeof options, "T6_ACC_HEADS", p.acc_heads);
+    t6i_define(options, sizeof options, "T6_DEC_WG_SIZE", p.wg_size);
+    t6i_define(options, sizeof options, "T6_DEC_TILE", p.tile);
+    t6i_define(options, sizeof options, "T6_DEC_VECTOR", p.vector);
+
+    cl_kernel kernel = NULL;
+    T6I_TRY(t6i_get_kernel(ctx, "attention_decode", options, "t6_attention_decode", &kernel));
+    size_t kernel_limit = 0;
+    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
+                                               &kernel_limit, NULL),
+                 "clGetKernelWorkGroupInfo(t6_attention_decode)");
+    if ((size_t)p.wg_size > kernel_limit) {
+        status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                          "%s: WG_SIZE=%d is over the %zu work-items this kernel can run per group (registers)", what,
+                          p.wg_size, kernel_limit);
+        goto cleanup;
+    }
+
+    cl_int *tiles = NULL;
+    T6I_ALLOC(ctx, tiles, (size_t)call->batch * 4);
+    for (int i = 0; i < call->batch; i++) {
+        tiles[4 * i + 0] = call->slots[i];
+        tiles[4 * i + 1] = i;
+        tiles[4 * i + 2] = 1;
+        tiles[4 * i + 3] = call->starts[i];
+    }
+    cl_mem tile_buffer = NULL;
+    status = t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)call->batch * 4 * sizeof *tiles, &tile_buffer);
+    free(tiles);
+    T6I_TRY(status);
+
+    /* Partials, then (fused merge over several blocks) the blocks' partials, 16-byte aligned. */
+    cl_mem partials = call->out, counters = call->out;
+    size_t level2 = 0;
+    if (p.splits > 1) {
+        const size_t first_level = t6i_split_partials_floats(call->rows, p.splits, c->heads, c->head_dim);
+        level2 = t6i_round_up(first_level, 4);
+        const size_t second_level = p.merge && p.blocks_max > 1
+                                        ? t6i_split_partials_floats(call->rows, p.blocks_max, c->heads, c->head_dim)
+                                        : 0;
+        T6I_TRY(t6i_scratch(ctx, SCRATCH_CHANNEL, (level2 + second_level) * sizeof(float), &partials));
+        if (p.merge)
+            T6I_TRY(t6i_zeroed(ctx, (size_t)call->rows * (size_t)(p.blocks_max + 1) * sizeof(cl_uint), &counters));
+    }
+    const float score_scale = call->scales.q * call->scales.k * call->scales.softmax * (float)M_LOG2E;
+    t6i_arg args[] = {T6I_ARG_MEM(call->query),
+                      T6I_ARG_UINT(call->query_offset),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_A_K]),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_A_V]),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_B_K]),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_B_V]),
+                      T6I_ARG_UINT(c->capacity),
+                      T6I_ARG_MEM(tile_buffer),
+                      T6I_ARG_UINT(p.split_length),
+                      T6I_ARG_FLOAT(score_scale),
+                      T6I_ARG_FLOAT(call->scales.v),
+                      T6I_ARG_MEM(call->out),
+                      T6I_ARG_UINT(call->out_offset),
+                      T6I_ARG_UINT(p.splits == 1 ? 0 : p.merge ? 2 : 1), /* the kernel's MODE_* */
+                      T6I_ARG_MEM(partials),
+                      T6I_ARG_UINT(level2),
+                      T6I_ARG_MEM(counters),
+                      T6I_ARG_UINT(p.fanin)};
+    T6I_TRY(t6i_set_args(ctx, kernel, what, args, (int)(sizeof args / sizeof args[0])));
+    const size_t local[3] = {(size_t)p.wg_size, 1, 1};
+    const size_t global[3] = {(size_t)p.wg_size * (size_t)p.splits, 1, (size_t)call->rows};
+    T6I_TRY(t6i_launch(ctx, kernel, what, 3, global, local));
+    if (p.splits > 1 && !p.merge)
+        T6I_TRY(t6i_merge_splits(ctx, call->rows, c->heads, c->head_dim, p.splits, partials, call->out,
+                                 call->out_offset));
+cleanup:
+    return status;
+}

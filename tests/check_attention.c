@@ -1,0 +1,687 @@
+/* check_attention.c — factorized decode and causal prefill over the factor cache, against the double-precision
+ * reference fed the values the cache stored (and the unrounded ones, within TPA.md's storage tolerances), in
+ * every storage type and odd shapes; equivalences (MHA written as TPA, prefill of one query and decode, prefill
+ * in chunks), tunables that must not change results, and the arguments that must be rejected. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_SLOTS = 4 };
+
+/* A factor cache filled from random normal host factors, with what the reference needs to check against it. */
+typedef struct problem {
+    t6_context *ctx;
+    t6_cache_config config;
+    t6_ref_shape shape;
+    t6_cache *cache;
+    double *stored[4][MAX_SLOTS]; /* per factor and slot: the values as the cache holds them */
+    double *exact[4][MAX_SLOTS];  /* the values before rounding to the storage type */
+    cl_mem query, out;
+    double *query_ref; /* rows × query row */
+    int rows;
+} problem;
+
+static size_t query_row(const problem *p) { return (size_t)p->shape.heads * p->shape.rank_q + (size_t)p->shape.rank_q * p->shape.head_dim; }
+static size_t out_row(const problem *p) { return (size_t)p->shape.heads * p->shape.head_dim; }
+
+/* Slots 0..slots−1 get written[i] random positions; `rows` random query rows are uploaded. */
+static void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtype, int slots, int capacity,
+                         const int *written, int rows, uint64_t stream)
+{
+    memset(p, 0, sizeof *p);
+    p->ctx = ctx;
+    p->shape = shape;
+    p->config = (t6_cache_config){shape.heads, shape.head_dim, shape.rank_k, shape.rank_v, slots, capacity, dtype};
+    T6T_OK(ctx, t6_cache_create(ctx, &p->config, &p->cache));
+    t6t_rng rng = t6t_rng_make(stream);
+    for (int f = 0; f < 4; f++)
+        for (int s = 0; s < slots; s++) {
+            if (written[s] == 0) continue;
+            const size_t n = (size_t)written[s] * t6_cache_factor_size(&p->config, (t6_cache_factor)f);
+            float *host = malloc(n * sizeof *host);
+            ck_assert_ptr_nonnull(host);
+            t6t_fill_normal(&rng, host, n, 1.0);
+            p->exact[f][s] = t6t_to_double(host, n);
+            T6T_OK(ctx, t6_cache_write(p->cache, (t6_cache_factor)f, s, 0, written[s], host));
+            /* Read back what the device stored, and check it is what rounding on the host gives. */
+            T6T_OK(ctx, t6_cache_read(p->cache, (t6_cache_factor)f, s, 0, written[s], host));
+            p->stored[f][s] = t6t_to_double(host, n);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_float_eq(host[i], t6_round_to_dtype(dtype, (float)p->exact[f][s][i]));
+            free(host);
+        }
+    p->rows = rows;
+    const size_t n = (size_t)rows * query_row(p);
+    float *host = malloc(n * sizeof *host);
+    ck_assert_ptr_nonnull(host);
+    t6t_fill_normal(&rng, host, n, 1.0);
+    p->query_ref = t6t_to_double(host, n);
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, n, &p->query));
+    T6T_OK(ctx, t6_buffer_upload(ctx, p->query, T6_F32, 0, n, host));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)rows * out_row(p), &p->out));
+    free(host);
+}
+
+static void problem_free(problem *p)
+{
+    for (int f = 0; f < 4; f++)
+        for (int s = 0; s < MAX_SLOTS; s++) {
+            free(p->stored[f][s]);
+            free(p->exact[f][s]);
+        }
+    free(p->query_ref);
+    clReleaseMemObject(p->query);
+    clReleaseMemObject(p->out);
+    t6_cache_destroy(p->cache);
+}
+
+/* The reference output of query row `row` at position `position` of `slot` (decode with length position+1). */
+static void reference_row(const problem *p, const t6_attention_options *options, int row, int slot, int position,
+                          bool rounded, double *out)
+{
+    double *const(*f)[MAX_SLOTS] = rounded ? p->stored : p->exact;
+    const double *q = p->query_ref + (size_t)row * query_row(p);
+    T6T_OK(NULL, t6_ref_decode(&p->shape, options, position + 1, q, q + p->shape.heads * p->shape.rank_q,
+                               f[T6_FACTOR_A_K][slot], f[T6_FACTOR_B_K][slot], f[T6_FACTOR_A_V][slot],
+                               f[T6_FACTOR_B_V][slot], out));
+}
+
+/* The kernels of the family: work-group tiles (GPUs) and vectors per work-item (CPUs); both run everywhere. */
+static const int kernels[] = {1, 2};
+enum { KERNELS = sizeof kernels / sizeof kernels[0] };
+
+static void use_kernel(t6_context *ctx, int kernel)
+{
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", kernel));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", kernel));
+}
+
+/* Decode has a third kernel (register-tiled stages, attention_decode.cl) with two ways to merge the splits:
+ * the merge pass (merge.cl) and the last group of each row. Every decode test runs each of them. */
+static const struct {
+    int kernel, merge;
+    const char *name;
+} decoders[] = {{1, 0, "kernel 1"}, {2, 0, "kernel 2"}, {3, 0, "kernel 3, merge pass"}, {3, 1, "kernel 3, fused merge"}};
+enum { DECODERS = sizeof decoders / sizeof decoders[0] };
+
+/* Prefill keeps kernel 1 when decode runs kernel 3. */
+static void use_decoder(t6_context *ctx, int decoder)
+{
+    use_kernel(ctx, decoders[decoder].kernel == 3 ? 1 : decoders[decoder].kernel);
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", decoders[decoder].kernel));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_MERGE", decoders[decoder].merge));
+}
+
+static double tolerance_unrounded(t6_dtype dtype) { return dtype == T6_F16 ? 5e-3 : dtype == T6_BF16 ? 2e-2 : 1e-4; }
+
+/* Downloads `rows` output rows and checks them against both references. positions[i], slots[i] per row. */
+static void check_rows(const problem *p, const t6_attention_options *options, int rows, const int *slots,
+                       const int *positions, const char *what)
+{
+    const size_t n = (size_t)rows * out_row(p);
+    float *got = malloc(n * sizeof *got);
+    double *ref = malloc(n * sizeof *ref), *ref_exact = malloc(n * sizeof *ref_exact);
+    ck_assert(got && ref && ref_exact);
+    T6T_OK(p->ctx, t6_buffer_download(p->ctx, p->out, T6_F32, 0, n, got));
+    for (int i = 0; i < rows; i++) {
+        reference_row(p, options, i, slots[i], positions[i], true, ref + (size_t)i * out_row(p));
+        reference_row(p, options, i, slots[i], positions[i], false, ref_exact + (size_t)i * out_row(p));
+    }
+    char label[160];
+    snprintf(label, sizeof label, "%s (%s cache, stored values)", what, t6_dtype_name(p->config.dtype));
+    T6T_CLOSE(got, ref, n, 1e-4, label);
+    snprintf(label, sizeof label, "%s (%s cache, unrounded values)", what, t6_dtype_name(p->config.dtype));
+    T6T_CLOSE(got, ref_exact, n, tolerance_unrounded(p->config.dtype), label);
+    free(got);
+    free(ref);
+    free(ref_exact);
+}
+
+/* Decode of `batch` entries (slots[i], lengths[i]) with query rows 0..batch−1, checked. */
+static void decode_and_check(problem *p, const t6_attention_options *options, int batch, const int *slots,
+                             const int *lengths, const char *what)
+{
+    T6T_OK(p->ctx, t6_attention_decode(p->cache, p->shape.rank_q, batch, slots, lengths, p->query, 0, p->out, 0,
+                                       options));
+    int positions[16];
+    ck_assert_int_le(batch, 16);
+    for (int i = 0; i < batch; i++) positions[i] = lengths[i] - 1;
+    check_rows(p, options, batch, slots, positions, what);
+}
+
+START_TEST(decode_every_storage_type)
+{
+    t6_context *ctx = t6t_context();
+    for (int d = 0; d < 3; d++) {
+        problem p;
+        const int written[2] = {300, 40};
+        problem_make(&p, ctx, (t6_ref_shape){4, 64, 2, 2, 2}, (t6_dtype)d, 2, 320, written, 3, 100 + d);
+        const int slots[3] = {0, 1, 0}, lengths[3] = {300, 33, 1};
+        for (int k = 0; k < DECODERS; k++) {
+            /* Kernel 3 reads fp16 and bf16 in decode_odd_shapes (each shape is a program to build). */
+            if (decoders[k].kernel == 3 && d != T6_F32) continue;
+            use_decoder(ctx, k);
+            char what[96];
+            snprintf(what, sizeof what, "decode H=4 D=64 ranks 2,2,2, %s", decoders[k].name);
+            decode_and_check(&p, NULL, 3, slots, lengths, what);
+        }
+        problem_free(&p);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Shapes with odd heads, every head_dim, ranks at 1 and above, Rq > H (per-head queries) and Rq < H (S1). */
+START_TEST(decode_odd_shapes)
+{
+    static const struct {
+        t6_ref_shape shape;
+        t6_dtype dtype;
+        bool kernel3; /* each shape is a program to build: the suite stays short */
+    } cases[] = {
+        {{5, 32, 3, 1, 2}, T6_F16, true},   {{3, 80, 1, 4, 2}, T6_BF16, true},   {{1, 96, 16, 1, 1}, T6_F32, false},
+        {{7, 128, 2, 3, 5}, T6_F16, true},  {{47, 64, 6, 2, 2}, T6_F16, true},   {{2, 64, 16, 16, 16}, T6_F32, true},
+    };
+    t6_context *ctx = t6t_context();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        problem p;
+        const int written[2] = {45, 130};
+        problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 2, 130, written, 3, 200 + c);
+        const int slots[3] = {1, 0, 1}, lengths[3] = {130, 45, 2};
+        for (int k = 0; k < DECODERS; k++) {
+            if (decoders[k].kernel == 3 && !cases[c].kernel3) continue;
+            use_decoder(ctx, k);
+            char what[96];
+            snprintf(what, sizeof what, "decode H=%d D=%d ranks %d,%d,%d, %s", cases[c].shape.heads,
+                     cases[c].shape.head_dim, cases[c].shape.rank_q, cases[c].shape.rank_k, cases[c].shape.rank_v,
+                     decoders[k].name);
+            decode_and_check(&p, NULL, 3, slots, lengths, what);
+        }
+        problem_free(&p);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(decode_batch_of_mixed_lengths)
+{
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[4] = {1, 7, 1000, 4097};
+    problem_make(&p, ctx, (t6_ref_shape){3, 32, 2, 1, 1}, T6_F16, 4, 4100, written, 4, 300);
+    const int slots[4] = {0, 1, 2, 3}, lengths[4] = {1, 7, 1000, 4097};
+    for (int k = 0; k < DECODERS; k++) {
+        use_decoder(ctx, k);
+        char what[96];
+        snprintf(what, sizeof what, "decode lengths 1, 7, 1000, 4097, %s", decoders[k].name);
+        decode_and_check(&p, NULL, 4, slots, lengths, what);
+    }
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(decode_custom_scales)
+{
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[1] = {77};
+    problem_make(&p, ctx, (t6_ref_shape){4, 64, 2, 2, 2}, T6_F32, 1, 100, written, 1, 400);
+    const t6_attention_options options = {0.7f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED};
+    const int slot = 0, length = 77;
+    for (int k = 0; k < DECODERS; k++) {
+        use_decoder(ctx, k);
+        decode_and_check(&p, &options, 1, &slot, &length, decoders[k].name);
+    }
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Non-default tunables (split and direct paths, per-head queries, several head groups, every load width, work-item
+ * tiles that do not divide the tile) give the reference's result too. */
+START_TEST(decode_tunables_keep_results)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } settings[][3] = {
+        {{"T6_DEC_GROUPS_PER_CU", 64}, {"T6_DEC_MIN_SPLIT", 8}, {"T6_DEC_TILE", 8}},
+        {{"T6_DEC_GROUPS_PER_CU", 1}, {"T6_DEC_MIN_SPLIT", 1 << 20}, {"T6_DEC_VECTOR", 1}},
+        {{"T6_DEC_STAGE_S1", 0}, {"T6_DEC_HEADS", 2}, {"T6_DEC_VECTOR", 2}},
+        {{"T6_DEC_WG_SIZE", 64}, {"T6_DEC_VALUE_HEADS", 1}, {"T6_DEC_TOKENS", 3}},
+        {{"T6_DEC_WG_SIZE", 32}, {"T6_DEC_VALUE_HEADS", 8}, {"T6_DEC_VECTOR", 4}},
+        {{"T6_DEC_TILE", 128}, {"T6_DEC_HEADS", 3}, {"T6_DEC_TOKENS", 16}},
+        /* the vector kernel: tiles that do not divide the split, splits and none */
+        {{"T6_DEC_KERNEL", 2}, {"T6_DEC_TILE", 7}, {"T6_DEC_GROUPS_PER_CU", 64}},
+        {{"T6_DEC_KERNEL", 2}, {"T6_DEC_TILE", 128}, {"T6_DEC_GROUPS_PER_CU", 1}},
+    };
+    t6_context *ctx = t6t_context();
+    {
+        problem p;
+        const int written[2] = {250, 19};
+        problem_make(&p, ctx, (t6_ref_shape){5, 32, 3, 2, 1}, T6_F16, 2, 250, written, 2, 500);
+        for (size_t s = 0; s < sizeof settings / sizeof settings[0]; s++) {
+            T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
+            use_kernel(ctx, 1);
+            for (int i = 0; i < 3; i++) T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, settings[s][i].name,
+                                                                       settings[s][i].value));
+            const int slots[2] = {0, 1}, lengths[2] = {250, 19};
+            char what[96];
+            snprintf(what, sizeof what, "decode with setting %zu", s);
+            decode_and_check(&p, NULL, 2, slots, lengths, what);
+        }
+        problem_free(&p);
+    }
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_VECTOR", 3));
+    problem p;
+    const int written[1] = {5};
+    problem_make(&p, ctx, (t6_ref_shape){2, 32, 1, 1, 1}, T6_F32, 1, 8, written, 1, 600);
+    const int slot = 0, length = 5;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS,
+               t6_attention_decode(p.cache, 1, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Kernel 3's own tunables: many splits merged by the last groups in two levels (blocks of about √splits, of 2)
+ * and in one, and by the merge pass; every register tile of the value product, small groups, tiles that are not
+ * powers of two (126 becomes 128), every load width. Shapes it cannot fit and tunables it cannot run are reported. */
+START_TEST(decode_kernel3_tunables_keep_results)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } settings[][6] = {
+        {{"T6_DEC_MERGE", 1}, {"T6_DEC_CU_GROUPS", 64}, {"T6_DEC_MIN_SPLIT", 8}, {"T6_DEC_TILE", 8}, {"T6_DEC_VECTOR", 1},
+         {"T6_DEC_ACC_HEADS", 16}},
+        {{"T6_DEC_MERGE", 1}, {"T6_DEC_FANIN", 2}, {"T6_DEC_CU_GROUPS", 64}, {"T6_DEC_MIN_SPLIT", 8}, {"T6_DEC_TILE", 8},
+         {"T6_DEC_VECTOR", 1}},
+        {{"T6_DEC_MERGE", 1}, {"T6_DEC_FANIN", 4096}, {"T6_DEC_CU_GROUPS", 64}, {"T6_DEC_MIN_SPLIT", 8},
+         {"T6_DEC_TILE", 8}, {"T6_DEC_VECTOR", 1}},
+        {{"T6_DEC_MERGE", 0}, {"T6_DEC_CU_GROUPS", 64}, {"T6_DEC_MIN_SPLIT", 8}, {"T6_DEC_TILE", 8}, {"T6_DEC_VECTOR", 1}},
+        {{"T6_DEC_WG_SIZE", 32}, {"T6_DEC_ACC_HEADS", 4}, {"T6_DEC_TILE", 126}, {"T6_DEC_VECTOR", 2}},
+    };
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[2] = {250, 19};
+    problem_make(&p, ctx, (t6_ref_shape){5, 32, 3, 2, 1}, T6_F16, 2, 250, written, 2, 550);
+    const int slots[2] = {0, 1}, lengths[2] = {250, 19};
+    for (size_t s = 0; s < sizeof settings / sizeof settings[0]; s++) {
+        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", 3));
+        for (int i = 0; i < 6 && settings[s][i].name; i++)
+            T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, settings[s][i].name, settings[s][i].value));
+        char what[96];
+        snprintf(what, sizeof what, "kernel 3 with setting %zu", s);
+        decode_and_check(&p, NULL, 2, slots, lengths, what);
+        decode_and_check(&p, NULL, 2, slots, lengths, "the same again (the merge counters are back at 0)");
+    }
+    problem_free(&p);
+
+    /* A value product of 47 × 128 outputs needs more than 64 work-items; ACC_HEADS must be a multiple of 4. */
+    problem_make(&p, ctx, (t6_ref_shape){47, 128, 2, 1, 1}, T6_F32, 1, 8, (const int[]){5}, 1, 560);
+    const int slot = 0, length = 5;
+    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", 3));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_WG_SIZE", 64));
+    T6T_STATUS(ctx, T6_ERROR_UNSUPPORTED, t6_attention_decode(p.cache, 2, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    ck_assert(strstr(t6_context_last_error(ctx), "do not fit") != NULL);
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_WG_SIZE", 256));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_ACC_HEADS", 6));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS,
+               t6_attention_decode(p.cache, 2, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Scores that grow along the sequence move each head's softmax reference again and again, in every split: what
+ * was summed against an old reference must be rescaled (and a split whose reference is far below another's
+ * must weigh little in the merge). A_K grows with the position. */
+START_TEST(decode_rising_scores)
+{
+    t6_context *ctx = t6t_context();
+    problem p;
+    enum { LENGTH = 400 };
+    const int written[1] = {LENGTH};
+    problem_make(&p, ctx, (t6_ref_shape){4, 64, 2, 2, 2}, T6_F32, 1, LENGTH, written, 1, 570);
+    const size_t row = t6_cache_factor_size(&p.config, T6_FACTOR_A_K);
+    float *a_k = malloc(LENGTH * row * sizeof *a_k);
+    ck_assert_ptr_nonnull(a_k);
+    for (int m = 0; m < LENGTH; m++)
+        for (size_t i = 0; i < row; i++) {
+            p.exact[T6_FACTOR_A_K][0][m * row + i] *= 1.0 + m / 10.0;
+            a_k[m * row + i] = (float)p.exact[T6_FACTOR_A_K][0][m * row + i];
+            p.stored[T6_FACTOR_A_K][0][m * row + i] = a_k[m * row + i];
+        }
+    T6T_OK(ctx, t6_cache_write(p.cache, T6_FACTOR_A_K, 0, 0, LENGTH, a_k));
+    free(a_k);
+    const int slot = 0, length = LENGTH;
+    for (int k = 0; k < DECODERS; k++) {
+        use_decoder(ctx, k);
+        decode_and_check(&p, NULL, 1, &slot, &length, decoders[k].name);
+    }
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Prefill of several entries: one in the middle of its sequence, one from position 0. */
+START_TEST(prefill_matches_reference)
+{
+    static const struct {
+        t6_ref_shape shape;
+        t6_dtype dtype;
+    } cases[] = {
+        {{5, 32, 3, 1, 2}, T6_F16}, {{4, 64, 2, 2, 2}, T6_F32}, {{3, 80, 16, 4, 2}, T6_BF16}, {{47, 64, 6, 2, 2}, T6_F16},
+    };
+    t6_context *ctx = t6t_context();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        problem p;
+        const int written[2] = {90, 23};
+        problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 2, 96, written, 30, 700 + c);
+        const int slots[2] = {0, 1}, starts[2] = {71, 0}, counts[2] = {19, 11};
+        int row_slots[30], positions[30];
+        for (int i = 0; i < 30; i++) {
+            row_slots[i] = i < 19 ? 0 : 1;
+            positions[i] = i < 19 ? 71 + i : i - 19;
+        }
+        for (int k = 0; k < KERNELS; k++) {
+            use_kernel(ctx, kernels[k]);
+            T6T_OK(ctx, t6_attention_prefill(p.cache, p.shape.rank_q, 2, slots, starts, counts, p.query, 0, p.out,
+                                             0, NULL));
+            char what[96];
+            snprintf(what, sizeof what, "prefill H=%d D=%d ranks %d,%d,%d, kernel %d", cases[c].shape.heads,
+                     cases[c].shape.head_dim, cases[c].shape.rank_q, cases[c].shape.rank_k, cases[c].shape.rank_v,
+                     kernels[k]);
+            check_rows(&p, NULL, 30, row_slots, positions, what);
+        }
+        problem_free(&p);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(prefill_tunables_keep_results)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } settings[][3] = {
+        {{"T6_PRE_QUERIES", 1}, {"T6_PRE_GROUPS_PER_CU", 64}, {"T6_PRE_MIN_SPLIT", 8}},
+        {{"T6_PRE_QUERIES", 7}, {"T6_PRE_HEADS", 2}, {"T6_PRE_STAGE_S1", 0}},
+        {{"T6_PRE_QUERIES", 64}, {"T6_PRE_WG_SIZE", 64}, {"T6_PRE_VALUE_HEADS", 3}},
+        {{"T6_PRE_TILE", 5}, {"T6_PRE_TOKENS", 2}, {"T6_PRE_VECTOR", 2}},
+        {{"T6_PRE_KERNEL", 2}, {"T6_PRE_QUERIES", 3}, {"T6_PRE_TILE", 9}},
+        {{"T6_PRE_KERNEL", 2}, {"T6_PRE_GROUPS_PER_CU", 64}, {"T6_PRE_MIN_SPLIT", 8}},
+    };
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[1] = {120};
+    problem_make(&p, ctx, (t6_ref_shape){5, 32, 3, 2, 1}, T6_BF16, 1, 128, written, 40, 800);
+    for (size_t s = 0; s < sizeof settings / sizeof settings[0]; s++) {
+        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
+        use_kernel(ctx, 1);
+        for (int i = 0; i < 3; i++)
+            T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, settings[s][i].name, settings[s][i].value));
+        const int slot = 0, start = 80, count = 40;
+        T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+        int slots[40], positions[40];
+        for (int i = 0; i < 40; i++) {
+            slots[i] = 0;
+            positions[i] = start + i;
+        }
+        char what[96];
+        snprintf(what, sizeof what, "prefill with setting %zu", s);
+        check_rows(&p, NULL, 40, slots, positions, what);
+    }
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(prefill_of_one_query_equals_decode)
+{
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[1] = {500};
+    problem_make(&p, ctx, (t6_ref_shape){47, 64, 6, 2, 2}, T6_F16, 1, 500, written, 1, 900);
+    const size_t n = out_row(&p);
+    float *decoded = malloc(n * sizeof *decoded), *prefilled = malloc(n * sizeof *prefilled);
+    ck_assert(decoded && prefilled);
+    for (int k = 0; k < 2 * DECODERS; k++) {
+        use_decoder(ctx, k % DECODERS);
+        const int length = k < DECODERS ? 1 : 500, slot = 0, start = length - 1, count = 1;
+        T6T_OK(ctx, t6_attention_decode(p.cache, p.shape.rank_q, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+        T6T_OK(ctx, t6_buffer_download(ctx, p.out, T6_F32, 0, n, decoded));
+        T6T_OK(ctx, t6_attention_prefill(p.cache, p.shape.rank_q, 1, &slot, &start, &count, p.query, 0, p.out, 0,
+                                         NULL));
+        T6T_OK(ctx, t6_buffer_download(ctx, p.out, T6_F32, 0, n, prefilled));
+        double *as_ref = t6t_to_double(decoded, n);
+        T6T_CLOSE(prefilled, as_ref, n, 1e-5, "prefill of one query against decode");
+        free(as_ref);
+    }
+    free(decoded);
+    free(prefilled);
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(prefill_in_two_chunks_equals_one)
+{
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[1] = {150};
+    problem_make(&p, ctx, (t6_ref_shape){5, 32, 3, 1, 2}, T6_F16, 1, 150, written, 150, 1000);
+    const size_t n = 150 * out_row(&p);
+    float *whole = malloc(n * sizeof *whole), *chunked = malloc(n * sizeof *chunked);
+    ck_assert(whole && chunked);
+    const int slot = 0;
+    int start = 0, count = 150;
+    T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    T6T_OK(ctx, t6_buffer_download(ctx, p.out, T6_F32, 0, n, whole));
+    /* Chunks of 61 and 89 rows: query and output offsets select the rows. */
+    count = 61;
+    T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    start = 61;
+    count = 89;
+    T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 61 * query_row(&p), p.out,
+                                     61 * out_row(&p), NULL));
+    T6T_OK(ctx, t6_buffer_download(ctx, p.out, T6_F32, 0, n, chunked));
+    double *as_ref = t6t_to_double(whole, n);
+    T6T_CLOSE(chunked, as_ref, n, 1e-5, "prefill in two chunks against one");
+    free(as_ref);
+    int slots[150], positions[150];
+    for (int i = 0; i < 150; i++) {
+        slots[i] = 0;
+        positions[i] = i;
+    }
+    check_rows(&p, NULL, 150, slots, positions, "prefill in two chunks");
+    free(whole);
+    free(chunked);
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* TPA.md: MHA is TPA with Rk = Rv = Rq = H, A(m)[h][s] = H·δ_hs and B[s] = the head's vector. */
+START_TEST(mha_written_as_tpa_equals_mha)
+{
+    enum { H = 4, D = 64, LENGTH = 333 };
+    t6_context *ctx = t6t_context();
+    t6t_rng rng = t6t_rng_make(1100);
+    float *k = malloc(LENGTH * H * D * sizeof *k), *v = malloc(LENGTH * H * D * sizeof *v);
+    float *a = calloc(LENGTH * H * H, sizeof *a), *q = malloc(H * D * sizeof *q);
+    float *query_row_host = calloc(H * H + H * D, sizeof *query_row_host);
+    float *tpa = malloc(H * D * sizeof *tpa), *mha = malloc(H * D * sizeof *mha);
+    ck_assert(k && v && a && q && query_row_host && tpa && mha);
+    t6t_fill_normal(&rng, k, LENGTH * H * D, 1.0);
+    t6t_fill_normal(&rng, v, LENGTH * H * D, 1.0);
+    t6t_fill_normal(&rng, q, H * D, 1.0);
+    for (int m = 0; m < LENGTH; m++)
+        for (int h = 0; h < H; h++) a[(m * H + h) * H + h] = (float)H;
+    for (int h = 0; h < H; h++) query_row_host[h * H + h] = (float)H;
+    memcpy(query_row_host + H * H, q, H * D * sizeof *q);
+
+    t6_cache *cache = NULL;
+    const t6_cache_config config = {H, D, H, H, 1, LENGTH, T6_F16};
+    T6T_OK(ctx, t6_cache_create(ctx, &config, &cache));
+    T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_K, 0, 0, LENGTH, a));
+    T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_V, 0, 0, LENGTH, a));
+    T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_B_K, 0, 0, LENGTH, k)); /* B_K[m][s] = k_s(m): [m][h][d] */
+    T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_B_V, 0, 0, LENGTH, v));
+    t6_kv_cache *kv = NULL;
+    const t6_kv_cache_config kv_config = {H, D, 1, LENGTH, T6_F16};
+    T6T_OK(ctx, t6_kv_cache_create(ctx, &kv_config, &kv));
+    T6T_OK(ctx, t6_kv_cache_write(kv, 0, 0, LENGTH, k, v));
+
+    cl_mem query = NULL, q_buffer = NULL, out = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, H * H + H * D, &query));
+    T6T_OK(ctx, t6_buffer_upload(ctx, query, T6_F32, 0, H * H + H * D, query_row_host));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, H * D, &q_buffer));
+    T6T_OK(ctx, t6_buffer_upload(ctx, q_buffer, T6_F32, 0, H * D, q));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, H * D, &out));
+    for (int length = 1; length <= LENGTH; length += LENGTH - 1) {
+        const int slot = 0;
+        T6T_OK(ctx, t6_attention_decode(cache, H, 1, &slot, &length, query, 0, out, 0, NULL));
+        T6T_OK(ctx, t6_buffer_download(ctx, out, T6_F32, 0, H * D, tpa));
+        T6T_OK(ctx, t6_mha_decode(kv, H, 1, &slot, &length, q_buffer, 0, out, 0, 0.0f));
+        T6T_OK(ctx, t6_buffer_download(ctx, out, T6_F32, 0, H * D, mha));
+        double *as_ref = t6t_to_double(mha, H * D);
+        T6T_CLOSE(tpa, as_ref, H * D, 1e-4, "MHA as TPA against the MHA baseline");
+        free(as_ref);
+    }
+    clReleaseMemObject(query);
+    clReleaseMemObject(q_buffer);
+    clReleaseMemObject(out);
+    t6_kv_cache_destroy(kv);
+    t6_cache_destroy(cache);
+    free(k);
+    free(v);
+    free(a);
+    free(q);
+    free(query_row_host);
+    free(tpa);
+    free(mha);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(invalid_arguments_are_rejected)
+{
+    t6_context *ctx = t6t_context();
+    problem p;
+    const int written[3] = {10, 0, 4};
+    problem_make(&p, ctx, (t6_ref_shape){3, 32, 2, 1, 1}, T6_F32, 3, 12, written, 4, 1200);
+    const int rq = 2;
+    int slot = 0, length = 10, start = 0, count = 4;
+#define DECODE(...) t6_attention_decode(__VA_ARGS__)
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, DECODE(NULL, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, 0, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, 17, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 0, &slot, &length, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, NULL, &length, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, NULL, p.query, 0, p.out, 0, NULL));
+    slot = 3; /* out of range */
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    ck_assert(strstr(t6_context_last_error(ctx), "slots[0]=3") != NULL);
+    slot = -1;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    slot = 1; /* an empty cache slot */
+    length = 1;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    ck_assert(strstr(t6_context_last_error(ctx), "past the 0 positions written") != NULL);
+    slot = 2; /* past what was written, and past capacity */
+    length = 5;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    slot = 0;
+    length = 13;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    length = 0;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
+    length = 10;
+    const int slots5[5] = {0, 0, 0, 0, 0}, lengths5[5] = {10, 10, 10, 10, 10};
+    T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, DECODE(p.cache, rq, 5, slots5, lengths5, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
+               DECODE(p.cache, rq, 1, &slot, &length, p.query, 4 * query_row(&p), p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
+               DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 4 * out_row(&p), NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, NULL, 0, p.out, 0, NULL));
+    t6_attention_options options = {NAN, 0, 0, 0, T6_ATTENTION_FACTORIZED};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
+    options = (t6_attention_options){0, 0, INFINITY, 0, T6_ATTENTION_FACTORIZED};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
+    options = (t6_attention_options){0, 0, 0, 0, (t6_attention_method)7};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
+#undef DECODE
+
+#define PREFILL(...) t6_attention_prefill(__VA_ARGS__)
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, PREFILL(NULL, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, NULL, &count, p.query, 0, p.out, 0, NULL));
+    start = -1;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    start = 7; /* 7 + 4 > 10 written */
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    start = 6;
+    count = 0;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    slot = 1; /* empty */
+    start = 0;
+    count = 1;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    slot = 7;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    slot = 0;
+    count = 5; /* 5 query rows, the buffers hold 4 */
+    T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    count = 4; /* and the valid call still works after all that */
+    T6T_OK(ctx, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+#undef PREFILL
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(self_test_passes)
+{
+    t6_context *ctx = t6t_context();
+    T6T_OK(ctx, t6i_self_test_decode(ctx));
+    T6T_OK(ctx, t6i_self_test_prefill(ctx));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("attention");
+    TCase *decode = tcase_create("decode");
+    tcase_set_timeout(decode, 300);
+    tcase_add_test(decode, decode_every_storage_type);
+    tcase_add_test(decode, decode_odd_shapes);
+    tcase_add_test(decode, decode_batch_of_mixed_lengths);
+    tcase_add_test(decode, decode_custom_scales);
+    tcase_add_test(decode, decode_tunables_keep_results);
+    tcase_add_test(decode, decode_kernel3_tunables_keep_results);
+    tcase_add_test(decode, decode_rising_scores);
+    tcase_add_test(decode, mha_written_as_tpa_equals_mha);
+    suite_add_tcase(suite, decode);
+    TCase *prefill = tcase_create("prefill");
+    tcase_set_timeout(prefill, 300);
+    tcase_add_test(prefill, prefill_matches_reference);
+    tcase_add_test(prefill, prefill_tunables_keep_results);
+    tcase_add_test(prefill, prefill_of_one_query_equals_decode);
+    tcase_add_test(prefill, prefill_in_two_chunks_equals_one);
+    suite_add_tcase(suite, prefill);
+    TCase *arguments = tcase_create("arguments");
+    tcase_set_timeout(arguments, 300);
+    tcase_add_test(arguments, invalid_arguments_are_rejected);
+    tcase_add_test(arguments, self_test_passes);
+    suite_add_tcase(suite, arguments);
+    return t6t_run(suite);
+}

@@ -1,16 +1,431 @@
-/* profile.c — device profiles. Until profile loading lands (the t6-tune issue), every device runs the
- * built-in defaults. */
-#include "t6_internal.h"
+/* profile.c — device profiles: where they are looked for, which one serves each op of a context (by how
+ * closely it describes the device), and which of its buckets serves a call (by how close its shape is).
+ * The JSON itself is read by profile_parse.c.
+ *
+ * Selection is per op, so that one stale part (its kernels changed since tuning) does not throw away a
+ * profile's other ops, and a device falls back op by op: exact identity and driver, same identity, same
+ * vendor and family, vendor default, built-in defaults. Nothing here fails a context: problems are logged. */
+#include "profile_internal.h"
 
-bool t6i_profile_apply(const t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params)
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Files that serve at least one op; an op served by none runs the built-in defaults. */
+struct t6i_profile {
+    t6i_profile_file *files[T6_OP_COUNT];
+    int file_count;
+    int serving[T6_OP_COUNT]; /* index into files, or -1 */
+    t6_profile_level level[T6_OP_COUNT];
+};
+
+/* ---- kernel source hashes ---- */
+
+static char op_hashes[T6_OP_COUNT + 1][17];
+static pthread_once_t hashes_once = PTHREAD_ONCE_INIT;
+
+static bool is_identifier_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+/* Whether `name` occurs in `text` as a whole identifier (T6_DEC_WG must not match T6_DEC_WG_SIZE). */
+static bool mentions(const char *text, size_t length, const char *name)
 {
-    (void)profile;
-    (void)op;
-    (void)shape;
-    (void)params;
+    size_t n = strlen(name);
+    for (size_t i = 0; i + n <= length; i++)
+        if (text[i] == name[0] && memcmp(text + i, name, n) == 0 && (i == 0 || !is_identifier_char(text[i - 1])) &&
+            (i + n == length || !is_identifier_char(text[i + n])))
+            return true;
     return false;
 }
 
-void t6i_profile_load_for_context(t6_context *ctx) { ctx->profile = NULL; }
+static bool source_belongs(t6_op op, const char *name, const char *text, size_t length)
+{
+    if (op == T6_OP_COUNT || strcmp(name, "common") == 0) return true;
+    int count = 0;
+    const t6i_param_def *defs = t6i_op_params(op, &count);
+    for (int i = 0; i < count; i++)
+        if (mentions(text, length, defs[i].name)) return true;
+    return false;
+}
 
-void t6i_profile_free(t6i_profile *profile) { (void)profile; }
+static void compute_hashes(void)
+{
+    for (int op = 0; op <= T6_OP_COUNT; op++) {
+        uint64_t hash = t6i_hash64("t6-kernels", 10, 0);
+        const char *name = NULL;
+        size_t length = 0;
+        const char *text = NULL;
+        for (size_t i = 0; (text = t6i_embedded_source_at(i, &name, &length)) != NULL; i++) {
+            if (!source_belongs((t6_op)op, name, text, length)) continue;
+            hash = t6i_hash64(name, strlen(name) + 1, hash);
+            hash = t6i_hash64(text, length, hash);
+        }
+        snprintf(op_hashes[op], sizeof op_hashes[op], "%016llx", (unsigned long long)hash);
+    }
+}
+
+t6_status t6_kernel_hash(t6_op op, char hash[17])
+{
+    if (!hash || (int)op < 0 || op > T6_OP_COUNT)
+        return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_kernel_hash: unknown op %d or NULL hash", (int)op);
+    pthread_once(&hashes_once, compute_hashes);
+    memcpy(hash, op_hashes[op], 17);
+    return T6_SUCCESS;
+}
+
+const char *t6i_kernel_sources_hash(void)
+{
+    pthread_once(&hashes_once, compute_hashes);
+    return op_hashes[T6_OP_COUNT];
+}
+
+/* ---- matching a file to a device ---- */
+
+static bool same_text(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return false;
+    return *a == *b;
+}
+
+const char *t6_profile_level_name(t6_profile_level level)
+{
+    static const char *const names[] = {"built-in", "vendor", "family", "name", "exact", "explicit"};
+    return (int)level >= 0 && level <= T6_PROFILE_EXPLICIT ? names[level] : NULL;
+}
+
+t6_profile_level t6i_profile_match(const t6i_profile_file *file, const t6_device_info *info)
+{
+    if (!same_text(file->vendor, info->normalized_vendor)) return T6_PROFILE_BUILTIN;
+    if (file->is_gpu >= 0 && file->is_gpu != (info->is_gpu != 0)) return T6_PROFILE_BUILTIN;
+    if (file->vendor_default)
+        return !file->family[0] || same_text(file->family, info->family) ? T6_PROFILE_VENDOR : T6_PROFILE_BUILTIN;
+    if (same_text(file->identity, info->identity))
+        return file->driver[0] && strcmp(file->driver, info->driver_version) == 0 ? T6_PROFILE_EXACT
+                                                                                  : T6_PROFILE_NAME;
+    if (file->family[0] && info->family[0] && same_text(file->family, info->family)) return T6_PROFILE_FAMILY;
+    return T6_PROFILE_BUILTIN;
+}
+
+/* ---- reading files and folders ---- */
+
+t6_status t6i_profile_read(const char *path, t6i_profile_file **out)
+{
+    *out = NULL;
+    FILE *stream = fopen(path, "rb");
+    if (!stream) return t6i_fail(NULL, T6_ERROR_IO, "profile %s cannot be opened", path);
+    t6_status status = T6_SUCCESS;
+    char *text = NULL;
+    struct stat st;
+    if (fstat(fileno(stream), &st) != 0 || !S_ISREG(st.st_mode)) {
+        status = t6i_fail(NULL, T6_ERROR_IO, "profile %s is not a regular file", path);
+    } else if ((unsigned long long)st.st_size > T6I_PROFILE_MAX_BYTES) {
+        status = t6i_fail(NULL, T6_ERROR_FORMAT, "profile %s: %lld bytes is over the size limit of %u", path,
+                          (long long)st.st_size, (unsigned)T6I_PROFILE_MAX_BYTES);
+    } else if (!(text = malloc((size_t)st.st_size + 1))) {
+        status = t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (profile %s)", path);
+    } else if (fread(text, 1, (size_t)st.st_size, stream) != (size_t)st.st_size) {
+        status = t6i_fail(NULL, T6_ERROR_IO, "profile %s could not be read", path);
+    } else {
+        status = t6i_profile_parse(text, (size_t)st.st_size, path, out);
+    }
+    free(text);
+    fclose(stream);
+    return status;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool ends_with_json(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 5 && strcmp(name + n - 5, ".json") == 0;
+}
+
+/* The *.json files of a folder, sorted so the choice among equals does not depend on readdir order. */
+static int list_folder(const char *folder, char ***out)
+{
+    *out = NULL;
+    DIR *dir = opendir(folder);
+    if (!dir) return 0;
+    char **names = calloc(T6I_PROFILE_MAX_FILES_PER_FOLDER, sizeof *names);
+    int count = 0;
+    struct dirent *entry;
+    while (names && (entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] == '.' || !ends_with_json(entry->d_name)) continue;
+        if (count == T6I_PROFILE_MAX_FILES_PER_FOLDER) {
+            t6i_log(T6_LOG_WARN, "profiles: %s holds more than %d profiles; the rest are ignored", folder,
+                    T6I_PROFILE_MAX_FILES_PER_FOLDER);
+            break;
+        }
+        size_t length = strlen(folder) + strlen(entry->d_name) + 2;
+        if (!(names[count] = malloc(length))) break;
+        snprintf(names[count], length, "%s/%s", folder, entry->d_name);
+        count++;
+    }
+    closedir(dir);
+    if (names) qsort(names, (size_t)count, sizeof *names, compare_names);
+    *out = names;
+    return count;
+}
+
+/* ---- selection ---- */
+
+void t6i_profile_free(t6i_profile *profile)
+{
+    if (!profile) return;
+    for (int i = 0; i < profile->file_count; i++) t6i_profile_file_free(profile->files[i]);
+    free(profile);
+}
+
+static t6i_profile *new_profile(void)
+{
+    t6i_profile *profile = calloc(1, sizeof *profile);
+    if (profile)
+        for (int op = 0; op < T6_OP_COUNT; op++) profile->serving[op] = -1;
+    return profile;
+}
+
+/* Whether `file` should serve `op` instead of what serves it now. Among equals found by the search the first
+ * stays; an explicit load replaces an earlier explicit load. */
+static bool beats(const t6i_profile *profile, const t6i_profile_file *file, t6_profile_level level, int op)
+{
+    const t6i_profile_op *part = &file->ops[op];
+    if (!part->present || part->stale || part->bucket_count == 0) return false;
+    return level > profile->level[op] || (level == T6_PROFILE_EXPLICIT && profile->level[op] == T6_PROFILE_EXPLICIT);
+}
+
+/* Gives `file` to `profile` for every op it beats. Returns false when it serves nothing, and then the caller
+ * still owns it. */
+static bool offer(t6i_profile *profile, t6i_profile_file *file, t6_profile_level level)
+{
+    bool wanted = false;
+    for (int op = 0; op < T6_OP_COUNT; op++) wanted = wanted || beats(profile, file, level, op);
+    if (!wanted) return false;
+    /* Files that no longer serve any op are dropped first, so the array never needs more than one per op. */
+    for (int op = 0; op < T6_OP_COUNT; op++)
+        if (beats(profile, file, level, op)) {
+            profile->serving[op] = -2; /* marked: the new file takes it below */
+            profile->level[op] = level;
+        }
+    for (int i = profile->file_count - 1; i >= 0; i--) {
+        bool used = false;
+        for (int op = 0; op < T6_OP_COUNT; op++) used = used || profile->serving[op] == i;
+        if (used) continue;
+        t6i_profile_file_free(profile->files[i]);
+        for (int j = i; j + 1 < profile->file_count; j++) profile->files[j] = profile->files[j + 1];
+        profile->file_count--;
+        for (int op = 0; op < T6_OP_COUNT; op++)
+            if (profile->serving[op] > i) profile->serving[op]--;
+    }
+    profile->files[profile->file_count] = file;
+    for (int op = 0; op < T6_OP_COUNT; op++)
+        if (profile->serving[op] == -2) profile->serving[op] = profile->file_count;
+    profile->file_count++;
+    return true;
+}
+
+static void warn_stale(const t6i_profile_file *file)
+{
+    for (int op = 0; op < T6_OP_COUNT; op++) {
+        if (!file->ops[op].present || !file->ops[op].stale) continue;
+        char current[17];
+        t6_kernel_hash((t6_op)op, current);
+        t6i_log(T6_LOG_WARN, "profile %s: its %s part was tuned for kernel sources %s, this library has %s; "
+                "skipped (run t6-tune again)", file->origin, t6_op_name((t6_op)op), file->ops[op].stale_hash, current);
+    }
+}
+
+static void consider_file(t6i_profile *profile, const t6_device_info *info, const char *path)
+{
+    t6i_profile_file *file = NULL;
+    if (t6i_profile_read(path, &file) != T6_SUCCESS) {
+        t6i_log(T6_LOG_WARN, "profile skipped: %s", t6_context_last_error(NULL));
+        return;
+    }
+    t6_profile_level level = t6i_profile_match(file, info);
+    if (level == T6_PROFILE_BUILTIN) {
+        t6i_log(T6_LOG_DEBUG, "profile %s describes another device (%s)", path,
+                file->identity[0] ? file->identity : file->vendor);
+    } else {
+        warn_stale(file);
+        if (offer(profile, file, level)) return;
+    }
+    t6i_profile_file_free(file);
+}
+
+t6i_profile *t6i_profile_select(const t6_device_info *info, const char *search_path)
+{
+    t6i_profile *profile = new_profile();
+    if (!profile) return NULL;
+    const char *entry = search_path;
+    while (entry && *entry) {
+        const char *end = strchr(entry, ':');
+        size_t length = end ? (size_t)(end - entry) : strlen(entry);
+        char path[4096];
+        if (length > 0 && length < sizeof path) {
+            memcpy(path, entry, length);
+            path[length] = '\0';
+            struct stat st;
+            if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                char **names = NULL;
+                int count = list_folder(path, &names);
+                for (int i = 0; i < count; i++) {
+                    consider_file(profile, info, names[i]);
+                    free(names[i]);
+                }
+                free(names);
+            } else if (stat(path, &st) == 0) {
+                consider_file(profile, info, path);
+            }
+        }
+        entry = end ? end + 1 : NULL;
+    }
+    if (profile->file_count == 0) {
+        t6i_profile_free(profile);
+        return NULL;
+    }
+    return profile;
+}
+
+t6_profile_level t6i_profile_level(const t6i_profile *profile, t6_op op, const char **path)
+{
+    if (path) *path = NULL;
+    if (!profile || (int)op < 0 || op >= T6_OP_COUNT || profile->serving[op] < 0) return T6_PROFILE_BUILTIN;
+    if (path) *path = profile->files[profile->serving[op]]->origin;
+    return profile->level[op];
+}
+
+/* The search path of t6.h's Profiles section, colon-separated. */
+static void default_search_path(char *buf, size_t cap)
+{
+    const char *env = getenv("T6_PROFILE_PATH");
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    char user[2048] = "";
+    if (xdg && *xdg) snprintf(user, sizeof user, "%s/t6/profiles", xdg);
+    else if (home && *home) snprintf(user, sizeof user, "%s/.config/t6/profiles", home);
+    snprintf(buf, cap, "%s%s%s:%s:%s", env && *env ? env : "", env && *env ? ":" : "", user, T6_DEFAULT_PROFILE_DIR,
+             T6_SOURCE_PROFILE_DIR);
+}
+
+void t6i_profile_load_for_context(t6_context *ctx)
+{
+    char search_path[8192];
+    default_search_path(search_path, sizeof search_path);
+    ctx->profile = t6i_profile_select(&ctx->info, search_path);
+    for (int op = 0; op < T6_OP_COUNT; op++) {
+        if (t6_op_param_count((t6_op)op) == 0) continue;
+        const char *path = NULL;
+        t6_profile_level level = t6i_profile_level(ctx->profile, (t6_op)op, &path);
+        if (level == T6_PROFILE_BUILTIN)
+            t6i_log(T6_LOG_INFO, "profile for %s on %s: none matched, built-in defaults", t6_op_name((t6_op)op),
+                    ctx->info.identity);
+        else
+            t6i_log(T6_LOG_INFO, "profile for %s on %s: level %s, %s", t6_op_name((t6_op)op), ctx->info.identity,
+                    t6_profile_level_name(level), path);
+    }
+}
+
+/* ---- public calls ---- */
+
+t6_status t6_context_profile(t6_context *ctx, t6_op op, t6_profile_level *level, char *path, size_t path_cap)
+{
+    t6_status status = T6_SUCCESS;
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_profile: ctx is NULL");
+    t6i_lock(ctx);
+    T6I_REQUIRE(ctx, (int)op >= 0 && op < T6_OP_COUNT, "t6_context_profile: unknown op %d", (int)op);
+    T6I_REQUIRE(ctx, level, "t6_context_profile: level is NULL");
+    T6I_REQUIRE(ctx, path || path_cap == 0, "t6_context_profile: path is NULL but path_cap is %zu", path_cap);
+    const char *origin = NULL;
+    *level = t6i_profile_level(ctx->profile, op, &origin);
+    if (path_cap > 0) snprintf(path, path_cap, "%s", origin ? origin : "");
+cleanup:
+    t6i_unlock(ctx);
+    return status;
+}
+
+t6_status t6_context_load_profile(t6_context *ctx, const char *path)
+{
+    t6_status status = T6_SUCCESS;
+    t6i_profile_file *file = NULL;
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_load_profile: ctx is NULL");
+    t6i_lock(ctx);
+    T6I_REQUIRE(ctx, path, "t6_context_load_profile: path is NULL");
+    status = t6i_profile_read(path, &file);
+    if (status != T6_SUCCESS) {
+        status = t6i_fail(ctx, status, "t6_context_load_profile: %s", t6_context_last_error(NULL));
+        goto cleanup;
+    }
+    if (t6i_profile_match(file, &ctx->info) == T6_PROFILE_BUILTIN)
+        t6i_log(T6_LOG_WARN, "profile %s describes %s, not this device (%s); used as asked", path,
+                file->identity[0] ? file->identity : file->vendor, ctx->info.identity);
+    warn_stale(file);
+    if (!ctx->profile && !(ctx->profile = new_profile())) {
+        status = t6i_fail(ctx, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (profile)");
+        goto cleanup;
+    }
+    if (!offer(ctx->profile, file, T6_PROFILE_EXPLICIT)) {
+        status = t6i_fail(ctx, T6_ERROR_FORMAT, "t6_context_load_profile: %s has no usable part (every op it "
+                          "has is stale or has no usable bucket)", path);
+        goto cleanup;
+    }
+    file = NULL;
+cleanup:
+    t6i_profile_file_free(file);
+    t6i_unlock(ctx);
+    return status;
+}
+
+/* ---- buckets ---- */
+
+/* How far a bucket is from a call: exact features (head_dim, ranks, dtypes: they change the kernel's code)
+ * cost 1000 per mismatch, so any bucket that agrees on them beats every one that does not; sizes (rows,
+ * lengths, batch, heads, model width) cost the distance of their log2, so 1024 is as near 2048 as 512. A
+ * feature the bucket does not name costs nothing; a size the call leaves 0 (unused by the op) is ignored. */
+static double distance(const t6i_profile_bucket *bucket, const t6i_shape *shape)
+{
+    double d = 0.0;
+    for (int f = 0; f < T6I_F_COUNT; f++) {
+        if (!bucket->has[f]) continue;
+        long long want = shape->f[f];
+        if (t6i_feature_is_exact((t6i_feature)f)) {
+            /* Storage types are exact features whose 0 means fp32, so they are compared even at 0. */
+            bool dtype = f == T6I_F_DTYPE || f == T6I_F_WEIGHT_DTYPE;
+            if ((want != 0 || dtype) && want != bucket->feature[f]) d += 1000.0;
+        } else if (want > 0) {
+            d += fabs(log2((double)want) - log2((double)bucket->feature[f]));
+        }
+    }
+    return d;
+}
+
+const t6i_profile_bucket *t6i_profile_nearest(const t6i_profile_op *part, const t6i_shape *shape)
+{
+    const t6i_profile_bucket *best = NULL;
+    double best_distance = INFINITY;
+    for (int i = 0; i < part->bucket_count; i++) {
+        double d = distance(&part->buckets[i], shape);
+        if (d < best_distance) {
+            best_distance = d;
+            best = &part->buckets[i];
+        }
+    }
+    return best;
+}
+
+bool t6i_profile_apply(const t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params)
+{
+    if (!profile || (int)op < 0 || op >= T6_OP_COUNT || profile->serving[op] < 0) return false;
+    const t6i_profile_bucket *bucket = t6i_profile_nearest(&profile->files[profile->serving[op]]->ops[op], shape);
+    if (!bucket) return false;
+    for (int i = 0; i < bucket->count; i++)
+        if (bucket->index[i] < params->count) params->values[bucket->index[i]] = bucket->value[i];
+    return true;
+}

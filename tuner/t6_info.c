@@ -8,18 +8,45 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: t6-info [--self-test] [--device SELECTOR] [--verbose]\n"
+            "usage: t6-info [--profile] [--self-test] [--device SELECTOR] [--verbose]\n"
             "\n"
             "Lists every OpenCL device with the fields t6 uses: platform, vendor and vendor id, name, driver,\n"
             "OpenCL versions, compute units, clock, memory sizes, work-group limits, fp16/fp64 support, and the\n"
             "normalized identity that tuning profiles are matched on.\n"
             "\n"
+            "  --profile          also show, for every device, which tuning profile serves each op and at which\n"
+            "                     level of the fallback (exact, name, family, vendor, built-in; see docs/TUNING.md);\n"
+            "                     --verbose says why other profiles were skipped\n"
             "  --self-test        also run every embedded kernel once on the selected device and compare it\n"
             "                     with the double-precision reference (exit status 1 if any check fails)\n"
             "  --device SELECTOR  device for --self-test: an index or a name substring (default: T6_DEVICE,\n"
             "                     else the first GPU, else the first device)\n"
             "  --verbose          log what the library does (kernel builds, profile choice)\n"
             "  --help             this text\n");
+}
+
+/* Which profile serves each op that has tunables on device `index` (a context is made to find out). */
+static void print_profiles(int index)
+{
+    char selector[16];
+    snprintf(selector, sizeof selector, "%d", index);
+    t6_context *ctx = NULL;
+    if (t6_context_create(selector, &ctx) != T6_SUCCESS) {
+        printf("  profiles          cannot be chosen: %s\n", t6_context_last_error(NULL));
+        return;
+    }
+    int shown = 0;
+    for (int op = 0; op < T6_OP_COUNT; op++) {
+        if (t6_op_param_count((t6_op)op) == 0) continue;
+        shown++;
+        t6_profile_level level = T6_PROFILE_BUILTIN;
+        char path[1024];
+        if (t6_context_profile(ctx, (t6_op)op, &level, path, sizeof path) != T6_SUCCESS) continue;
+        printf("  profile %-12s %-8s %s\n", t6_op_name((t6_op)op), t6_profile_level_name(level),
+               level == T6_PROFILE_BUILTIN ? "(built-in defaults)" : path);
+    }
+    if (!shown) printf("  profiles          none needed: no op of this build has tunable parameters\n");
+    t6_context_destroy(ctx);
 }
 
 static void print_device(int index, const t6_device_info *d)
@@ -43,12 +70,14 @@ static void print_device(int index, const t6_device_info *d)
 
 int main(int argc, char **argv)
 {
-    int self_test = 0;
+    int self_test = 0, profiles = 0;
     const char *selector = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            profiles = 1;
         } else if (strcmp(argv[i], "--self-test") == 0) {
             self_test = 1;
         } else if (strcmp(argv[i], "--verbose") == 0) {
@@ -77,6 +106,7 @@ int main(int argc, char **argv)
             continue;
         }
         print_device(i, &info);
+        if (profiles) print_profiles(i);
     }
     if (!self_test) return 0;
 

@@ -1,0 +1,517 @@
+/* tune_spaces.c — the search space of each tunable op, declared once as data: which of the op's tunables
+ * t6-tune varies, their candidate values, and the constraints that prune configurations a device cannot run
+ * (work-group limits, local memory, the preferred work-group multiple) before anything is compiled. Also the
+ * rules that derive untuned vendor defaults from each GPU architecture's SIMD width.
+ *
+ * A space names the library's tunables (lib/params.c): building one checks every name and value against the
+ * library's table, so a space that fell out of step with the kernels fails loudly instead of tuning nothing.
+ * Tunables of an op that its space does not list run at their defaults. */
+#include "tune.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The values of one configuration, in the order of the space's parameters, and what they are judged by. */
+typedef struct view {
+    const int *v;
+    const tune_device *device;
+    const tune_shape *shape;
+} view;
+
+typedef struct constraint {
+    const char *why; /* shown in the plan table when it removed configurations */
+    bool (*ok)(const view *c);
+} constraint;
+
+typedef struct space_decl {
+    int count;
+    tune_param params[TUNE_MAX_PARAMS];
+    constraint constraints[8];
+    /* Turns a library default that means "decided at run time" into the value the library then takes on
+     * `device`, and parameters that this choice makes irrelevant into the values the space keeps for them
+     * (NULL: the defaults are values already). */
+    void (*resolve_defaults)(const tune_device *device, const tune_param *params, int *defaults);
+} space_decl;
+
+#define PARAM(name, ...)                                                                                         \
+    {                                                                                                            \
+        name, sizeof((int[]){__VA_ARGS__}) / sizeof(int), { __VA_ARGS__ }                                        \
+    }
+
+static bool fits_group(const view *c, int items)
+{
+    return (size_t)items <= c->device->info.max_work_group_size &&
+           (size_t)items % (c->device->info.preferred_work_group_multiple ? c->device->info.preferred_work_group_multiple : 1) == 0;
+}
+
+static bool fits_local(const view *c, size_t bytes) { return bytes <= c->device->info.local_mem_bytes; }
+
+/* A candidate above `limit` that the library would cut down to `limit` runs exactly like the smallest candidate
+ * at or above `limit`: only that one is kept. */
+static bool not_clipped(const tune_param *p, int value, int limit)
+{
+    if (value <= limit) return true;
+    for (int k = 0; k < p->count; k++)
+        if (p->values[k] >= limit && p->values[k] < value) return false;
+    return true;
+}
+
+/* ---- projection, few rows: t6_project_rows (lib/projection.c checks the same limits) ---- */
+
+enum { RW_LANES, RW_COLS, RW_VW, RW_VACC };
+
+/* Rows one group computes: the call's rows to a power of two, at most T6_PRJ_RW_BLOCK (its default, 16). */
+static int rows_bound(const tune_shape *s)
+{
+    int bound = 1;
+    while (bound < s->rows && bound < 16) bound *= 2;
+    return bound;
+}
+
+static bool rows_group(const view *c) { return fits_group(c, c->v[RW_LANES]); }
+
+static bool rows_local(const view *c)
+{
+    int outputs = c->v[RW_COLS] * rows_bound(c->shape), lanes = c->v[RW_LANES];
+    int parts = lanes >= outputs ? lanes / outputs : 1;
+    return fits_local(c, sizeof(float) * ((size_t)lanes * (size_t)(outputs + 1) + (size_t)(parts * outputs)));
+}
+
+static const space_decl projection_rows_space = {
+    4,
+    {PARAM("T6_PRJ_RW_LANES", 32, 64, 128, 256, 512, 1024), PARAM("T6_PRJ_RW_COLS", 2, 4, 8, 16),
+     PARAM("T6_PRJ_RW_VW", 2, 4, 8), PARAM("T6_PRJ_RW_VACC", 0, 1)},
+    {{"work-group limits", rows_group}, {"local memory", rows_local}},
+    NULL,
+};
+
+/* ---- projection, many rows: t6_project_tiles, CLBlast-xgemm-like tiles ---- */
+
+enum { MWG, NWG, KWG, MDIMC, NDIMC, VWM, VWN, SA, SB };
+
+static bool tiles_shape(const view *c)
+{
+    return c->v[MWG] % (c->v[MDIMC] * c->v[VWM]) == 0 && c->v[NWG] % (c->v[NDIMC] * c->v[VWN]) == 0;
+}
+
+static bool tiles_group(const view *c) { return fits_group(c, c->v[MDIMC] * c->v[NDIMC]); }
+
+static bool tiles_local(const view *c)
+{
+    size_t floats = (size_t)c->v[KWG] * ((c->v[SA] ? (size_t)(c->v[MWG] + c->v[VWM]) : 0) +
+                                         (c->v[SB] ? (size_t)(c->v[NWG] + c->v[VWN]) : 0));
+    return fits_local(c, sizeof(float) * floats);
+}
+
+/* More than 64 accumulators per work-item spill on every GPU t6 targets, and a tile taller than the call has
+ * rows only computes padding. */
+static bool tiles_registers(const view *c)
+{
+    return (c->v[MWG] / c->v[MDIMC]) * (c->v[NWG] / c->v[NDIMC]) <= 64;
+}
+
+static bool tiles_rows(const view *c) { return c->v[MWG] <= 32 || c->v[MWG] / 2 < c->shape->rows; }
+
+static const space_decl projection_tiles_space = {
+    9,
+    {PARAM("T6_PRJ_MWG", 32, 64, 128), PARAM("T6_PRJ_NWG", 32, 64, 128), PARAM("T6_PRJ_KWG", 8, 16, 32),
+     PARAM("T6_PRJ_MDIMC", 8, 16, 32), PARAM("T6_PRJ_NDIMC", 8, 16, 32), PARAM("T6_PRJ_VWM", 1, 2, 4),
+     PARAM("T6_PRJ_VWN", 2, 4), PARAM("T6_PRJ_SA", 0, 1), PARAM("T6_PRJ_SB", 0, 1)},
+    {{"tile divisibility", tiles_shape},
+     {"work-group limits", tiles_group},
+     {"local memory", tiles_local},
+     {"registers (over 64 accumulators)", tiles_registers},
+     {"tile taller than the rows", tiles_rows}},
+    NULL,
+};
+
+/* ---- factorized decode and prefill: kernels_cl/attention.cl ---- */
+
+/* Mirrors local_bytes() and staging_s1_pays() of lib/attention_factorized.c: a configuration whose local
+ * memory the host would have to cut down (by lowering TILE, QUERIES or HEADS) duplicates a smaller one. */
+static size_t attention_local_bytes(const tune_shape *s, int wg, int tile, int heads, int queries, int value_heads,
+                                    bool stage)
+{
+    const size_t d = (size_t)s->head_dim, rows = (size_t)queries * (size_t)heads;
+    const long long staged = (long long)queries * s->rank_q * s->rank_k * s->head_dim + (long long)rows * s->rank_q * s->rank_k;
+    stage = stage && staged < (long long)rows * s->rank_k * s->head_dim;
+    const size_t basis = stage ? (size_t)queries * (size_t)s->rank_q : rows;
+    const size_t score_lanes = rows >= (size_t)wg ? 1 : (size_t)wg / rows;
+    const size_t value_rows = (rows + (size_t)value_heads - 1) / (size_t)value_heads * (size_t)value_heads;
+    const size_t value_units = value_rows / (size_t)value_heads * (d / 4);
+    const size_t floats = basis * (d + 4) + (stage ? (size_t)tile * (size_t)s->rank_k * basis : 0) +
+                          (size_t)tile * (size_t)(s->rank_k + s->rank_v) * d +
+                          (size_t)tile * (size_t)s->rank_v * value_rows + score_lanes * rows + value_rows +
+                          (value_units < (size_t)wg ? value_rows * d : 0);
+    return floats * sizeof(float);
+}
+
+/* Two kernels serve decode and prefill (KERNEL 1: work-group tiles, attention.cl; 2: vectors per work-item,
+ * attention_vector.cl, the CPUs' default). The second reads only TILE (and, in prefill, QUERIES) and the
+ * host's splitting: its configurations keep every other parameter at its first candidate, so each runs once. */
+static bool only_first(const view *c, const tune_param *params, const int *ignored, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (c->v[ignored[i]] != params[ignored[i]].values[0]) return false;
+    return true;
+}
+
+enum { DEC_KERNEL, DEC_WG, DEC_TILE, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_GROUPS };
+
+static const space_decl decode_space;
+
+static bool decode_group(const view *c) { return c->v[DEC_KERNEL] == 2 || fits_group(c, c->v[DEC_WG]); }
+static bool decode_local(const view *c)
+{
+    int heads = c->v[DEC_HEADS] < c->shape->heads ? c->v[DEC_HEADS] : c->shape->heads;
+    return c->v[DEC_KERNEL] == 2 ||
+           fits_local(c, attention_local_bytes(c->shape, c->v[DEC_WG], c->v[DEC_TILE], heads, 1, c->v[DEC_VALUE_HEADS],
+                                               true));
+}
+static bool decode_heads(const view *c)
+{
+    return not_clipped(&decode_space.params[DEC_HEADS], c->v[DEC_HEADS], c->shape->heads);
+}
+/* KERNEL 0 means: 1 on GPUs, 2 elsewhere (lib/attention_factorized.c); with 2, the parameters the vector kernel
+ * ignores take the values its configurations keep, so that the defaults are the configuration the library
+ * really runs. */
+static void attention_kernel_default(const tune_device *device, const tune_param *params, int *defaults,
+                                     const int *ignored, int ignored_count)
+{
+    if (defaults[0] == 0) defaults[0] = device->info.is_gpu ? 1 : 2;
+    if (defaults[0] == 2)
+        for (int i = 0; i < ignored_count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
+}
+
+static const int decode_vector_ignores[] = {DEC_WG, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR};
+static bool decode_vector_kernel(const view *c)
+{
+    return c->v[DEC_KERNEL] == 1 || only_first(c, decode_space.params, decode_vector_ignores, 4);
+}
+static void decode_defaults(const tune_device *device, const tune_param *params, int *defaults)
+{
+    attention_kernel_default(device, params, defaults, decode_vector_ignores, 4);
+}
+
+/* Memory-bound: what decides is which kernel, how the positions are split over the device (GROUPS_PER_CU),
+ * how wide the loads are, and how many heads share each staged tile. Small enough to search exhaustively on
+ * a GPU in minutes (the check of the default strategy against the optimum needs that). */
+static const space_decl decode_space = {
+    7,
+    {PARAM("T6_DEC_KERNEL", 1, 2), PARAM("T6_DEC_WG_SIZE", 64, 128, 256, 512), PARAM("T6_DEC_TILE", 16, 32, 64),
+     PARAM("T6_DEC_HEADS", 16, 32, 64), PARAM("T6_DEC_VALUE_HEADS", 2, 4), PARAM("T6_DEC_VECTOR", 4, 8),
+     PARAM("T6_DEC_GROUPS_PER_CU", 1, 2, 4)},
+    {{"work-group limits", decode_group}, {"heads beyond H", decode_heads}, {"local memory", decode_local},
+     {"parameters the vector kernel ignores", decode_vector_kernel}},
+    decode_defaults,
+};
+
+enum { PRE_KERNEL, PRE_WG, PRE_TILE, PRE_HEADS, PRE_QUERIES, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR };
+
+static const space_decl prefill_space;
+
+static bool prefill_group(const view *c) { return c->v[PRE_KERNEL] == 2 || fits_group(c, c->v[PRE_WG]); }
+static bool prefill_local(const view *c)
+{
+    int heads = c->v[PRE_HEADS] < c->shape->heads ? c->v[PRE_HEADS] : c->shape->heads;
+    int queries = c->v[PRE_QUERIES] < c->shape->rows ? c->v[PRE_QUERIES] : c->shape->rows;
+    return c->v[PRE_KERNEL] == 2 || fits_local(c, attention_local_bytes(c->shape, c->v[PRE_WG], c->v[PRE_TILE], heads,
+                                                                         queries, c->v[PRE_VALUE_HEADS], true));
+}
+static bool prefill_clipped(const view *c)
+{
+    return not_clipped(&prefill_space.params[PRE_HEADS], c->v[PRE_HEADS], c->shape->heads) &&
+           not_clipped(&prefill_space.params[PRE_QUERIES], c->v[PRE_QUERIES], c->shape->rows);
+}
+static const int prefill_vector_ignores[] = {PRE_WG, PRE_HEADS, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR};
+static bool prefill_vector_kernel(const view *c)
+{
+    return c->v[PRE_KERNEL] == 1 || only_first(c, prefill_space.params, prefill_vector_ignores, 5);
+}
+static void prefill_defaults(const tune_device *device, const tune_param *params, int *defaults)
+{
+    attention_kernel_default(device, params, defaults, prefill_vector_ignores, 5);
+}
+
+/* Compute-bound at long prompts: the register tiles (TOKENS, VALUE_HEADS) and how many queries share each
+ * staged key tile matter as much as the loads. */
+static const space_decl prefill_space = {
+    8,
+    {PARAM("T6_PRE_KERNEL", 1, 2), PARAM("T6_PRE_WG_SIZE", 128, 256, 512), PARAM("T6_PRE_TILE", 16, 32, 64),
+     PARAM("T6_PRE_HEADS", 16, 32, 64), PARAM("T6_PRE_QUERIES", 2, 4, 8, 16), PARAM("T6_PRE_TOKENS", 1, 2, 4),
+     PARAM("T6_PRE_VALUE_HEADS", 2, 4, 8), PARAM("T6_PRE_VECTOR", 4, 8)},
+    {{"work-group limits", prefill_group}, {"heads or queries beyond the shape", prefill_clipped},
+     {"local memory", prefill_local}, {"parameters the vector kernel ignores", prefill_vector_kernel}},
+    prefill_defaults,
+};
+
+/* ---- synthetic (tests of t6-tune itself; tune_ops.c has the landscape) ---- */
+
+enum { SYN_A, SYN_B };
+
+static bool synthetic_small_enough(const view *c) { return c->v[SYN_A] * c->v[SYN_B] <= 4096; }
+
+static const space_decl synthetic_space = {
+    4,
+    {PARAM("T6_SYN_A", 1, 2, 4, 8, 16, 32, 64, 128, 256), PARAM("T6_SYN_B", 1, 2, 4, 8, 16),
+     PARAM("T6_SYN_C", 1, 2, 3, 4), PARAM("T6_SYN_D", 0, 1)},
+    {{"A*B <= 4096 (work-group size)", synthetic_small_enough}},
+    NULL,
+};
+
+/* The rows kernel serves calls of up to T6_PRJ_ROWS_MAX rows (its default: profiles keep it): its space for
+ * those buckets, the tiles kernel's for the others. */
+static const space_decl *space_of(tune_op_id op, const tune_shape *shape)
+{
+    switch (op) {
+    case TUNE_PROJECTION: {
+        int rows_max = 16;
+        for (int i = 0; i < t6_op_param_count(T6_OP_PROJECTION); i++) {
+            t6_param_info info;
+            if (t6_op_param_info(T6_OP_PROJECTION, i, &info) == T6_SUCCESS && strcmp(info.name, "T6_PRJ_ROWS_MAX") == 0)
+                rows_max = info.default_value;
+        }
+        return shape->rows <= rows_max ? &projection_rows_space : &projection_tiles_space;
+    }
+    case TUNE_DECODE: return &decode_space;
+    case TUNE_PREFILL: return &prefill_space;
+    case TUNE_SYNTHETIC: return &synthetic_space;
+    default: return NULL;
+    }
+}
+
+/* ---- vendor defaults ---- */
+
+typedef struct derived {
+    const char *name;
+    int value;
+} derived;
+
+/* Untuned values per GPU vendor, from the SIMD width the hardware schedules (32 NVIDIA warp, 64 AMD
+ * wavefront, 16 Intel Xe subgroup): groups are whole multiples of it, big enough to hide memory latency
+ * (8 warps, 4 wavefronts, 8 subgroups), no larger than 256 (what every driver of these vendors accepts);
+ * loads are 16 bytes of fp16 where the memory system is wide (NVIDIA, AMD), 8 on Intel. */
+static int derive(tune_op_id op, int simd, derived *out)
+{
+    const int group = simd == 16 ? 128 : 256, vector = simd == 16 ? 4 : 8;
+    int n = 0;
+    switch (op) {
+    case TUNE_PROJECTION:
+        out[n++] = (derived){"T6_PRJ_RW_LANES", simd == 16 ? 64 : 2 * simd};
+        out[n++] = (derived){"T6_PRJ_RW_VW", vector};
+        out[n++] = (derived){"T6_PRJ_MDIMC", simd == 16 ? 8 : 16};
+        out[n++] = (derived){"T6_PRJ_NDIMC", simd == 16 ? 8 : 16};
+        out[n++] = (derived){"T6_PRJ_MWG", simd == 16 ? 32 : 64};
+        out[n++] = (derived){"T6_PRJ_NWG", simd == 16 ? 32 : 64};
+        break;
+    case TUNE_DECODE:
+        out[n++] = (derived){"T6_DEC_WG_SIZE", group};
+        out[n++] = (derived){"T6_DEC_VECTOR", vector};
+        out[n++] = (derived){"T6_DEC_GROUPS_PER_CU", simd == 16 ? 2 : 4};
+        break;
+    case TUNE_PREFILL:
+        out[n++] = (derived){"T6_PRE_WG_SIZE", group};
+        out[n++] = (derived){"T6_PRE_VECTOR", vector};
+        break;
+    default: break;
+    }
+    return n;
+}
+
+/* ---- building ---- */
+
+static int library_defaults(t6_op op, const char *name, int *value, int *min, int *max)
+{
+    int count = t6_op_param_count(op);
+    for (int i = 0; i < count; i++) {
+        t6_param_info info;
+        if (t6_op_param_info(op, i, &info) == T6_SUCCESS && strcmp(info.name, name) == 0) {
+            *value = info.default_value;
+            *min = info.min_value;
+            *max = info.max_value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+unsigned long long tune_config_key(const tune_space *space, const tune_config *config)
+{
+    unsigned long long key = 0;
+    for (int i = 0; i < space->param_count; i++) key = key * (unsigned)space->params[i].count + config->index[i];
+    return key;
+}
+
+tune_config tune_config_from_key(const tune_space *space, unsigned long long key)
+{
+    tune_config config;
+    memset(&config, 0, sizeof config);
+    for (int i = space->param_count - 1; i >= 0; i--) {
+        config.index[i] = (unsigned char)(key % (unsigned)space->params[i].count);
+        key /= (unsigned)space->params[i].count;
+    }
+    return config;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return (x > y) - (x < y);
+}
+
+bool tune_space_contains(const tune_space *space, const tune_config *config)
+{
+    for (int i = 0; i < space->param_count; i++)
+        if (config->index[i] >= space->params[i].count) return false;
+    unsigned long long key = tune_config_key(space, config);
+    return bsearch(&key, space->keys, (size_t)space->size, sizeof key, compare_keys) != NULL;
+}
+
+int tune_config_value(const tune_space *space, const tune_config *config, int param)
+{
+    return space->params[param].values[config->index[param]];
+}
+
+void tune_config_text(const tune_space *space, const tune_config *config, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < space->param_count && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s=%d", i ? " " : "", space->params[i].name,
+                                 tune_config_value(space, config, i));
+}
+
+void tune_space_free(tune_space *space)
+{
+    free(space->keys);
+    space->keys = NULL;
+    space->size = 0;
+}
+
+/* Distance in value steps, to find the valid configuration nearest the defaults when they are pruned. */
+static int steps(const tune_config *a, const tune_config *b, int count)
+{
+    int d = 0;
+    for (int i = 0; i < count; i++) d += abs((int)a->index[i] - (int)b->index[i]);
+    return d;
+}
+
+bool tune_space_build(tune_op_id op, const tune_shape *shape, const tune_device *device, tune_space *space,
+                      char *error, size_t error_cap)
+{
+    memset(space, 0, sizeof *space);
+    space->op = op;
+    const space_decl *decl = space_of(op, shape);
+    const tune_op_desc *desc = tune_op(op);
+    if (!decl) {
+        snprintf(error, error_cap, "op %s has no search space in this t6-tune (its tunables: %d)", desc->name,
+                 desc->op < T6_OP_COUNT ? t6_op_param_count(desc->op) : 0);
+        return false;
+    }
+    space->param_count = decl->count;
+    int defaults[TUNE_MAX_PARAMS];
+    for (int i = 0; i < decl->count; i++) {
+        space->params[i] = decl->params[i];
+        defaults[i] = decl->params[i].values[0];
+        if (desc->op == T6_OP_COUNT) continue;
+        int min = 0, max = 0;
+        if (!library_defaults(desc->op, decl->params[i].name, &defaults[i], &min, &max)) {
+            snprintf(error, error_cap, "the %s space names %s, which op %s does not have (lib/params.c)", desc->name,
+                     decl->params[i].name, desc->name);
+            return false;
+        }
+        for (int k = 0; k < decl->params[i].count; k++)
+            if (decl->params[i].values[k] < min || decl->params[i].values[k] > max) {
+                snprintf(error, error_cap, "the %s space tries %s=%d, outside the library's range %d..%d",
+                         desc->name, decl->params[i].name, decl->params[i].values[k], min, max);
+                return false;
+            }
+    }
+    if (decl->resolve_defaults) decl->resolve_defaults(device, decl->params, defaults);
+    space->full_size = 1;
+    for (int i = 0; i < decl->count; i++) space->full_size *= decl->params[i].count;
+    if (space->full_size > 4000000) {
+        snprintf(error, error_cap, "the %s space has %lld configurations before pruning; at most 4000000",
+                 desc->name, space->full_size);
+        return false;
+    }
+    space->keys = malloc((size_t)space->full_size * sizeof *space->keys);
+    if (!space->keys) {
+        snprintf(error, error_cap, "out of host memory (space of %lld)", space->full_size);
+        return false;
+    }
+    long long removed[8] = {0};
+    for (long long key = 0; key < space->full_size; key++) {
+        tune_config config = tune_config_from_key(space, (unsigned long long)key);
+        int values[TUNE_MAX_PARAMS];
+        for (int i = 0; i < decl->count; i++) values[i] = tune_config_value(space, &config, i);
+        view c = {values, device, shape};
+        bool ok = true;
+        for (int k = 0; k < 8 && decl->constraints[k].ok && ok; k++)
+            if (!decl->constraints[k].ok(&c)) {
+                ok = false;
+                removed[k]++;
+            }
+        if (ok) space->keys[space->size++] = (unsigned long long)key;
+    }
+    size_t used = 0;
+    for (int k = 0; k < 8 && decl->constraints[k].ok; k++)
+        if (removed[k] && used < sizeof space->pruned_by)
+            used += (size_t)snprintf(space->pruned_by + used, sizeof space->pruned_by - used, "%s%s (-%lld)",
+                                     used ? ", " : "", decl->constraints[k].why, removed[k]);
+    if (space->size == 0) {
+        snprintf(error, error_cap, "no configuration of the %s space fits this device (%s)", desc->name,
+                 space->pruned_by);
+        tune_space_free(space);
+        return false;
+    }
+    /* The defaults as a configuration: a default that is not among the candidate values, or a default
+     * configuration the device cannot run, is replaced by the nearest valid one. */
+    tune_config wanted;
+    memset(&wanted, 0, sizeof wanted);
+    for (int i = 0; i < decl->count; i++) {
+        int best = 0;
+        for (int k = 1; k < decl->params[i].count; k++)
+            if (abs(decl->params[i].values[k] - defaults[i]) < abs(decl->params[i].values[best] - defaults[i])) best = k;
+        wanted.index[i] = (unsigned char)best;
+    }
+    space->defaults = tune_config_from_key(space, space->keys[0]);
+    for (int i = 0; i < space->size; i++) {
+        tune_config candidate = tune_config_from_key(space, space->keys[i]);
+        if (steps(&candidate, &wanted, decl->count) < steps(&space->defaults, &wanted, decl->count))
+            space->defaults = candidate;
+    }
+    return true;
+}
+
+bool tune_space_vendor_defaults(tune_op_id op, const char *vendor, const char **names, int *values, int *count)
+{
+    int simd = strcmp(vendor, "nvidia") == 0 ? 32 : strcmp(vendor, "amd") == 0 ? 64 : strcmp(vendor, "intel") == 0 ? 16 : 0;
+    derived list[TUNE_MAX_PARAMS];
+    *count = simd ? derive(op, simd, list) : 0;
+    for (int i = 0; i < *count; i++) {
+        names[i] = list[i].name;
+        values[i] = list[i].value;
+    }
+    return *count > 0;
+}
+
+bool tune_config_parse(const tune_space *space, const char *text, tune_config *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < space->param_count; i++) {
+        char pattern[80];
+        snprintf(pattern, sizeof pattern, "%s=", space->params[i].name);
+        const char *at = strstr(text, pattern);
+        /* the name must start a token: T6_A= must not match inside T6_XT6_A= */
+        while (at && at != text && at[-1] != ' ') at = strstr(at + 1, pattern);
+        if (!at) return false;
+        int value = atoi(at + strlen(pattern)), found = -1;
+        for (int k = 0; k < space->params[i].count && found < 0; k++)
+            if (space->params[i].values[k] == value) found = k;
+        if (found < 0) return false;
+        out->index[i] = (unsigned char)found;
+    }
+    return true;
+}

@@ -1,0 +1,246 @@
+/* check_model.c — the whole-model API on the test device: argument checks, prefill against token-by-token
+ * decode, batched against single decode, reset, MHA, and one timed operation per step. The numbers themselves
+ * are checked end to end against a float64 numpy model by tests/run_model_e2e.py (CTest model_e2e). */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void small_config(t6_model_config *c, t6_attention_kind kind)
+{
+    t6_model_config_init(c);
+    c->attention = kind;
+    c->vocab_size = 41;
+    c->model_dim = 48;
+    c->layers = 2;
+    c->heads = 3;
+    c->head_dim = 32;
+    c->rank_q = 3;
+    c->rank_k = 1;
+    c->rank_v = 2;
+    c->slots = 3;
+    c->capacity = 24;
+}
+
+static t6_model *random_model(t6_context *ctx, t6_attention_kind kind)
+{
+    t6_model_config c;
+    small_config(&c, kind);
+    t6_model *model = NULL;
+    T6T_OK(ctx, t6_model_create_random(ctx, &c, 11, &model));
+    return model;
+}
+
+/* max |a − b| / max |b| over n floats, through the shared helper. */
+static double relative(const float *a, const float *b, size_t n)
+{
+    double *ref = t6t_to_double(b, n);
+    double error = t6t_relative_error(a, ref, n);
+    free(ref);
+    return error;
+}
+
+static const int sequence[] = {5, 17, 3, 40, 0, 22, 9};
+enum { SEQUENCE = 7, VOCAB = 41 };
+
+/* Prefill of a whole sequence, prefill of all but its last token then a decode step, and decode from an
+ * empty slot token by token: three paths through different kernels to the same logits. */
+static void check_paths_agree(t6_attention_kind kind)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, kind);
+    float whole[VOCAB], split[VOCAB], stepwise[VOCAB];
+    T6T_OK(ctx, t6_model_prefill(model, 0, SEQUENCE, sequence, whole));
+    T6T_OK(ctx, t6_model_prefill(model, 1, SEQUENCE - 1, sequence, NULL));
+    const int slot1 = 1, slot2 = 2;
+    T6T_OK(ctx, t6_model_decode(model, 1, &slot1, &sequence[SEQUENCE - 1], split));
+    for (int i = 0; i < SEQUENCE; i++) T6T_OK(ctx, t6_model_decode(model, 1, &slot2, &sequence[i], stepwise));
+    double scale = 0.0;
+    for (int i = 0; i < VOCAB; i++) scale = fmax(scale, fabs(whole[i]));
+    ck_assert_msg(scale > 1e-3 && isfinite(scale), "logits are degenerate (max %g)", scale);
+    ck_assert_double_le(relative(split, whole, VOCAB), 1e-4);
+    ck_assert_double_le(relative(stepwise, whole, VOCAB), 1e-4);
+    for (int slot = 0; slot < 3; slot++) {
+        int length = 0;
+        T6T_OK(ctx, t6_model_length(model, slot, &length));
+        ck_assert_int_eq(length, SEQUENCE);
+    }
+
+    /* After a reset the slot starts over and gives the same logits again. */
+    T6T_OK(ctx, t6_model_reset(model, 0));
+    int length = -1;
+    T6T_OK(ctx, t6_model_length(model, 0, &length));
+    ck_assert_int_eq(length, 0);
+    float again[VOCAB];
+    T6T_OK(ctx, t6_model_prefill(model, 0, SEQUENCE, sequence, again));
+    ck_assert_double_le(relative(again, whole, VOCAB), 1e-6);
+
+    /* The device buffer holds the last call's logits. */
+    cl_mem buffer = NULL;
+    T6T_OK(ctx, t6_model_logits(model, &buffer));
+    float device[VOCAB];
+    T6T_OK(ctx, t6_buffer_download(ctx, buffer, T6_F32, 0, VOCAB, device));
+    ck_assert_mem_eq(device, again, sizeof device);
+    t6_model_destroy(model);
+    t6_context_destroy(ctx);
+}
+
+START_TEST(tpa_prefill_and_decode_agree) { check_paths_agree(T6_MODEL_TPA); }
+END_TEST
+
+START_TEST(mha_prefill_and_decode_agree) { check_paths_agree(T6_MODEL_MHA); }
+END_TEST
+
+START_TEST(batched_decode_matches_single_steps)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, T6_MODEL_TPA);
+    /* Slots at different lengths: 4 tokens in slot 2, 2 in slot 0. */
+    T6T_OK(ctx, t6_model_prefill(model, 2, 4, sequence, NULL));
+    T6T_OK(ctx, t6_model_prefill(model, 0, 2, sequence + 4, NULL));
+    const int slots[2] = {2, 0}, tokens[2] = {7, 31};
+    float batched[2 * VOCAB], single[2 * VOCAB];
+    T6T_OK(ctx, t6_model_decode(model, 2, slots, tokens, batched));
+    for (int s = 0; s < 3; s++) T6T_OK(ctx, t6_model_reset(model, s));
+    T6T_OK(ctx, t6_model_prefill(model, 2, 4, sequence, NULL));
+    T6T_OK(ctx, t6_model_prefill(model, 0, 2, sequence + 4, NULL));
+    T6T_OK(ctx, t6_model_decode(model, 1, &slots[0], &tokens[0], single));
+    T6T_OK(ctx, t6_model_decode(model, 1, &slots[1], &tokens[1], single + VOCAB));
+    ck_assert_double_le(relative(batched, single, VOCAB), 1e-5);
+    ck_assert_double_le(relative(batched + VOCAB, single + VOCAB, VOCAB), 1e-5);
+    ck_assert_double_gt(relative(batched, batched + VOCAB, VOCAB), 1e-3); /* two different predictions */
+    t6_model_destroy(model);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(a_step_is_one_timed_operation)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, T6_MODEL_TPA);
+    T6T_OK(ctx, t6_model_prefill(model, 0, 3, sequence, NULL));
+    T6T_OK(ctx, t6_context_set_timing(ctx, 1));
+    const int slot = 0;
+    T6T_OK(ctx, t6_model_decode(model, 1, &slot, &sequence[3], NULL));
+    /* The ops inside a step (projection, attention) join the step's operation instead of starting their own;
+     * the nesting that arranges it is undone after success and after failure alike. */
+    ck_assert_int_eq(ctx->op_nesting, 0);
+    uint64_t step_ns = 0;
+    T6T_OK(ctx, t6_context_last_op_time(ctx, &step_ns));
+    ck_assert_uint_gt(step_ns, 0);
+    cl_ulong first_start = 0, last_end = 0;
+    ck_assert_int_eq(clGetEventProfilingInfo(ctx->op_first_event, CL_PROFILING_COMMAND_START, sizeof first_start,
+                                             &first_start, NULL), CL_SUCCESS);
+    ck_assert_int_eq(clGetEventProfilingInfo(ctx->op_last_event, CL_PROFILING_COMMAND_END, sizeof last_end,
+                                             &last_end, NULL), CL_SUCCESS);
+    ck_assert_uint_eq(last_end - first_start, step_ns);
+    const int bad = -1;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 1, &slot, &bad, NULL));
+    ck_assert_int_eq(ctx->op_nesting, 0);
+    /* A plain op afterwards starts its own operation again. */
+    t6_cache *cache = NULL;
+    T6T_OK(ctx, t6_model_layer_cache(model, 0, &cache, NULL));
+    ck_assert_ptr_nonnull(cache);
+    int length = 0;
+    T6T_OK(ctx, t6_model_length(model, 0, &length));
+    ck_assert_int_eq(length, 4);
+    t6_model_destroy(model);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(arguments_are_checked)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, T6_MODEL_TPA);
+    float logits[3 * VOCAB];
+    int bad_token = VOCAB, negative = -1;
+    const int slot = 0, far_slot = 3;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_prefill(model, far_slot, 1, sequence, logits));
+    ck_assert(strstr(t6_context_last_error(ctx), "slot 3") != NULL);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_prefill(model, 0, 0, sequence, logits));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_prefill(model, 0, 1, &bad_token, logits));
+    ck_assert(strstr(t6_context_last_error(ctx), "token 41") != NULL);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 1, &slot, &negative, logits));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 1, &far_slot, sequence, logits));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 4, sequence, sequence, logits));
+    const int twice[2] = {1, 1};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 2, twice, sequence, logits));
+    ck_assert(strstr(t6_context_last_error(ctx), "twice") != NULL);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 1, NULL, sequence, logits));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(NULL, 1, &slot, sequence, logits));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_layer_cache(model, 2, NULL, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_reset(model, -1));
+    int length = 0;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_length(model, 5, &length));
+
+    /* Capacity: 24 positions. A prompt that would pass it is refused before anything runs. */
+    int long_prompt[25] = {0};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_prefill(model, 0, 25, long_prompt, NULL));
+    ck_assert(strstr(t6_context_last_error(ctx), "capacity") != NULL);
+    T6T_OK(ctx, t6_model_prefill(model, 0, 24, long_prompt, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 1, &slot, sequence, NULL));
+    ck_assert(strstr(t6_context_last_error(ctx), "full") != NULL);
+    t6_model_destroy(model);
+    t6_model_destroy(NULL);
+
+    /* Configs the kernels cannot run are refused by name. */
+    t6_model_config c;
+    small_config(&c, T6_MODEL_TPA);
+    c.head_dim = 48;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_random(ctx, &c, 1, &model));
+    ck_assert(strstr(t6_context_last_error(ctx), "head_dim") != NULL);
+    small_config(&c, T6_MODEL_TPA);
+    c.rank_q = 17;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_random(ctx, &c, 1, &model));
+    small_config(&c, T6_MODEL_TPA);
+    c.vocab_size = 0;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_random(ctx, &c, 1, &model));
+    small_config(&c, T6_MODEL_TPA);
+    c.norm_eps = -1.0f;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_random(ctx, &c, 1, &model));
+    ck_assert_ptr_null(model);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_random(ctx, NULL, 1, &model));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_model_create_random(NULL, &c, 1, &model));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(checkpoint_files_are_checked)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = NULL;
+    T6T_STATUS(ctx, T6_ERROR_IO, t6_model_create_from_file(ctx, "/nonexistent/model.safetensors", NULL, &model));
+    ck_assert(strstr(t6_context_last_error(ctx), "/nonexistent/model.safetensors") != NULL);
+    ck_assert_ptr_null(model);
+    char path[] = "/tmp/t6-check-model-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static const char garbage[] = "\x10\0\0\0\0\0\0\0{\"a\":1}";
+    ck_assert_int_eq(write(fd, garbage, sizeof garbage - 1), (ssize_t)(sizeof garbage - 1));
+    close(fd);
+    T6T_STATUS(ctx, T6_ERROR_FORMAT, t6_model_create_from_file(ctx, path, NULL, &model));
+    unlink(path);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_from_file(ctx, NULL, NULL, &model));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_from_file(ctx, path, NULL, NULL));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("model");
+    TCase *tc = tcase_create("model");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, tpa_prefill_and_decode_agree);
+    tcase_add_test(tc, mha_prefill_and_decode_agree);
+    tcase_add_test(tc, batched_decode_matches_single_steps);
+    tcase_add_test(tc, a_step_is_one_timed_operation);
+    tcase_add_test(tc, arguments_are_checked);
+    tcase_add_test(tc, checkpoint_files_are_checked);
+    suite_add_tcase(suite, tc);
+    return t6t_run(suite);
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""End-to-end test of the whole T6 model: writes tiny random checkpoints (gen_t6_checkpoint.py), runs
+samples/t6-generate on each with --dump-logits, and compares every step's logits with the float64 numpy model
+(t6_numpy_reference.py) fed the same tokens.
+
+    run_model_e2e.py path/to/t6-generate WORKDIR
+
+Tolerance, per step: max |t6 - ref| <= tol * max |ref|. The reference reads the very values the checkpoint
+stores (F16/BF16 weights are exact in fp32), so with an fp32 cache the only differences are fp32 rounding in
+t6's products, norms and softmax: tol 1e-4, TPA.md's bound for fp32 against a reference fed the same values
+(PoCL measures about 2e-6 for these two- and three-layer models). A fp16 or bf16 cache rounds every cached
+factor, so those runs get TPA.md's bounds against the unrounded reference: 5e-3 and 2e-2. The greedy picks
+must also be the argmax of t6's own logits, and of the reference's wherever its top two differ by more than
+twice the tolerance (a near tie may legitimately go either way).
+Exits 77 (skipped) when numpy is missing.
+"""
+import os
+import subprocess
+import sys
+
+try:
+    import numpy as np
+except ImportError:
+    print("numpy is missing: skipped")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_t6_checkpoint  # noqa: E402
+import t6_numpy_reference  # noqa: E402
+
+# name, generator arguments, t6-generate arguments, prompt length, tokens to generate, tolerance
+CASES = [
+    ("tpa-f32", ["--dtype", "f32", "--seed", "1"], [], 7, 6, 1e-4),
+    ("tpa-f16-untied", ["--dtype", "f16", "--untied", "--seed", "2"], [], 5, 5, 1e-4),
+    ("tpa-bf16-odd", ["--dtype", "bf16", "--heads", "5", "--head-dim", "64", "--ranks", "3,1,2", "--dim", "50",
+                      "--vocab", "61", "--layers", "3", "--seed", "3"], ["--weights", "bf16"], 4, 5, 1e-4),
+    # 140 prompt tokens: longer than the model's prefill chunk (128 rows), so the prompt runs in two pieces.
+    ("tpa-long-prompt", ["--dtype", "f32", "--seed", "4"], [], 140, 4, 1e-4),
+    ("tpa-cache-f16", ["--dtype", "f32", "--seed", "5"], ["--cache", "f16"], 9, 5, 5e-3),
+    ("tpa-cache-bf16", ["--dtype", "f32", "--seed", "6"], ["--cache", "bf16"], 9, 5, 2e-2),
+    ("mha-f16", ["--dtype", "f16", "--attention", "mha", "--heads", "2", "--head-dim", "32", "--seed", "7"],
+     ["--attention", "mha", "--head-dim", "32"], 8, 5, 1e-4),
+]
+
+
+def run_case(generate, workdir, name, gen_args, run_args, prompt_length, tokens, tol):
+    checkpoint = os.path.join(workdir, name + ".safetensors")
+    dump = os.path.join(workdir, name + ".npy")
+    gen_t6_checkpoint.main(["--out", checkpoint] + gen_args)
+    weights = t6_numpy_reference.load_safetensors(checkpoint)
+    vocab = weights["transformer.wte.weight"].shape[0]
+    rng = np.random.default_rng(len(name))
+    prompt = [int(t) for t in rng.integers(0, vocab, prompt_length)]
+    command = [generate, "--model", checkpoint, "--prompt", ",".join(map(str, prompt)), "--tokens", str(tokens),
+               "--dump-logits", dump] + run_args
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        print(f"{name}: t6-generate failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        return False
+    lines = [line for line in result.stdout.splitlines() if line.startswith("tokens:")]
+    generated = [int(t) for t in lines[0].split()[1:]] if lines else []
+    got = np.load(dump)
+    if len(generated) != tokens or got.shape != (tokens, vocab):
+        print(f"{name}: expected {tokens} tokens and logits {tokens}x{vocab}, got {generated} and {got.shape}")
+        return False
+    head_dim = 32 if "mha" in name else 64
+    # Logits at the positions whose prediction chose each generated token: the prompt's last, then each
+    # generated token but the last.
+    ref = t6_numpy_reference.forward(weights, prompt + generated[:-1], head_dim=head_dim)[prompt_length - 1:]
+    ok, worst = True, 0.0
+    for step in range(tokens):
+        scale = np.max(np.abs(ref[step]))
+        error = np.max(np.abs(got[step] - ref[step])) / scale
+        if not error <= tol:
+            print(f"{name}: step {step}: relative error {error:.3g} > {tol:g}")
+            ok = False
+        if generated[step] != int(np.argmax(got[step])):
+            print(f"{name}: step {step}: picked {generated[step]}, not the argmax of its own logits")
+            ok = False
+        top = np.sort(ref[step])[-2:]
+        if top[1] - top[0] > 2 * tol * scale and generated[step] != int(np.argmax(ref[step])):
+            print(f"{name}: step {step}: picked {generated[step]}, the reference says {int(np.argmax(ref[step]))}")
+            ok = False
+        worst = max(worst, error)
+    print(f"{name}: {tokens} steps, worst relative error {worst:.2e} (tolerance {tol:g}): {'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    generate, workdir = argv[1], argv[2]
+    os.makedirs(workdir, exist_ok=True)
+    results = [run_case(generate, workdir, *case) for case in CASES]
+    failed = results.count(False)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

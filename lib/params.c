@@ -10,36 +10,99 @@
 
 /* ---- per-op tables ---- */
 
+/* Fused projection (kernels_cl/projection.cl): RW_* shape the rows kernel (decode), the CLBlast-style names
+ * the tiles kernel (prefill); ROWS_MAX picks between them. Combinations the host rejects (divisibility, local
+ * memory) fail with T6_ERROR_INVALID_PARAMS. These defaults suit GPUs; lib/projection.c replaces some on
+ * CPU devices unless a profile or the application sets them. */
 static const t6i_param_def projection_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_PRJ_ROWS_MAX", 16, 0, 1 << 24, "calls of at most this many rows use the rows kernel, more the tiles kernel"},
+    {"T6_PRJ_RW_BLOCK", 16, 1, 64, "rows kernel: most rows per group; larger calls take several groups"},
+    {"T6_PRJ_RW_LANES", 64, 1, 1024, "rows kernel: work-items per group, splitting C"},
+    {"T6_PRJ_RW_COLS", 4, 2, 16, "rows kernel: packed columns per group (a power of two)"},
+    {"T6_PRJ_RW_VW", 8, 2, 8, "rows kernel: elements per weight load (2, 4 or 8)"},
+    {"T6_PRJ_RW_VACC", 1, 0, 1, "rows kernel: VW-wide partial sums (1) or scalar ones (0)"},
+    {"T6_PRJ_MWG", 64, 8, 256, "tiles kernel: rows per group tile"},
+    {"T6_PRJ_NWG", 64, 8, 128, "tiles kernel: packed columns per group tile"},
+    {"T6_PRJ_KWG", 32, 8, 32, "tiles kernel: K chunk per step (8, 16 or 32)"},
+    {"T6_PRJ_MDIMC", 16, 1, 64, "tiles kernel: work-items along rows"},
+    {"T6_PRJ_NDIMC", 16, 1, 64, "tiles kernel: work-items along columns"},
+    {"T6_PRJ_VWM", 4, 1, 8, "tiles kernel: contiguous rows per work-item chunk (1, 2, 4 or 8)"},
+    {"T6_PRJ_VWN", 4, 2, 8, "tiles kernel: contiguous columns per work-item chunk (2, 4 or 8)"},
+    {"T6_PRJ_SA", 1, 0, 1, "tiles kernel: stage the hidden-state tile in local memory"},
+    {"T6_PRJ_SB", 1, 0, 1, "tiles kernel: stage the weight tile in local memory"},
+    {"T6_PRJ_PREFETCH", 1, 0, 1, "tiles kernel: load the next K chunk while multiplying this one"},
+    {"T6_PRJ_SPLIT_GROUPS", 4, 0, 64, "tiles kernel: split C below this many groups per compute unit; 0 never"},
+    {"T6_PRJ_SPLIT_K_MIN", 128, 1, 1 << 20, "tiles kernel: fewest elements of C per split"},
 };
 
+/* RoPE and scatter after the CLBlast GEMM (kernels_cl/rope_scatter.cl). */
 static const t6i_param_def rope_scatter_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_RS_WG_SIZE", 256, 32, 1024, "work-items per group, one per (row, column pair)"},
 };
 
+/* Factorized attention (kernels_cl/attention.cl): decode and prefill share the kernel, each with its own
+ * tunables. The host lowers TILE, then QUERIES and HEADS, until the group's local memory fits. */
 static const t6i_param_def decode_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_DEC_KERNEL", 0, 0, 3,
+     "1: work-group tiles, 2: vectors per work-item (CPUs), 3: register-tiled stages (GPUs), 0: by device type"},
+    {"T6_DEC_WG_SIZE", 256, 32, 1024, "work-items per group"},
+    {"T6_DEC_TILE", 32, 1, 128, "cached positions staged in local memory per step"},
+    {"T6_DEC_HEADS", 64, 1, 256, "heads per work-group (more share each B_K/B_V tile)"},
+    {"T6_DEC_TOKENS", 2, 1, 16, "cached positions per work-item in the B_Q·B_K product"},
+    {"T6_DEC_VALUE_HEADS", 4, 1, 16, "heads per work-item in the value product (× 4 dims)"},
+    {"T6_DEC_VECTOR", 8, 1, 8, "elements per cache load: 1, 2, 4 or 8"},
+    {"T6_DEC_STAGE_S1", 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries"},
+    {"T6_DEC_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
+    {"T6_DEC_MIN_SPLIT", 64, 1, 1 << 20, "fewest cached positions per split"},
+    /* kernel 3 (kernels_cl/attention_decode.cl, lib/attention_decode.c) */
+    {"T6_DEC_MERGE", 2, 0, 2, "kernel 3: 0 merge pass after the splits, 1 the last group merges, 2 by device"},
+    {"T6_DEC_FANIN", 0, 0, 4096, "kernel 3: splits merged per block by the last group; 0: about the square root"},
+    {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernel 3: split positions until about this many groups per compute unit"},
+    {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
 };
 
 static const t6i_param_def prefill_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_PRE_KERNEL", 0, 0, 2, "1: work-group tiles (GPUs), 2: vectors per work-item (CPUs), 0: by device type"},
+    {"T6_PRE_WG_SIZE", 256, 32, 1024, "work-items per group"},
+    {"T6_PRE_TILE", 16, 1, 128, "cached positions staged in local memory per step"},
+    {"T6_PRE_HEADS", 64, 1, 256, "heads per work-group (more share each B_K/B_V tile and S1)"},
+    {"T6_PRE_QUERIES", 4, 1, 64, "consecutive queries per work-group, sharing each key tile"},
+    {"T6_PRE_TOKENS", 2, 1, 16, "cached positions per work-item in the B_Q·B_K product"},
+    {"T6_PRE_VALUE_HEADS", 4, 1, 16, "rows per work-item in the value product (× 4 dims)"},
+    {"T6_PRE_VECTOR", 8, 1, 8, "elements per cache load: 1, 2, 4 or 8"},
+    {"T6_PRE_STAGE_S1", 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries"},
+    {"T6_PRE_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
+    {"T6_PRE_MIN_SPLIT", 256, 1, 1 << 20, "fewest cached positions per split"},
 };
 
 static const t6i_param_def materialize_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_MAT_WG_SIZE", 64, 1, 1024, "work-items per group (each one position and element d)"},
+    {"T6_MAT_HEAD_CHUNK", 8, 1, 64, "heads each work-item forms, reusing its B values"},
 };
 
 static const t6i_param_def mha_decode_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_MHD_KERNEL", 0, 0, 2, "0 automatic (GPU 1, otherwise 2), 1 lanes share positions, 2 rows per work-item"},
+    {"T6_MHD_VEC", 8, 2, 16, "elements per vector load: 2, 4, 8 or 16"},
+    {"T6_MHD_WG_SIZE", 128, 1, 1024, "work-items per group aimed at (whole positions, at least one)"},
+    {"T6_MHD_UNROLL", 4, 1, 16, "positions each work-item loads per tile, all in flight"},
+    {"T6_MHD_KV_BLOCK", 0, 0, 64, "most kv heads per work-group; 0 automatic: GPU 1, otherwise all"},
+    {"T6_MHD_HEAD_BLOCK", 8, 1, 64, "most query heads per kv head in a work-group; larger groups are split"},
+    {"T6_MHD_GROUPS_PER_CU", 4, 1, 256, "work-groups per compute unit the split count aims at"},
+    {"T6_MHD_SPLIT_MIN", 256, 16, 1 << 20, "fewest positions per split"},
+    {"T6_MHD_SPLIT_MAX", 64, 1, 4096, "most splits (the merge walks them all)"},
+    {"T6_MHD_HALF_MATH", 0, 0, 1, "fp16 to fp32: 0 vload_half, 1 integer bit arithmetic"},
 };
 
 static const t6i_param_def mha_prefill_params[] = {
-    {NULL, 0, 0, 0, NULL}, /* tunables come with the op */
+    {"T6_MHP_KERNEL", 0, 0, 2, "0 automatic (GPU 1, otherwise 2), 1 work-group tiles, 2 rows per work-item"},
+    {"T6_MHP_VEC", 8, 2, 16, "kernel 2: elements per vector load: 2, 4, 8 or 16"},
+    {"T6_MHP_QUERIES", 32, 1, 256, "query vectors ((position, head) pairs) per work-group"},
+    {"T6_MHP_KEYS", 32, 1, 256, "keys per tile"},
+    {"T6_MHP_THREAD_QUERIES", 2, 1, 16, "kernel 1: query vectors per work-item; must divide QUERIES"},
+    {"T6_MHP_COLUMNS", 16, 1, 64, "kernel 1: work-items across keys and head_dim; must divide KEYS and head_dim"},
 };
 
-/* A table whose only entry has no name is empty (the op has no tunables yet). */
-#define TABLE(t) {t, t[0].name ? (int)(sizeof t / sizeof t[0]) : 0}
+#define TABLE(t) {t, (int)(sizeof t / sizeof t[0])}
 static const struct {
     const t6i_param_def *defs;
     int count;

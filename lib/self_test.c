@@ -73,6 +73,12 @@ static const struct {
     self_check run;
 } checks[] = {
     {"convert", check_convert},
+    {"projection", t6i_self_test_projection},
+    {"mha", t6i_self_test_mha},
+    {"materialized", t6i_self_test_materialized},
+    {"decode", t6i_self_test_decode},
+    {"prefill", t6i_self_test_prefill},
+    {"model", t6i_self_test_model},
 };
 
 t6_status t6_context_self_test(t6_context *ctx)

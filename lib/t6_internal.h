@@ -134,6 +134,12 @@ bool t6i_profile_apply(const t6i_profile *profile, t6_op op, const t6i_shape *sh
  *  missing or broken profile means built-in defaults. */
 void t6i_profile_load_for_context(t6_context *ctx);
 void t6i_profile_free(t6i_profile *profile);
+/** One parsed profile file (profile_internal.h has its contents). */
+typedef struct t6i_profile_file t6i_profile_file;
+/** Parses a profile from `length` bytes of `text` (need not be NUL-terminated); `origin` names it in
+ *  messages. T6_ERROR_FORMAT with the reason in the thread's last error. The entry point of the fuzzer. */
+t6_status t6i_profile_parse(const char *text, size_t length, const char *origin, t6i_profile_file **out);
+void t6i_profile_file_free(t6i_profile_file *file);
 
 /* ---- programs and kernels (program.c, disk_cache.c, kernels_embedded.c) ---- */
 
@@ -204,6 +210,10 @@ t6_status t6i_upload_meta(t6_context *ctx, int channel, const void *data, size_t
 #define T6I_SCRATCH_CHANNELS 4
 t6_status t6i_scratch(t6_context *ctx, int channel, size_t bytes, cl_mem *out);
 
+/** A buffer of at least `bytes` owned by the context that holds zeros when handed out, for counters that a
+ *  kernel increments and resets to zero before it ends (fused split merges). Zero-filled when it grows. */
+t6_status t6i_zeroed(t6_context *ctx, size_t bytes, cl_mem *out);
+
 /** Blocking host<->device copy with conversion between floats and `dtype` storage (buffer.c). The caller
  *  holds the context's lock. `what` names the public call in errors. */
 t6_status t6i_transfer(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count, float *host,
@@ -245,6 +255,7 @@ struct t6_context {
 
     bool timing;
     cl_event op_first_event, op_last_event;
+    int op_nesting; /* > 0 inside a composite operation (a model step): inner ops do not start their own */
 
     cl_mem meta[T6I_META_CHANNELS];
     size_t meta_capacity[T6I_META_CHANNELS];
@@ -253,6 +264,8 @@ struct t6_context {
 
     cl_mem scratch[T6I_SCRATCH_CHANNELS];
     size_t scratch_capacity[T6I_SCRATCH_CHANNELS];
+    cl_mem zeroed; /* t6i_zeroed */
+    size_t zeroed_capacity;
 };
 
 /* ---- devices (device.c) ---- */
@@ -284,6 +297,21 @@ void t6i_cache_note_written(t6_cache *cache, int slot, int end_position);
 /** Validates the shape fields shared by layers and caches (heads, head_dim, ranks). */
 t6_status t6i_check_attention_shape(const t6_context *ctx, int heads, int head_dim, int rank_q, int rank_k,
                                     int rank_v);
+
+/* The layer (layer.c; its header describes the packed weight layout the projection kernels read). */
+struct t6_layer {
+    t6_context *ctx;
+    t6_layer_config config;
+    int columns;        /* packed output columns: H(Rq+Rk+Rv) rounded up to even, then (Rq+Rk+Rv)·D */
+    int rows_allocated; /* packed rows held: columns rounded up to 128, the extra rows zero */
+    int ld;             /* elements per packed row: C rounded up to 32, the extra elements zero */
+    cl_mem weights;     /* rows_allocated × ld in config.weight_dtype */
+    cl_mem inv_freq;    /* D/2 floats, (float)(1 / base^(2i/D)) computed in double */
+    cl_mem weights_f32; /* fp32 copy of `weights` for CLBlast, made on first use when weight_dtype ≠ f32 */
+};
+
+/** The projection's self-test: a small odd layer through both methods against t6_ref_project (projection.c). */
+t6_status t6i_self_test_projection(t6_context *ctx);
 
 /* ---- split decoding and attention baselines (decode_merge.c, attention_materialized.c) ---- */
 
@@ -317,5 +345,48 @@ struct t6i_scales {
 };
 t6i_scales t6i_resolve_scales(const t6_attention_options *options, int rank_q, int rank_k, int rank_v,
                               int head_dim);
+
+/** Self-test checks of factorized attention (attention_self_test.c): decode and prefill against
+ *  t6_ref_decode/t6_ref_prefill on a small odd shape. */
+t6_status t6i_self_test_decode(t6_context *ctx);
+t6_status t6i_self_test_prefill(t6_context *ctx);
+
+/* ---- conventional K/V cache and MHA/GQA/MQA attention (kv_cache.c, mha.c) ---- */
+
+struct t6_kv_cache {
+    t6_context *ctx;
+    t6_kv_cache_config config;
+    cl_mem k, v;  /* [slot][position][kv_head][d] in config.dtype */
+    int *length;  /* per slot: one past the highest position written */
+};
+
+/** K and V as MHA reads them: any pair of buffers laid out [slot][position][kv_head][d], slot_stride elements
+ *  apart, starting at element 0. The K/V cache is one; the materialized baseline's scratch is another. Within
+ *  a slot, element indices must stay below 2^32. */
+typedef struct t6i_kv_view {
+    cl_mem k, v;
+    t6_dtype dtype;
+    int kv_heads, head_dim;
+    size_t slot_stride;
+} t6i_kv_view;
+
+/** MHA decode and causal prefill over a view, for arguments the caller has validated (context locked; the
+ *  caller starts the operation with t6i_op_begin). Same meanings as t6_mha_decode/t6_mha_prefill; scale is
+ *  the softmax scale itself (not 0). q/out offsets plus extents must fit in 32 bits. Uses scratch channel 3
+ *  and metadata channels 0 and 1. */
+t6_status t6i_mha_decode_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
+                              const int *lengths, cl_mem q, size_t q_offset, cl_mem out, size_t out_offset,
+                              float scale);
+t6_status t6i_mha_prefill_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
+                               const int *starts, const int *counts, cl_mem q, size_t q_offset, cl_mem out,
+                               size_t out_offset, float scale);
+
+/** Self-test checks (self_test.c's table): MHA decode/prefill against t6_ref_attention, and the materialized
+ *  baseline against t6_ref_decode. */
+t6_status t6i_self_test_mha(t6_context *ctx);
+t6_status t6i_self_test_materialized(t6_context *ctx);
+
+/** Self-test check of the whole model's kernels (model_self_test.c): embedding, RMSNorm, SwiGLU, MHA RoPE. */
+t6_status t6i_self_test_model(t6_context *ctx);
 
 #endif /* T6_INTERNAL_H */

@@ -21,6 +21,12 @@
  * - Thread safety: distinct contexts may be used from distinct threads at the same time. One context, and
  *   everything made from it, is safe to use from several threads: calls on it are serialized by a lock it owns.
  *   The log callback and the global settings below are process-wide; set them before creating contexts.
+ *   When threads share a context: give each its own cache slots (or caches) and its own buffers, since the
+ *   operations of all threads go to the one in-order queue in the order their calls took the lock, and a
+ *   thread's results are ready once its own blocking download returns; t6_context_last_error() then holds the
+ *   failure of whichever thread failed last, so read it right after the failing call; and destroy nothing that
+ *   another thread may still be using (destroying the context comes after every thread is done with it).
+ *   tests/check_threads.c exercises both patterns.
  *
  * Layouts (all row-major, as in the T6 reference code and ../shared/TPA.md):
  * - Layer weights as PyTorch nn.Linear: W_A_q (H·Rq)×C with row h·Rq+r, W_B_q (Rq·D)×C with row r·D+d, likewise
@@ -322,9 +328,13 @@ typedef struct t6_project_options {
 
 /**
  * hidden: rows × C fp32 at element `hidden_offset`. slots, positions: host arrays of `rows` entries; each
- * position must be < the cache's capacity, each slot < its slot count. query: rows × t6_query_row_size()
+ * position must be < the cache's capacity and ≤ 2^24 (RoPE angles are the fp32 product of the position and a
+ * frequency: integers are exact up to 2^24), each slot < its slot count. Two rows with the same slot and
+ * position write the same cache entry; which one lands is unspecified. query: rows × t6_query_row_size()
  * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
- * Enqueued; the cache lengths are updated at once.
+ * Every argument is checked before anything is enqueued (T6_ERROR_INVALID_ARGUMENT naming it,
+ * T6_ERROR_BUFFER_TOO_SMALL); tunables the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast
+ * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once.
  */
 T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
                             const int *slots, const int *positions, cl_mem query, size_t query_offset,
@@ -349,6 +359,10 @@ typedef struct t6_attention_options {
  * (the query's own position is lengths[i]−1: project it into the cache first). query: batch ×
  * (H·Rq + Rq·D) fp32 at `query_offset`, as t6_project writes it. out: batch × H·D fp32 at `out_offset`.
  * Each length must be ≥ 1 and ≤ the slot's cache length. Slots may repeat. options: NULL for defaults.
+ * Offsets plus the rows they address must stay below 2^32 elements. Returns T6_ERROR_INVALID_ARGUMENT (NULL,
+ * rank_q, batch, a slot or length out of range, a non-finite scale, an unknown method),
+ * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_INVALID_PARAMS (tunables the device cannot run), T6_ERROR_BUILD_FAILED or
+ * T6_ERROR_OPENCL.
  */
 T6_API t6_status t6_attention_decode(t6_cache *cache, int rank_q, int batch, const int *slots, const int *lengths,
                                      cl_mem query, size_t query_offset, cl_mem out, size_t out_offset,
@@ -358,7 +372,8 @@ T6_API t6_status t6_attention_decode(t6_cache *cache, int rank_q, int batch, con
  * Causal prefill: batch entry i holds counts[i] queries at positions starts[i] .. starts[i]+counts[i]−1 of
  * slot slots[i]; the query at position p attends over positions 0 .. p. Query rows are concatenated in batch
  * order (Σ counts rows), and so are the output rows. starts[i]+counts[i] must be ≤ the slot's cache length.
- * A query at position p gives the same result as t6_attention_decode with length p+1.
+ * A query at position p gives the same result as t6_attention_decode with length p+1. Statuses and limits as
+ * t6_attention_decode's (starts ≥ 0, counts ≥ 1).
  */
 T6_API t6_status t6_attention_prefill(t6_cache *cache, int rank_q, int batch, const int *slots, const int *starts,
                                       const int *counts, cl_mem query, size_t query_offset, cl_mem out,
@@ -401,6 +416,114 @@ T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const 
                                 float scale);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Model: a whole T6 transformer (TPA.md, "The whole T6 model") on the device, for applications, samples and
+ * benchmarks. Per layer: x += c_proj(attention(rmsnorm(x))); x += c_proj(silu(c_fc1·x) ⊙ c_fc2·x) on
+ * rmsnorm(x); then logits = lm_head · rmsnorm(x). RMSNorm has no weight. The attention is TPA (t6 layers and
+ * factor caches) or, as a same-library baseline, standard MHA (q/k/v projections, RoPE on q and k, a
+ * t6_kv_cache). Dense products go through CLBlast SGEMM/SGEMV: their weights are stored as fp32 holding
+ * values rounded to weight_dtype (CLBlast has no fp16/bf16 GEMM without cl_khr_fp16).
+ *
+ * Checkpoints are safetensors files with the T6 names (F32, F16 or BF16 tensors; C = model width, F = MLP
+ * hidden size, L = layers):
+ *   transformer.wte.weight                          V × C, the embedding; also the lm_head unless
+ *   lm_head.weight                                  V × C is present (an untied head)
+ *   transformer.h.{i}.attn.c_qkv.W_A_q.weight      (H·Rq) × C   (likewise W_A_k, W_A_v, W_B_q, W_B_k, W_B_v:
+ *                                                   the layouts at the top of this header)
+ *   transformer.h.{i}.attn.c_proj.weight            C × (H·D)
+ *   transformer.h.{i}.mlp.c_fc1.weight, c_fc2.weight   F × C
+ *   transformer.h.{i}.mlp.c_proj.weight             C × F
+ * An MHA checkpoint has transformer.h.{i}.attn.c_q.weight, c_k.weight, c_v.weight ((H·D) × C each) in place
+ * of c_qkv.
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum t6_attention_kind {
+    T6_MODEL_TPA = 0, /**< Tensor Product Attention over a factor cache */
+    T6_MODEL_MHA = 1  /**< standard multi-head attention over a K/V cache (the baseline) */
+} t6_attention_kind;
+
+typedef struct t6_model_config {
+    t6_attention_kind attention;
+    int vocab_size;             /**< V */
+    int model_dim;              /**< C */
+    int layers;                 /**< L */
+    int heads;                  /**< H */
+    int head_dim;               /**< D: 32, 64, 80, 96 or 128 */
+    int rank_q, rank_k, rank_v; /**< TPA ranks, 1..16; ignored for MHA */
+    int mlp_hidden;             /**< F; T6.py uses floor(8C/3) */
+    t6_rope_style rope_style;   /**< T6.py: T6_ROPE_HALF */
+    float rope_base;            /**< T6.py: 10000 */
+    float norm_eps;             /**< RMSNorm ε; T6.py: fp32 machine epsilon, 1.1920929e-07 */
+    t6_dtype weight_dtype;      /**< values of every weight are rounded to this; attention weights stored so */
+    t6_dtype cache_dtype;       /**< storage of the attention cache */
+    int slots;                  /**< sequences held at once, ≥ 1 */
+    int capacity;               /**< positions per sequence, ≥ 1 */
+} t6_model_config;
+
+/** Fills `config` with T6.py's settings: TPA, RoPE half with base 10000, ε = 1.1920929e-07, fp32 weights and
+ *  cache, 1 slot of capacity 2048, and every shape field 0 (taken from the checkpoint). */
+T6_API void t6_model_config_init(t6_model_config *config);
+
+typedef struct t6_model t6_model;
+
+/**
+ * Loads a safetensors checkpoint at `path`. Shape fields of `config` that are 0 are taken from the file
+ * (for TPA every one can be: H, D and Rq follow from the shapes of W_A_q, W_B_q and c_proj; an MHA checkpoint
+ * needs head_dim); fields that are set must agree with it. config NULL: t6_model_config_init's settings. A file
+ * that cannot be read is T6_ERROR_IO; a malformed one, a missing tensor or a shape that disagrees is
+ * T6_ERROR_FORMAT naming the tensor. The file is only read during the call.
+ */
+T6_API t6_status t6_model_create_from_file(t6_context *ctx, const char *path, const t6_model_config *config,
+                                           t6_model **out);
+
+/**
+ * A model with random weights (uniform, scaled by 1/√fan_in so activations stay O(1)), repeatable for a
+ * `seed`, for benchmarks. Every shape field of `config` must be set (mlp_hidden 0 means floor(8C/3)).
+ */
+T6_API t6_status t6_model_create_random(t6_context *ctx, const t6_model_config *config, uint64_t seed,
+                                        t6_model **out);
+
+/** Releases the model's device memory. NULL is fine. */
+T6_API void t6_model_destroy(t6_model *model);
+
+/** The configuration in use, with every field resolved. */
+T6_API t6_status t6_model_get_config(const t6_model *model, t6_model_config *config);
+
+/**
+ * Runs `count` tokens of one sequence through the model at the next positions of `slot` (from its current
+ * length on; a new sequence starts at 0), filling every layer's cache. Long prompts are processed in chunks.
+ * logits: NULL, or V floats that receive the logits after the last token (blocking then). Token ids must be
+ * in 0..V−1 and length + count ≤ capacity.
+ */
+T6_API t6_status t6_model_prefill(t6_model *model, int slot, int count, const int *tokens, float *logits);
+
+/**
+ * One decode step for `batch` sequences: token tokens[i] goes to slot slots[i] at that slot's next position,
+ * and row i of the logits (batch × V floats, NULL to keep them on the device only) is the prediction after it.
+ * Slots must be distinct within a step. The logits stay in t6_model_logits until the next call.
+ */
+T6_API t6_status t6_model_decode(t6_model *model, int batch, const int *slots, const int *tokens, float *logits);
+
+/** The device buffer with the logits of the last prefill (row 0) or decode step (row i for entry i), fp32, V
+ *  per row. Owned by the model; valid until it is destroyed. */
+T6_API t6_status t6_model_logits(const t6_model *model, cl_mem *buffer);
+
+/** The number of positions of `slot` the model has processed (its next position). */
+T6_API t6_status t6_model_length(const t6_model *model, int slot, int *length);
+
+/** Forgets the sequence in `slot` in every layer, so it can hold a new one. */
+T6_API t6_status t6_model_reset(t6_model *model, int slot);
+
+/**
+ * The attention cache of `layer` (0..L−1): *cache for TPA, *kv_cache for MHA; the other is set to NULL.
+ * Either pointer may be NULL. Owned by the model. Benchmarks fill them to a long context with
+ * t6_cache_write / t6_kv_cache_write; the model's length of a slot is that of layer 0's cache.
+ */
+T6_API t6_status t6_model_layer_cache(t6_model *model, int layer, t6_cache **cache, t6_kv_cache **kv_cache);
+
+/** Bytes of attention cache per token over all layers: L·(Rk+Rv)(H+D) elements for TPA, L·2·H·D for MHA, times
+ *  the cache dtype's size. 0 for an invalid config. */
+T6_API size_t t6_model_cache_bytes_per_token(const t6_model_config *config);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Kernel parameters. Each operation's kernels have named integer tunables (the -D macros of kernels_cl/).
  * Their values come, in increasing priority, from the built-in defaults, the device profile's bucket nearest
  * the call's shape, and values set explicitly here.
@@ -441,6 +564,59 @@ T6_API t6_status t6_context_set_param(t6_context *ctx, t6_op op, const char *nam
 T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Profiles: tuned kernel parameters per device, JSON files written by `t6-tune` (docs/TUNING.md has the format).
+ *
+ * When a context is created, t6 reads every *.json file of, in this order: each entry of the environment
+ * variable T6_PROFILE_PATH (colon-separated files or folders), the user folder ($XDG_CONFIG_HOME/t6/profiles,
+ * else ~/.config/t6/profiles), the installed folder (<prefix>/share/t6/profiles), and last the source tree's
+ * profiles/ folder, so that an uninstalled build finds the shipped profiles. For each op it keeps the profile
+ * that matches the device best, by level:
+ *   same identity and driver version > same identity (t6_device_info.identity) > same vendor and architecture
+ *   family > the vendor default (untuned, derived from the architecture) > none (built-in defaults),
+ * and among equals the one found first. The choice is made per op, so a profile whose part for one op is stale
+ * still serves the others. A file that is malformed, of another schema or version, or that was tuned against
+ * other kernel sources than this library's (see t6_kernel_hash) is skipped with a warning in the log, never
+ * an error. Each call then uses the profile's bucket whose shape is nearest its own; parameters set with
+ * t6_context_set_param win over any profile.
+ * ------------------------------------------------------------------------------------------------------- */
+#define T6_PROFILE_SCHEMA "t6-profile" /**< the value of a profile's "schema" field */
+#define T6_PROFILE_SCHEMA_VERSION 1    /**< the "schema_version" this library reads */
+
+typedef enum t6_profile_level {
+    T6_PROFILE_BUILTIN = 0, /**< no profile matched: the built-in defaults */
+    T6_PROFILE_VENDOR = 1,  /**< a vendor default (untuned) for the device's vendor */
+    T6_PROFILE_FAMILY = 2,  /**< tuned on another device of the same vendor and architecture family */
+    T6_PROFILE_NAME = 3,    /**< tuned on this device model under another driver version */
+    T6_PROFILE_EXACT = 4,   /**< tuned on this device model and driver version */
+    T6_PROFILE_EXPLICIT = 5 /**< loaded with t6_context_load_profile */
+} t6_profile_level;
+
+/** "built-in", "vendor", "family", "name", "exact", "explicit"; NULL for other values. */
+T6_API const char *t6_profile_level_name(t6_profile_level level);
+
+/**
+ * Which profile serves `op` on `ctx`: its level, and its file path copied into `path` (capacity `path_cap`,
+ * truncated to fit; "" at T6_PROFILE_BUILTIN). `path` may be NULL when path_cap is 0. Thread safe.
+ */
+T6_API t6_status t6_context_profile(t6_context *ctx, t6_op op, t6_profile_level *level, char *path,
+                                    size_t path_cap);
+
+/**
+ * Loads the profile file at `path` for `ctx`, above every profile the search found, whatever device the file
+ * names (a warning is logged when it names another). Its stale op parts are skipped with a warning.
+ * T6_ERROR_IO when the file cannot be read, T6_ERROR_FORMAT when it is malformed, of another schema, or stale
+ * for every op it has; the context keeps its previous profiles then.
+ */
+T6_API t6_status t6_context_load_profile(t6_context *ctx, const char *path);
+
+/**
+ * The hash of the kernel sources of `op` as 16 hex digits and a NUL into `hash`: kernels_cl/common.cl and
+ * every kernel file that uses one of the op's tunables. T6_OP_COUNT: the hash of every kernel source. A
+ * profile records it per op; when the library's kernels change, the profile's part for that op is stale.
+ */
+T6_API t6_status t6_kernel_hash(t6_op op, char hash[17]);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Timing: the device time of the last operation, from OpenCL event profiling.
  * ------------------------------------------------------------------------------------------------------- */
 
@@ -457,6 +633,12 @@ T6_API t6_status t6_context_last_op_time(t6_context *ctx, uint64_t *nanoseconds)
 /* ---------------------------------------------------------------------------------------------------------
  * Double-precision reference of ../shared/TPA.md, on host arrays. What tests and t6-tune verify kernels
  * against. Slow and simple on purpose. Thread safe (no state).
+ * Every function returns T6_SUCCESS, T6_ERROR_INVALID_ARGUMENT (a NULL, a size < 1, head_dim other than 32,
+ * 64, 80, 96 or 128, a rank outside 1..16, a non-finite scale, a negative position) or
+ * T6_ERROR_OUT_OF_HOST_MEMORY; the message naming the argument is in t6_context_last_error(NULL) on the
+ * calling thread. Nothing is written to the outputs on an argument error.
+ * Scales (`scales`, a t6_attention_options of which only the scale fields are read): NULL, or a field left
+ * 0, means TPA.md's default: scale_q 1/Rq, scale_k 1/Rk, scale_v 1/Rv, scale_softmax 1/√D, in double.
  * ------------------------------------------------------------------------------------------------------- */
 
 /** Sizes for the reference: the attention part of a layer. */

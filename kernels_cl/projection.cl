@@ -67,13 +67,13 @@
 #define T6_PRJ_RW_BLOCK 16 /* rows kernel: most rows per group; larger calls take several (read by the host) */
 #endif
 #ifndef T6_PRJ_RW_LANES
-#define T6_PRJ_RW_LANES 64 /* rows kernel: work-items per group, splitting C */
+#define T6_PRJ_RW_LANES 128 /* rows kernel: work-items per group, splitting C */
 #endif
 #ifndef T6_PRJ_RW_COLS
 #define T6_PRJ_RW_COLS 4 /* rows kernel: packed columns per group (2, 4, 8 or 16) */
 #endif
 #ifndef T6_PRJ_RW_VW
-#define T6_PRJ_RW_VW 8 /* rows kernel: elements per weight load (2, 4 or 8) */
+#define T6_PRJ_RW_VW 4 /* rows kernel: elements per weight load (2, 4 or 8) */
 #endif
 #ifndef T6_PRJ_RW_VACC
 #define T6_PRJ_RW_VACC 1 /* rows kernel: 1 keeps VW-wide partial sums (independent FMAs), 0 scalar ones */
@@ -82,7 +82,7 @@
 #define T6_PRJ_MWG 64 /* tiles kernel: rows per work-group tile */
 #endif
 #ifndef T6_PRJ_NWG
-#define T6_PRJ_NWG 64 /* tiles kernel: packed columns per work-group tile */
+#define T6_PRJ_NWG 128 /* tiles kernel: packed columns per work-group tile */
 #endif
 #ifndef T6_PRJ_KWG
 #define T6_PRJ_KWG 32 /* tiles kernel: K chunk staged per step (8, 16 or 32) */
@@ -97,7 +97,7 @@
 #define T6_PRJ_VWM 4 /* tiles kernel: contiguous rows per work-item chunk, one vector read (1, 2, 4 or 8) */
 #endif
 #ifndef T6_PRJ_VWN
-#define T6_PRJ_VWN 4 /* tiles kernel: contiguous columns per work-item chunk (2, 4 or 8: RoPE pairs) */
+#define T6_PRJ_VWN 8 /* tiles kernel: contiguous columns per work-item chunk (2, 4 or 8: RoPE pairs) */
 #endif
 #ifndef T6_PRJ_SA
 #define T6_PRJ_SA 1 /* tiles kernel: 1 stages the hidden-state tile in local memory, 0 reads it from global */

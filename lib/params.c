@@ -17,17 +17,17 @@
 static const t6i_param_def projection_params[] = {
     {"T6_PRJ_ROWS_MAX", 16, 0, 1 << 24, "calls of at most this many rows use the rows kernel, more the tiles kernel"},
     {"T6_PRJ_RW_BLOCK", 16, 1, 64, "rows kernel: most rows per group; larger calls take several groups"},
-    {"T6_PRJ_RW_LANES", 64, 1, 1024, "rows kernel: work-items per group, splitting C"},
+    {"T6_PRJ_RW_LANES", 128, 1, 1024, "rows kernel: work-items per group, splitting C"},
     {"T6_PRJ_RW_COLS", 4, 2, 16, "rows kernel: packed columns per group (a power of two)"},
-    {"T6_PRJ_RW_VW", 8, 2, 8, "rows kernel: elements per weight load (2, 4 or 8)"},
+    {"T6_PRJ_RW_VW", 4, 2, 8, "rows kernel: elements per weight load (2, 4 or 8)"},
     {"T6_PRJ_RW_VACC", 1, 0, 1, "rows kernel: VW-wide partial sums (1) or scalar ones (0)"},
     {"T6_PRJ_MWG", 64, 8, 256, "tiles kernel: rows per group tile"},
-    {"T6_PRJ_NWG", 64, 8, 128, "tiles kernel: packed columns per group tile"},
+    {"T6_PRJ_NWG", 128, 8, 128, "tiles kernel: packed columns per group tile"},
     {"T6_PRJ_KWG", 32, 8, 32, "tiles kernel: K chunk per step (8, 16 or 32)"},
     {"T6_PRJ_MDIMC", 16, 1, 64, "tiles kernel: work-items along rows"},
     {"T6_PRJ_NDIMC", 16, 1, 64, "tiles kernel: work-items along columns"},
     {"T6_PRJ_VWM", 4, 1, 8, "tiles kernel: contiguous rows per work-item chunk (1, 2, 4 or 8)"},
-    {"T6_PRJ_VWN", 4, 2, 8, "tiles kernel: contiguous columns per work-item chunk (2, 4 or 8)"},
+    {"T6_PRJ_VWN", 8, 2, 8, "tiles kernel: contiguous columns per work-item chunk (2, 4 or 8)"},
     {"T6_PRJ_SA", 1, 0, 1, "tiles kernel: stage the hidden-state tile in local memory"},
     {"T6_PRJ_SB", 1, 0, 1, "tiles kernel: stage the weight tile in local memory"},
     {"T6_PRJ_PREFETCH", 1, 0, 1, "tiles kernel: load the next K chunk while multiplying this one"},
@@ -59,6 +59,8 @@ static const t6i_param_def decode_params[] = {
     {"T6_DEC_FANIN", 0, 0, 4096, "kernel 3: splits merged per block by the last group; 0: about the square root"},
     {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernel 3: split positions until about this many groups per compute unit"},
     {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
+    {"T6_DEC_MMA", 1, 0, 1, "kernel 3: 1 tensor cores where a probe passes (NVIDIA, fp16/bf16 caches), 0 never"},
+    {"T6_DEC_REGISTERS", 0, 0, 255, "kernel 3 on NVIDIA: registers per work-item; 0 fits CU_GROUPS groups per unit"},
 };
 
 static const t6i_param_def prefill_params[] = {

@@ -1,6 +1,7 @@
 /* attention_decode.c — plans and launches kernels_cl/attention_decode.cl (T6_DEC_KERNEL 3: factorized decode as
- * register-tiled stages, with the split merge done by the last work-group of each row): fits the work division
- * to the shape, the group and local memory, splits the positions over the device, and picks the merge. */
+ * register-tiled stages, the split merge done by the last work-groups of each row): probes the tensor-core path,
+ * fits the work division to the shape, the group and local memory, splits the positions over the device, and
+ * picks the merge. */
 #include "attention_internal.h"
 
 #include <math.h>
@@ -10,15 +11,83 @@
 
 #define META_CHANNEL 2
 #define SCRATCH_CHANNEL 2
+/* Registers of a compute unit on every NVIDIA GPU since Kepler: what -cl-nv-maxrregcount divides. */
+#define NVIDIA_REGISTERS_PER_CU 65536
 
-/* What the kernel's macros will be; local_floats() mirrors the kernel's layout of local memory. */
+/* The kernel's macros for one call, and the launch around them. */
 typedef struct plan {
-    int wg_size, tile, vector, s1_ranks, score_t, score_h, acc_heads;
+    int mma; /* the kernel's T6_MMA: 0 fp32 FMAs, 1 tensor cores, 2 their tiling emulated */
+    bool ptx; /* inline PTX builds here (the probe passed): the fused merge adds device-wide fences */
+    int wg_size, tile, vector, s1_ranks, score_t, score_h, acc_heads, registers;
     int splits, split_length, merge, fanin, blocks_max;
 } plan;
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
+static bool is_nvidia_gpu(const t6_context *ctx)
+{
+    return ctx->info.is_gpu && strcmp(ctx->info.normalized_vendor, "nvidia") == 0;
+}
+
+/* ---- the tensor-core probe ---- */
+
+/* The inputs of t6_mma_probe, built the same way. */
+static float probe_fraction(unsigned i) { return (float)((1000003u * (i + 1)) % 1048573u) * 0x1p-20f; }
+static float probe_whole(unsigned i) { return (float)((i * 7) % 13) - 6.0f; }
+
+/* Whether the driver builds kernel 3's tensor-core path (PTX inline assembly) and the fragments give the right
+ * products. Run once per context; a failure is logged, not returned: the fp32 path serves then. */
+static bool tensor_cores_work(t6_context *ctx)
+{
+    if (ctx->decode_mma != 0) return ctx->decode_mma > 0;
+    ctx->decode_mma = -1;
+    if (!is_nvidia_gpu(ctx)) return false;
+    char saved_error[T6I_ERROR_TEXT];
+    memcpy(saved_error, ctx->last_error, sizeof saved_error);
+    cl_mem out = NULL;
+    float got[256];
+    const char *why = "wrong products";
+    cl_kernel kernel = NULL;
+    cl_int err = CL_SUCCESS;
+    if (t6i_get_kernel(ctx, "attention_decode", " -DT6_MMA=1", "t6_mma_probe", &kernel) != T6_SUCCESS) {
+        why = ctx->last_error;
+        goto done;
+    }
+    why = "an OpenCL call failed";
+    out = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, sizeof got, NULL, &err);
+    const size_t size = 32;
+    if (err != CL_SUCCESS || clSetKernelArg(kernel, 0, sizeof out, &out) != CL_SUCCESS ||
+        clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &size, &size, 0, NULL, NULL) != CL_SUCCESS ||
+        clEnqueueReadBuffer(ctx->queue, out, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL) != CL_SUCCESS)
+        goto done;
+    why = "wrong products";
+    double worst = 0.0;
+    for (unsigned part = 0; part < 2; part++)
+        for (unsigned r = 0; r < 16; r++)
+            for (unsigned n = 0; n < 8; n++) {
+                double want = 0.0, scale = 0.0;
+                for (unsigned k = 0; k < 8; k++) {
+                    const double term = part == 0 ? (double)probe_fraction(r * 8 + k) * probe_whole(k * 8 + n)
+                                                   : (double)probe_whole(r * 8 + k) * probe_fraction(k * 8 + n);
+                    want += term;
+                    scale += fabs(term);
+                }
+                const double error = fabs(got[part * 128 + r * 8 + n] - want) / (scale > 0.0 ? scale : 1.0);
+                if (!(error <= worst)) worst = error; /* NaN sticks */
+            }
+    /* A split operand keeps ~2^-21 of itself; a wrong fragment layout is off by O(1). */
+    if (worst <= 1e-5) ctx->decode_mma = 1;
+done:
+    if (out) clReleaseMemObject(out);
+    if (ctx->decode_mma > 0) t6i_log(T6_LOG_INFO, "decode kernel 3: tensor cores (mma.sync tf32) in use");
+    else t6i_log(T6_LOG_INFO, "decode kernel 3: tensor cores not used: %.300s", why);
+    memcpy(ctx->last_error, saved_error, sizeof saved_error);
+    return ctx->decode_mma > 0;
+}
+
+/* ---- fitting ---- */
+
+/* Sizes that follow from the plan, as attention_decode.cl derives them (its local memory, array by array). */
 typedef struct layout {
     int position_blocks, head_slots, team_size, teams;
     size_t union_floats, local_bytes;
@@ -27,23 +96,31 @@ typedef struct layout {
 static layout layout_of(const plan *p, const t6_cache_config *c, int rank_q)
 {
     layout l;
-    const size_t dim4 = (size_t)c->head_dim / 4, rq4 = (size_t)ceil_div(rank_q, 4), rqp = rq4 * 4;
+    const size_t dim4 = (size_t)c->head_dim / 4, rqp = (size_t)ceil_div(rank_q, p->mma ? 8 : 4) * (p->mma ? 8 : 4);
+    const size_t rq4 = rqp / 4;
     const size_t key_rows = (size_t)p->tile * (size_t)c->rank_k, value_rows = (size_t)p->tile * (size_t)c->rank_v;
     l.head_slots = ceil_div(c->heads, p->score_h);
     l.position_blocks = p->tile / p->score_t;
-    const size_t value_heads = (size_t)ceil_div(c->heads, p->acc_heads) * (size_t)p->acc_heads;
-    l.team_size = (int)(value_heads / (size_t)p->acc_heads * dim4);
-    l.teams = p->wg_size / l.team_size;
-    const size_t bq4 = rqp * (dim4 + 1), aq4 = (size_t)l.head_slots * (size_t)p->score_h * (rq4 + 1);
-    const size_t tile4 = key_rows * (dim4 + 1) + value_rows * dim4 + key_rows * (rq4 + 1) +
+    size_t value_heads = 0, value_stride4 = dim4, reduce4 = 0;
+    if (p->mma) {
+        value_heads = (size_t)ceil_div(c->heads, 16) * 16;
+        value_stride4 = dim4 + 2;
+        l.team_size = l.teams = 1;
+    } else {
+        value_heads = (size_t)ceil_div(c->heads, p->acc_heads) * (size_t)p->acc_heads;
+        l.team_size = (int)(value_heads / (size_t)p->acc_heads * dim4);
+        l.teams = p->wg_size / l.team_size;
+        reduce4 = (size_t)(l.teams / 2) * (size_t)l.team_size * (size_t)p->acc_heads;
+    }
+    const size_t bq4 = rqp * (dim4 + 1) * (p->mma ? 2 : 1), aq4 = (size_t)l.head_slots * (size_t)p->score_h * (rq4 + 1);
+    const size_t tile4 = key_rows * (dim4 + 1) + value_rows * value_stride4 + key_rows * (rq4 + 1) +
                          value_rows * (value_heads / 4 + 2);
-    const size_t reduce4 = (size_t)(l.teams / 2) * (size_t)l.team_size * (size_t)p->acc_heads;
     const size_t sums4 = ((size_t)l.position_blocks * (size_t)c->heads + 3) / 4;
     size_t union4 = tile4 > reduce4 ? tile4 : reduce4;
     if (sums4 > union4) union4 = sums4;
     l.union_floats = union4 * 4;
-    /* bq, aq, the union, then reference, row_sum, merge_totals (2H), tile_max and the flag. */
-    l.local_bytes = ((bq4 + aq4 + union4) * 4 + 5 * (size_t)c->heads + 1) * sizeof(float);
+    /* bq (and its low parts), aq, the union, then reference, row_sum, merge_totals (2H), tile_max and 2 flags. */
+    l.local_bytes = ((bq4 + aq4 + union4) * 4 + 5 * (size_t)c->heads + 2) * sizeof(float);
     return l;
 }
 
@@ -57,6 +134,10 @@ static void divide_work(plan *p, const t6_cache_config *c, int rank_q, int acc_h
     p->score_h = ceil_div(c->heads, p->wg_size / (p->tile / p->score_t));
     p->s1_ranks = 1;
     while (p->s1_ranks < 4 && p->tile * c->rank_k * rqp / p->s1_ranks > p->wg_size) p->s1_ranks *= 2;
+    if (p->mma) {
+        p->acc_heads = 4; /* unused: warps own tensor-core tiles of the output */
+        return;
+    }
     if (acc_heads_asked > 0) {
         p->acc_heads = acc_heads_asked;
         return;
@@ -76,12 +157,15 @@ static void divide_work(plan *p, const t6_cache_config *c, int rank_q, int acc_h
     }
 }
 
-/* Fits the plan to the device: tile (multiple of 4) lowered until the group's registers and local memory fit.
- * T6_ERROR_UNSUPPORTED with the reason when no tile does. */
-static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
+/* Fits the plan to the device: the tile (a multiple of 4, of 16 on tensor cores) is lowered until the group's
+ * registers and local memory fit. T6_ERROR_UNSUPPORTED with the reason when no tile does. */
+static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, int mma,
+                           plan *p)
 {
     const t6_cache_config *c = &call->cache->config;
     const char *fn = "t6_attention_decode (kernel 3)";
+    p->mma = mma;
+    p->ptx = false;
     p->wg_size = t6i_param(params, "T6_DEC_WG_SIZE");
     p->vector = t6i_param(params, "T6_DEC_VECTOR");
     const int acc_heads = t6i_param(params, "T6_DEC_ACC_HEADS");
@@ -92,17 +176,24 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     if ((size_t)p->wg_size > ctx->info.max_work_group_size)
         return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: WG_SIZE=%d is over the device's %zu work-items", fn,
                         p->wg_size, ctx->info.max_work_group_size);
-    p->tile = ceil_div(t6i_param(params, "T6_DEC_TILE"), 4) * 4;
+    p->registers = t6i_param(params, "T6_DEC_REGISTERS");
+    if (p->registers == 0) {
+        const int groups = t6i_param(params, "T6_DEC_CU_GROUPS");
+        p->registers = NVIDIA_REGISTERS_PER_CU / (p->wg_size * groups) / 8 * 8;
+        if (p->registers > 255) p->registers = 255;
+    }
+    const int align = mma ? 16 : 4;
+    p->tile = ceil_div(t6i_param(params, "T6_DEC_TILE"), align) * align;
     for (;; p->tile /= 2) {
-        if (p->tile < 4)
+        p->tile = p->tile / align * align;
+        if (p->tile < align)
             return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
                             "%s: H=%d D=%d ranks %d,%d,%d do not fit a group of %d work-items and %llu bytes of local "
                             "memory", fn, c->heads, c->head_dim, call->rank_q, c->rank_k, c->rank_v, p->wg_size,
                             ctx->info.local_mem_bytes);
-        p->tile = p->tile / 4 * 4;
         divide_work(p, c, call->rank_q, acc_heads);
         const layout l = layout_of(p, c, call->rank_q);
-        /* Registers per work-item: the scores with their prefetched A factors, and the value tile. */
+        /* Registers per work-item: the scores with their A factors (the value tile is checked by its teams). */
         const int score_registers = p->score_t * p->score_h * (1 + c->rank_k + c->rank_v);
         if (l.teams < 1 || score_registers > 48) continue;
         if (l.local_bytes > ctx->info.local_mem_bytes) continue;
@@ -129,7 +220,7 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
     }
     p->merge = t6i_param(params, "T6_DEC_MERGE");
     /* The fused merge relies on a device-wide fence before an atomic, which is tested on NVIDIA's driver. */
-    if (p->merge == 2) p->merge = ctx->info.is_gpu && strcmp(ctx->info.normalized_vendor, "nvidia") == 0;
+    if (p->merge == 2) p->merge = is_nvidia_gpu(ctx);
     p->fanin = t6i_param(params, "T6_DEC_FANIN");
     if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
     if (p->fanin < 2) p->fanin = 2;
@@ -140,18 +231,11 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
     if ((size_t)most_merged * (size_t)c->heads > l.union_floats) p->merge = 0;
 }
 
-t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params)
+/* The plan's kernel. The options hold what the kernel reads and nothing that changes with the call's length (how
+ * the splits are merged is an argument), so that a shape builds one program. */
+static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, const plan *p, cl_kernel *kernel)
 {
-    t6_status status = T6_SUCCESS;
-    const t6_cache *cache = call->cache;
-    const t6_cache_config *c = &cache->config;
-    const char *what = "t6_attention(decode, kernel 3)";
-    plan p;
-    T6I_TRY(make_plan(ctx, call, params, &p));
-    plan_splits(ctx, call, params, &p);
-
-    /* The options hold what the kernel reads and nothing that changes with the call's length (how the splits are
-     * merged is an argument), so that a shape builds one program. */
+    const t6_cache_config *c = &call->cache->config;
     char options[1024] = "";
     t6i_define(options, sizeof options, "T6_HEADS", c->heads);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", c->head_dim);
@@ -159,16 +243,53 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
     t6i_define(options, sizeof options, "T6_RANK_K", c->rank_k);
     t6i_define(options, sizeof options, "T6_RANK_V", c->rank_v);
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
-    t6i_define(options, sizeof options, "T6_S1_RANKS", p.s1_ranks);
-    t6i_define(options, sizeof options, "T6_SCORE_T", p.score_t);
-    t6i_define(options, sizeof options, "T6_SCORE_H", p.score_h);
-    t6i_define(options, sizeof options, "T6_ACC_HEADS", p.acc_heads);
-    t6i_define(options, sizeof options, "T6_DEC_WG_SIZE", p.wg_size);
-    t6i_define(options, sizeof options, "T6_DEC_TILE", p.tile);
-    t6i_define(options, sizeof options, "T6_DEC_VECTOR", p.vector);
+    t6i_define(options, sizeof options, "T6_MMA", p->mma);
+    t6i_define(options, sizeof options, "T6_PTX", p->ptx);
+    t6i_define(options, sizeof options, "T6_S1_RANKS", p->s1_ranks);
+    t6i_define(options, sizeof options, "T6_SCORE_T", p->score_t);
+    t6i_define(options, sizeof options, "T6_SCORE_H", p->score_h);
+    t6i_define(options, sizeof options, "T6_ACC_HEADS", p->acc_heads);
+    t6i_define(options, sizeof options, "T6_DEC_WG_SIZE", p->wg_size);
+    t6i_define(options, sizeof options, "T6_DEC_TILE", p->tile);
+    t6i_define(options, sizeof options, "T6_DEC_VECTOR", p->vector);
+    /* NVIDIA's compiler otherwise spends registers as if one group per compute unit were enough. */
+    if (is_nvidia_gpu(ctx) && p->registers < 255) {
+        const size_t used = strlen(options);
+        snprintf(options + used, sizeof options - used, " -cl-nv-maxrregcount=%d", p->registers);
+    }
+    return t6i_get_kernel(ctx, "attention_decode", options, "t6_attention_decode", kernel);
+}
+
+t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params)
+{
+    t6_status status = T6_SUCCESS;
+    const t6_cache *cache = call->cache;
+    const t6_cache_config *c = &cache->config;
+    const char *what = "t6_attention(decode, kernel 3)";
+    cl_int *tiles = NULL;
+    plan p;
+    /* Tensor cores (or, T6_DEC_MMA 2, their tiling emulated with FMAs) where B operands are exact in tf32. */
+    const int asked_mma = t6i_param(params, "T6_DEC_MMA");
+    const bool mma = asked_mma && (c->dtype == T6_F16 || c->dtype == T6_BF16) &&
+                     t6i_param(params, "T6_DEC_WG_SIZE") % 32 == 0 && (asked_mma == 2 || tensor_cores_work(ctx));
+    status = make_plan(ctx, call, params, mma ? asked_mma : 0, &p);
+    if (status == T6_ERROR_UNSUPPORTED && mma) status = make_plan(ctx, call, params, 0, &p);
+    T6I_TRY(status);
+    plan_splits(ctx, call, params, &p);
+    p.ptx = tensor_cores_work(ctx);
 
     cl_kernel kernel = NULL;
-    T6I_TRY(t6i_get_kernel(ctx, "attention_decode", options, "t6_attention_decode", &kernel));
+    status = get_kernel(ctx, call, &p, &kernel);
+    if (status == T6_ERROR_BUILD_FAILED && p.mma == 1) {
+        /* The probe's program built; a shape's may still not (resources): the fp32 path serves it. */
+        t6i_log(T6_LOG_WARN, "%s: the tensor-core build failed (%.300s); using fp32 FMAs", what,
+                t6_context_last_error(ctx));
+        T6I_TRY(make_plan(ctx, call, params, 0, &p));
+        plan_splits(ctx, call, params, &p);
+        p.ptx = true; /* the probe built inline PTX */
+        status = get_kernel(ctx, call, &p, &kernel);
+    }
+    T6I_TRY(status);
     size_t kernel_limit = 0;
     T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
                                                &kernel_limit, NULL),
@@ -180,7 +301,6 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
         goto cleanup;
     }
 
-    cl_int *tiles = NULL;
     T6I_ALLOC(ctx, tiles, (size_t)call->batch * 4);
     for (int i = 0; i < call->batch; i++) {
         tiles[4 * i + 0] = call->slots[i];
@@ -189,9 +309,7 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
         tiles[4 * i + 3] = call->starts[i];
     }
     cl_mem tile_buffer = NULL;
-    status = t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)call->batch * 4 * sizeof *tiles, &tile_buffer);
-    free(tiles);
-    T6I_TRY(status);
+    T6I_TRY(t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)call->batch * 4 * sizeof *tiles, &tile_buffer));
 
     /* Partials, then (fused merge over several blocks) the blocks' partials, 16-byte aligned. */
     cl_mem partials = call->out, counters = call->out;
@@ -233,5 +351,6 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
         T6I_TRY(t6i_merge_splits(ctx, call->rows, c->heads, c->head_dim, p.splits, partials, call->out,
                                  call->out_offset));
 cleanup:
+    free(tiles);
     return status;
 }

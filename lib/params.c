@@ -59,7 +59,7 @@ static const t6i_param_def decode_params[] = {
     {"T6_DEC_FANIN", 0, 0, 4096, "kernel 3: splits merged per block by the last group; 0: about the square root"},
     {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernel 3: split positions until about this many groups per compute unit"},
     {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
-    {"T6_DEC_MMA", 1, 0, 1, "kernel 3: 1 tensor cores where a probe passes (NVIDIA, fp16/bf16 caches), 0 never"},
+    {"T6_DEC_MMA", 1, 0, 2, "kernel 3: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
     {"T6_DEC_REGISTERS", 0, 0, 255, "kernel 3 on NVIDIA: registers per work-item; 0 fits CU_GROUPS groups per unit"},
 };
 

@@ -266,6 +266,7 @@ struct t6_context {
     size_t scratch_capacity[T6I_SCRATCH_CHANNELS];
     cl_mem zeroed; /* t6i_zeroed */
     size_t zeroed_capacity;
+    int decode_mma; /* kernel 3's tensor-core probe (attention_decode.c): 0 not run, 1 passed, -1 failed */
 };
 
 /* ---- devices (device.c) ---- */

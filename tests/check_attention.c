@@ -99,13 +99,23 @@ static void use_kernel(t6_context *ctx, int kernel)
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", kernel));
 }
 
-/* Decode has a third kernel (register-tiled stages, attention_decode.cl) with two ways to merge the splits:
- * the merge pass (merge.cl) and the last group of each row. Every decode test runs each of them. */
+/* Decode has a third kernel (register-tiled stages, attention_decode.cl) with two ways to merge the splits
+ * (the merge pass of merge.cl, the last groups of each row) and three for its products: tensor cores where their
+ * probe passes (on NVIDIA GPUs; fp32 FMAs elsewhere), fp32 FMAs, and the tensor-core tiling emulated with FMAs,
+ * which checks that path's indexing on any device. Decode tests run each; the emulation only where a test asks
+ * (each shape is a program to build). */
 static const struct {
-    int kernel, merge;
+    int kernel, merge, mma;
     const char *name;
-} decoders[] = {{1, 0, "kernel 1"}, {2, 0, "kernel 2"}, {3, 0, "kernel 3, merge pass"}, {3, 1, "kernel 3, fused merge"}};
-enum { DECODERS = sizeof decoders / sizeof decoders[0] };
+} decoders[] = {
+    {1, 0, 0, "kernel 1"},
+    {2, 0, 0, "kernel 2"},
+    {3, 0, 1, "kernel 3, merge pass"},
+    {3, 1, 1, "kernel 3, fused merge"},
+    {3, 1, 0, "kernel 3, fused merge, fp32 FMAs"},
+    {3, 1, 2, "kernel 3, fused merge, emulated tensor-core tiling"},
+};
+enum { DECODERS = sizeof decoders / sizeof decoders[0], EMULATED = DECODERS - 1 };
 
 /* Prefill keeps kernel 1 when decode runs kernel 3. */
 static void use_decoder(t6_context *ctx, int decoder)
@@ -113,6 +123,7 @@ static void use_decoder(t6_context *ctx, int decoder)
     use_kernel(ctx, decoders[decoder].kernel == 3 ? 1 : decoders[decoder].kernel);
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", decoders[decoder].kernel));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_MERGE", decoders[decoder].merge));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_MMA", decoders[decoder].mma));
 }
 
 static double tolerance_unrounded(t6_dtype dtype) { return dtype == T6_F16 ? 5e-3 : dtype == T6_BF16 ? 2e-2 : 1e-4; }
@@ -162,7 +173,7 @@ START_TEST(decode_every_storage_type)
         const int slots[3] = {0, 1, 0}, lengths[3] = {300, 33, 1};
         for (int k = 0; k < DECODERS; k++) {
             /* Kernel 3 reads fp16 and bf16 in decode_odd_shapes (each shape is a program to build). */
-            if (decoders[k].kernel == 3 && d != T6_F32) continue;
+            if ((decoders[k].kernel == 3 && d != T6_F32) || k == EMULATED) continue;
             use_decoder(ctx, k);
             char what[96];
             snprintf(what, sizeof what, "decode H=4 D=64 ranks 2,2,2, %s", decoders[k].name);
@@ -180,10 +191,10 @@ START_TEST(decode_odd_shapes)
     static const struct {
         t6_ref_shape shape;
         t6_dtype dtype;
-        bool kernel3; /* each shape is a program to build: the suite stays short */
+        int kernel3; /* 0 none, 1 its decoders, 2 also the emulated tiling (each shape a program to build) */
     } cases[] = {
-        {{5, 32, 3, 1, 2}, T6_F16, true},   {{3, 80, 1, 4, 2}, T6_BF16, true},   {{1, 96, 16, 1, 1}, T6_F32, false},
-        {{7, 128, 2, 3, 5}, T6_F16, true},  {{47, 64, 6, 2, 2}, T6_F16, true},   {{2, 64, 16, 16, 16}, T6_F32, true},
+        {{5, 32, 3, 1, 2}, T6_F16, 1},   {{3, 80, 1, 4, 2}, T6_BF16, 2},   {{1, 96, 16, 1, 1}, T6_F32, 0},
+        {{7, 128, 2, 3, 5}, T6_F16, 1},  {{47, 64, 6, 2, 2}, T6_F16, 2},   {{2, 64, 16, 16, 16}, T6_F32, 1},
     };
     t6_context *ctx = t6t_context();
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -192,7 +203,7 @@ START_TEST(decode_odd_shapes)
         problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 2, 130, written, 3, 200 + c);
         const int slots[3] = {1, 0, 1}, lengths[3] = {130, 45, 2};
         for (int k = 0; k < DECODERS; k++) {
-            if (decoders[k].kernel == 3 && !cases[c].kernel3) continue;
+            if ((decoders[k].kernel == 3 && !cases[c].kernel3) || (k == EMULATED && cases[c].kernel3 < 2)) continue;
             use_decoder(ctx, k);
             char what[96];
             snprintf(what, sizeof what, "decode H=%d D=%d ranks %d,%d,%d, %s", cases[c].shape.heads,
@@ -290,7 +301,8 @@ END_TEST
 
 /* Kernel 3's own tunables: many splits merged by the last groups in two levels (blocks of about √splits, of 2)
  * and in one, and by the merge pass; every register tile of the value product, small groups, tiles that are not
- * powers of two (126 becomes 128), every load width. Shapes it cannot fit and tunables it cannot run are reported. */
+ * powers of two (126 becomes 128), every load width, the tensor-core tiling (emulated) with two warps. Shapes it
+ * cannot fit and tunables it cannot run are reported. */
 START_TEST(decode_kernel3_tunables_keep_results)
 {
     static const struct {
@@ -305,6 +317,8 @@ START_TEST(decode_kernel3_tunables_keep_results)
          {"T6_DEC_TILE", 8}, {"T6_DEC_VECTOR", 1}},
         {{"T6_DEC_MERGE", 0}, {"T6_DEC_CU_GROUPS", 64}, {"T6_DEC_MIN_SPLIT", 8}, {"T6_DEC_TILE", 8}, {"T6_DEC_VECTOR", 1}},
         {{"T6_DEC_WG_SIZE", 32}, {"T6_DEC_ACC_HEADS", 4}, {"T6_DEC_TILE", 126}, {"T6_DEC_VECTOR", 2}},
+        {{"T6_DEC_MMA", 2}, {"T6_DEC_WG_SIZE", 64}, {"T6_DEC_TILE", 16}, {"T6_DEC_MERGE", 1}, {"T6_DEC_CU_GROUPS", 64},
+         {"T6_DEC_MIN_SPLIT", 16}},
     };
     t6_context *ctx = t6t_context();
     problem p;

@@ -1,0 +1,81 @@
+/* decode_build.c — builds kernels_cl/attention_decode.cl (after common.cl) on the first GPU with the given
+ * options plus NVIDIA's -cl-nv-verbose, and prints what the driver says: ptxas's registers and spills per
+ * kernel, or the head of the log when the build fails (inline PTX refused, say). For tuner/gpu/run_decode2.sh;
+ * it uses OpenCL only, so it says something even where t6 would quietly fall back.
+ * Usage: decode_build KERNEL_DIR LABEL OPTIONS... */
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *slurp(const char *dir, const char *name, size_t *length)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    fseek(file, 0, SEEK_END);
+    long size = ftell(file);
+    rewind(file);
+    char *text = malloc((size_t)size + 1);
+    if (text && fread(text, 1, (size_t)size, file) != (size_t)size) size = 0;
+    if (text) text[size] = '\0';
+    fclose(file);
+    *length = (size_t)size;
+    return text;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s KERNEL_DIR LABEL [OPTIONS...]\n", argv[0]);
+        return 2;
+    }
+    char options[4096] = "-cl-std=CL1.2 -cl-nv-verbose";
+    for (int i = 3; i < argc; i++) {
+        strncat(options, " ", sizeof options - strlen(options) - 1);
+        strncat(options, argv[i], sizeof options - strlen(options) - 1);
+    }
+    size_t lengths[2];
+    char *sources[2] = {slurp(argv[1], "common.cl", &lengths[0]), slurp(argv[1], "attention_decode.cl", &lengths[1])};
+    if (!sources[0] || !sources[1]) {
+        fprintf(stderr, "cannot read the kernels in %s\n", argv[1]);
+        return 1;
+    }
+    cl_platform_id platforms[8];
+    cl_uint platform_count = 0;
+    cl_device_id device = NULL;
+    clGetPlatformIDs(8, platforms, &platform_count);
+    for (cl_uint i = 0; i < platform_count && !device; i++)
+        if (clGetDeviceIDs(platforms[i], CL_DEVICE_TYPE_GPU, 1, &device, NULL) != CL_SUCCESS) device = NULL;
+    if (!device) {
+        fprintf(stderr, "no GPU\n");
+        return 1;
+    }
+    cl_int err = CL_SUCCESS;
+    cl_context context = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+    cl_program program = clCreateProgramWithSource(context, 2, (const char **)sources, lengths, &err);
+    const cl_int built = clBuildProgram(program, 1, &device, options, NULL, NULL);
+    size_t log_size = 0;
+    clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
+    char *log = calloc(log_size + 1, 1);
+    clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, log_size, log, NULL);
+    printf("%-34s %s\n", argv[2], built == CL_SUCCESS ? "built" : "BUILD FAILED");
+    int shown = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        const int wanted = built != CL_SUCCESS ? shown < 12
+                                               : strstr(line, "registers") || strstr(line, "spill") ||
+                                                     strstr(line, "Compiling entry");
+        if (wanted) {
+            printf("    %.200s\n", line);
+            shown++;
+        }
+    }
+    free(log);
+    clReleaseProgram(program);
+    clReleaseContext(context);
+    free(sources[0]);
+    free(sources[1]);
+    return built == CL_SUCCESS ? 0 : 1;
+}

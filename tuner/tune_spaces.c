@@ -149,7 +149,10 @@ static size_t attention_local_bytes(const tune_shape *s, int wg, int tile, int h
 
 /* Two kernels serve decode and prefill (KERNEL 1: work-group tiles, attention.cl; 2: vectors per work-item,
  * attention_vector.cl, the CPUs' default). The second reads only TILE (and, in prefill, QUERIES) and the
- * host's splitting: its configurations keep every other parameter at its first candidate, so each runs once. */
+ * host's splitting: its configurations keep every other parameter at its first candidate, so each runs once.
+ * Decode on GPUs has a third (register-tiled stages, attention_decode.cl), which the space names as KERNEL 0,
+ * the library's "by device": kernel 3 where the shape fits it, else kernel 1. A profile then never carries a
+ * kernel 3 that a nearby shape cannot fit; KERNEL=3 proper is for callers who want the error instead. */
 static bool only_first(const view *c, const tune_param *params, const int *ignored, int count)
 {
     for (int i = 0; i < count; i++)
@@ -157,7 +160,7 @@ static bool only_first(const view *c, const tune_param *params, const int *ignor
     return true;
 }
 
-enum { DEC_KERNEL, DEC_WG, DEC_TILE, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_GROUPS };
+enum { DEC_KERNEL, DEC_WG, DEC_TILE, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_GROUPS, DEC_CU_GROUPS, DEC_MMA };
 
 static const space_decl decode_space;
 
@@ -165,7 +168,8 @@ static bool decode_group(const view *c) { return c->v[DEC_KERNEL] == 2 || fits_g
 static bool decode_local(const view *c)
 {
     int heads = c->v[DEC_HEADS] < c->shape->heads ? c->v[DEC_HEADS] : c->shape->heads;
-    return c->v[DEC_KERNEL] == 2 ||
+    /* Kernel 3 fits its tile to local memory itself (and reports a shape it cannot fit). */
+    return c->v[DEC_KERNEL] != 1 ||
            fits_local(c, attention_local_bytes(c->shape, c->v[DEC_WG], c->v[DEC_TILE], heads, 1, c->v[DEC_VALUE_HEADS],
                                                true));
 }
@@ -173,9 +177,53 @@ static bool decode_heads(const view *c)
 {
     return not_clipped(&decode_space.params[DEC_HEADS], c->v[DEC_HEADS], c->shape->heads);
 }
-/* KERNEL 0 means: 1 on GPUs, 2 elsewhere (lib/attention_factorized.c); with 2, the parameters the vector kernel
- * ignores take the values its configurations keep, so that the defaults are the configuration the library
- * really runs. */
+/* KERNEL 0 means 2 off GPUs (lib/attention_factorized.c): there it would repeat kernel 2's configurations. */
+static bool decode_kernel3_on_gpus(const view *c) { return c->v[DEC_KERNEL] != 0 || c->device->info.is_gpu; }
+
+/* Parameters each kernel ignores take the values their configurations keep (the first candidate), so that each
+ * configuration runs once and the defaults are the configuration the library really runs. */
+static const int decode_vector_ignores[] = {DEC_WG, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_CU_GROUPS, DEC_MMA};
+static const int decode_tiles_ignores[] = {DEC_CU_GROUPS, DEC_MMA};
+static const int decode_kernel3_ignores[] = {DEC_HEADS, DEC_VALUE_HEADS, DEC_GROUPS};
+static bool decode_ignored_parameters(const view *c)
+{
+    const tune_param *params = decode_space.params;
+    switch (c->v[DEC_KERNEL]) {
+    case 0: /* tensor cores serve fp16 and bf16 caches only */
+        return only_first(c, params, decode_kernel3_ignores, 3) &&
+               (c->shape->dtype != T6_F32 || c->v[DEC_MMA] == params[DEC_MMA].values[0]);
+    case 1: return only_first(c, params, decode_tiles_ignores, 2);
+    default: return only_first(c, params, decode_vector_ignores, 6);
+    }
+}
+static void decode_defaults(const tune_device *device, const tune_param *params, int *defaults)
+{
+    if (defaults[DEC_KERNEL] != 0) return; /* a library built with another default keeps it */
+    const int *ignored = device->info.is_gpu ? decode_kernel3_ignores : decode_vector_ignores;
+    const int count = device->info.is_gpu ? 3 : 6;
+    if (!device->info.is_gpu) defaults[DEC_KERNEL] = 2;
+    for (int i = 0; i < count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
+}
+
+/* Memory-bound: what decides is which kernel, how the positions are split over the device (GROUPS_PER_CU,
+ * CU_GROUPS for kernel 3, which also sets its register budget on NVIDIA), how wide the loads are, how many heads
+ * share each staged tile, and tensor cores or FMAs. Small enough to search exhaustively on a GPU in minutes
+ * (the check of the default strategy against the optimum needs that). */
+static const space_decl decode_space = {
+    9,
+    {PARAM("T6_DEC_KERNEL", 0, 1, 2), PARAM("T6_DEC_WG_SIZE", 64, 128, 256, 512), PARAM("T6_DEC_TILE", 16, 32, 64),
+     PARAM("T6_DEC_HEADS", 16, 32, 64), PARAM("T6_DEC_VALUE_HEADS", 2, 4), PARAM("T6_DEC_VECTOR", 4, 8),
+     PARAM("T6_DEC_GROUPS_PER_CU", 1, 2, 4), PARAM("T6_DEC_CU_GROUPS", 2, 1, 3, 4), PARAM("T6_DEC_MMA", 1, 0)},
+    {{"work-group limits", decode_group},
+     {"heads beyond H", decode_heads},
+     {"local memory", decode_local},
+     {"kernel 3 off GPUs", decode_kernel3_on_gpus},
+     {"parameters a kernel ignores", decode_ignored_parameters}},
+    decode_defaults,
+};
+
+/* KERNEL 0 means: 1 on GPUs, 2 elsewhere for prefill (lib/attention_factorized.c); with 2, the parameters the
+ * vector kernel ignores take the values its configurations keep. */
 static void attention_kernel_default(const tune_device *device, const tune_param *params, int *defaults,
                                      const int *ignored, int ignored_count)
 {
@@ -183,29 +231,6 @@ static void attention_kernel_default(const tune_device *device, const tune_param
     if (defaults[0] == 2)
         for (int i = 0; i < ignored_count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
 }
-
-static const int decode_vector_ignores[] = {DEC_WG, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR};
-static bool decode_vector_kernel(const view *c)
-{
-    return c->v[DEC_KERNEL] == 1 || only_first(c, decode_space.params, decode_vector_ignores, 4);
-}
-static void decode_defaults(const tune_device *device, const tune_param *params, int *defaults)
-{
-    attention_kernel_default(device, params, defaults, decode_vector_ignores, 4);
-}
-
-/* Memory-bound: what decides is which kernel, how the positions are split over the device (GROUPS_PER_CU),
- * how wide the loads are, and how many heads share each staged tile. Small enough to search exhaustively on
- * a GPU in minutes (the check of the default strategy against the optimum needs that). */
-static const space_decl decode_space = {
-    7,
-    {PARAM("T6_DEC_KERNEL", 1, 2), PARAM("T6_DEC_WG_SIZE", 64, 128, 256, 512), PARAM("T6_DEC_TILE", 16, 32, 64),
-     PARAM("T6_DEC_HEADS", 16, 32, 64), PARAM("T6_DEC_VALUE_HEADS", 2, 4), PARAM("T6_DEC_VECTOR", 4, 8),
-     PARAM("T6_DEC_GROUPS_PER_CU", 1, 2, 4)},
-    {{"work-group limits", decode_group}, {"heads beyond H", decode_heads}, {"local memory", decode_local},
-     {"parameters the vector kernel ignores", decode_vector_kernel}},
-    decode_defaults,
-};
 
 enum { PRE_KERNEL, PRE_WG, PRE_TILE, PRE_HEADS, PRE_QUERIES, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR };
 

@@ -73,9 +73,18 @@ t6_status t6i_model_random_weights(t6_model *model, uint64_t seed);
 /* ---- kernels and products (model_kernels.c); all enqueue on the model's context, lock held ---- */
 
 /** out = in · Wᵀ (+ out when accumulate): `rows` rows of `k` values at in_offset, W is n × k (nn.Linear
- *  layout), out `rows` rows of `n` at out_offset. CLBlast SGEMV for one row, SGEMM otherwise. */
+ *  layout), out `rows` rows of `n` at out_offset. On GPUs t6i_gemv for up to T6I_GEMV_ROWS rows (a decode
+ *  step); otherwise CLBlast: SGEMV for one row, SGEMM for more. */
 t6_status t6i_model_linear(t6_model *model, int rows, cl_mem in, size_t in_offset, int k, cl_mem weight, int n,
                            cl_mem out, size_t out_offset, bool accumulate);
+
+/* The most rows t6i_gemv takes (model.cl's GEMV_ROWS). */
+#define T6I_GEMV_ROWS 8
+
+/** The same product on model.cl's t6_model_gemv, for 1..T6I_GEMV_ROWS rows (any k and n, any offsets). *used
+ *  is false, with nothing enqueued, where the device cannot run the kernel's work-group of 256. */
+t6_status t6i_gemv(t6_context *ctx, int rows, cl_mem in, size_t in_offset, int k, cl_mem weight, int n, cl_mem out,
+                   size_t out_offset, bool accumulate, bool *used);
 
 /** out[r] = x[r] / sqrt(mean(x[r]²) + ε) for `rows` rows of C values from row `first`. */
 t6_status t6i_model_rmsnorm(t6_model *model, int first, int rows, cl_mem x, cl_mem out);

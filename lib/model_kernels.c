@@ -1,38 +1,11 @@
-/* model_kernels.c — the model's steps outside attention: the dense products through CLBlast, and the small
- * kernels of kernels_cl/model.cl (embedding, RMSNorm, SwiGLU, RoPE of the MHA baseline). */
+/* model_kernels.c — the model's steps outside attention: the dense products (kernels_cl/model.cl's GEMV for a
+ * decode step's few rows on GPUs, CLBlast otherwise), and the small kernels of model.cl (embedding, RMSNorm,
+ * SwiGLU, RoPE of the MHA baseline). */
 #include "model.h"
 
 #include <clblast_c.h>
 #include <stdio.h>
 #include <string.h>
-
-t6_status t6i_model_linear(t6_model *model, int rows, cl_mem in, size_t in_offset, int k, cl_mem weight, int n,
-                           cl_mem out, size_t out_offset, bool accumulate)
-{
-    t6_context *ctx = model->ctx;
-    cl_event event = NULL;
-    cl_event *want_event = ctx->timing ? &event : NULL;
-    const float beta = accumulate ? 1.0f : 0.0f;
-    CLBlastStatusCode code;
-    const char *routine;
-    /* One row (a decode step of one sequence) is a matrix-vector product: CLBlast's GEMV streams the weight
-     * once at memory speed, where its GEMM kernels are tuned for large tiles. */
-    if (rows == 1) {
-        routine = "CLBlastSgemv";
-        code = CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeNo, (size_t)n, (size_t)k, 1.0f, weight, 0,
-                            (size_t)k, in, in_offset, 1, beta, out, out_offset, 1, &ctx->queue, want_event);
-    } else {
-        routine = "CLBlastSgemm";
-        code = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)rows, (size_t)n,
-                            (size_t)k, 1.0f, in, in_offset, (size_t)k, weight, 0, (size_t)k, beta, out, out_offset,
-                            (size_t)n, &ctx->queue, want_event);
-    }
-    if (code != CLBlastSuccess)
-        return t6i_fail(ctx, T6_ERROR_CLBLAST, "%s(%d × %d × %d) failed: CLBlast status %d", routine, rows, n, k,
-                        (int)code);
-    t6i_op_add_event(ctx, event);
-    return T6_SUCCESS;
-}
 
 /* The shape macros of model.cl: one program per model shape. */
 static void model_options(const t6_model *model, char *options, size_t cap)
@@ -51,6 +24,73 @@ static t6_status model_kernel(t6_model *model, const char *name, cl_kernel *kern
     char options[256];
     model_options(model, options, sizeof options);
     return t6i_get_kernel(model->ctx, "model", options, name, kernel);
+}
+
+/* model.cl's GEMV_SIZE and GEMV_TEAMS. */
+enum { GEMV_SIZE = 256, GEMV_TEAMS = GEMV_SIZE / 32 };
+
+t6_status t6i_gemv(t6_context *ctx, int rows, cl_mem in, size_t in_offset, int k, cl_mem weight, int n, cl_mem out,
+                   size_t out_offset, bool accumulate, bool *used)
+{
+    t6_status status = T6_SUCCESS;
+    cl_kernel kernel = NULL;
+    *used = false;
+    T6I_REQUIRE(ctx, rows >= 1 && rows <= T6I_GEMV_ROWS && k >= 1 && n >= 1,
+                "internal: t6i_gemv(rows=%d, k=%d, n=%d) is outside 1..%d rows", rows, k, n, T6I_GEMV_ROWS);
+    /* The widest load that divides the row length and the input's offset keeps every vector load aligned; the
+     * program depends on nothing else, so every model shares it. */
+    const int vec = k % 4 == 0 && in_offset % 4 == 0 ? 4 : k % 2 == 0 && in_offset % 2 == 0 ? 2 : 1;
+    char options[64] = "";
+    t6i_define(options, sizeof options, "T6_GEMV_VEC", vec);
+    T6I_TRY(t6i_get_kernel(ctx, "model", options, "t6_model_gemv", &kernel));
+    size_t kernel_limit = 0;
+    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
+                                               &kernel_limit, NULL),
+                 "clGetKernelWorkGroupInfo(t6_model_gemv)");
+    if (kernel_limit < GEMV_SIZE) goto cleanup;
+    t6i_arg args[] = {T6I_ARG_MEM(in),     T6I_ARG_UINT(in_offset), T6I_ARG_UINT(rows), T6I_ARG_UINT(k),
+                      T6I_ARG_MEM(weight), T6I_ARG_UINT(n),         T6I_ARG_MEM(out),  T6I_ARG_UINT(out_offset),
+                      T6I_ARG_UINT(accumulate)};
+    T6I_TRY(t6i_set_args(ctx, kernel, "t6_model_gemv", args, 9));
+    size_t local = GEMV_SIZE, global = t6i_round_up((size_t)n, GEMV_TEAMS) / GEMV_TEAMS * GEMV_SIZE;
+    T6I_TRY(t6i_launch(ctx, kernel, "t6_model_gemv", 1, &global, &local));
+    *used = true;
+cleanup:
+    return status;
+}
+
+t6_status t6i_model_linear(t6_model *model, int rows, cl_mem in, size_t in_offset, int k, cl_mem weight, int n,
+                           cl_mem out, size_t out_offset, bool accumulate)
+{
+    t6_context *ctx = model->ctx;
+    /* A decode step's few rows on a GPU: the library's GEMV reads each weight once for all of them, and took a
+     * T6-medium step from 9.6 to 3.4 ms on an H200 where CLBlast's SGEMV served one row (docs/BENCHMARKS.md).
+     * On CPUs CLBlast's GEMV is the faster (tuner/gpu/gemv_probe.c on PoCL: 2-3× at k = 1024). */
+    if (rows <= T6I_GEMV_ROWS && ctx->info.is_gpu) {
+        bool used = false;
+        t6_status status = t6i_gemv(ctx, rows, in, in_offset, k, weight, n, out, out_offset, accumulate, &used);
+        if (status != T6_SUCCESS || used) return status;
+    }
+    cl_event event = NULL;
+    cl_event *want_event = ctx->timing ? &event : NULL;
+    const float beta = accumulate ? 1.0f : 0.0f;
+    CLBlastStatusCode code;
+    const char *routine;
+    if (rows == 1) {
+        routine = "CLBlastSgemv";
+        code = CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeNo, (size_t)n, (size_t)k, 1.0f, weight, 0,
+                            (size_t)k, in, in_offset, 1, beta, out, out_offset, 1, &ctx->queue, want_event);
+    } else {
+        routine = "CLBlastSgemm";
+        code = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)rows, (size_t)n,
+                            (size_t)k, 1.0f, in, in_offset, (size_t)k, weight, 0, (size_t)k, beta, out, out_offset,
+                            (size_t)n, &ctx->queue, want_event);
+    }
+    if (code != CLBlastSuccess)
+        return t6i_fail(ctx, T6_ERROR_CLBLAST, "%s(%d × %d × %d) failed: CLBlast status %d", routine, rows, n, k,
+                        (int)code);
+    t6i_op_add_event(ctx, event);
+    return T6_SUCCESS;
 }
 
 t6_status t6i_model_upload_rows(t6_model *model, int rows, const int *tokens, const int *positions)

@@ -1,6 +1,9 @@
 /* check_model.c — the whole-model API on the test device: argument checks, prefill against token-by-token
- * decode, batched against single decode, reset, MHA, and one timed operation per step. The numbers themselves
- * are checked end to end against a float64 numpy model by tests/run_model_e2e.py (CTest model_e2e). */
+ * decode, batched against single decode, reset, MHA, and one timed operation per step; and the decode step's
+ * GEMV kernel (which the model uses on GPUs only) against a double-precision product on any device. The
+ * model's numbers themselves are checked end to end against a float64 numpy model by tests/run_model_e2e.py
+ * (CTest model_e2e). */
+#include "model.h"
 #include "support.h"
 
 #include <math.h>
@@ -209,6 +212,64 @@ START_TEST(arguments_are_checked)
 }
 END_TEST
 
+/* t6i_gemv against a double-precision product: rows 1..8, row lengths that take each load width (4, 2, 1),
+ * outputs that leave a group partly empty, offsets into both buffers, with and without accumulation. */
+START_TEST(gemv_matches_the_reference)
+{
+    t6_context *ctx = t6t_context();
+    t6t_rng rng = t6t_rng_make(41);
+    const struct {
+        int rows, k, n, in_offset, out_offset, accumulate;
+    } cases[] = {{1, 1024, 1000, 0, 0, 0}, {1, 3008, 37, 0, 5, 1}, {3, 50, 61, 2, 0, 1},
+                 {8, 133, 9, 1, 3, 0},     {5, 2730, 17, 0, 0, 1}, {2, 7, 1, 3, 1, 0}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int rows = cases[t].rows, k = cases[t].k, n = cases[t].n;
+        const size_t in_offset = (size_t)cases[t].in_offset, out_offset = (size_t)cases[t].out_offset;
+        const size_t in_count = in_offset + (size_t)rows * k, out_count = out_offset + (size_t)rows * n;
+        float *x = malloc(in_count * sizeof *x), *w = malloc((size_t)n * k * sizeof *w);
+        float *y0 = malloc(out_count * sizeof *y0), *y = malloc(out_count * sizeof *y);
+        t6t_fill_normal(&rng, x, in_count, 1.0);
+        t6t_fill_normal(&rng, w, (size_t)n * k, 1.0);
+        t6t_fill_normal(&rng, y0, out_count, 1.0);
+        cl_mem in = NULL, weight = NULL, out = NULL;
+        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, in_count, &in));
+        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)n * k, &weight));
+        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, out_count, &out));
+        T6T_OK(ctx, t6_buffer_upload(ctx, in, T6_F32, 0, in_count, x));
+        T6T_OK(ctx, t6_buffer_upload(ctx, weight, T6_F32, 0, (size_t)n * k, w));
+        T6T_OK(ctx, t6_buffer_upload(ctx, out, T6_F32, 0, out_count, y0));
+        bool used = false;
+        T6T_OK(ctx, t6i_gemv(ctx, rows, in, in_offset, k, weight, n, out, out_offset, cases[t].accumulate, &used));
+        ck_assert_msg(used, "the test device cannot run t6_model_gemv's work-group");
+        T6T_OK(ctx, t6_buffer_download(ctx, out, T6_F32, 0, out_count, y));
+        double *ref = malloc((size_t)rows * n * sizeof *ref);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < n; j++) {
+                double sum = cases[t].accumulate ? y0[out_offset + (size_t)r * n + j] : 0.0;
+                for (int i = 0; i < k; i++) sum += (double)x[in_offset + (size_t)r * k + i] * w[(size_t)j * k + i];
+                ref[(size_t)r * n + j] = sum;
+            }
+        char what[96];
+        snprintf(what, sizeof what, "gemv rows=%d k=%d n=%d", rows, k, n);
+        T6T_CLOSE(y + out_offset, ref, (size_t)rows * n, 1e-5, what);
+        for (size_t i = 0; i < out_offset; i++) ck_assert_msg(y[i] == y0[i], "%s wrote before its output", what);
+        clReleaseMemObject(in);
+        clReleaseMemObject(weight);
+        clReleaseMemObject(out);
+        free(x);
+        free(w);
+        free(y0);
+        free(y);
+        free(ref);
+    }
+    bool used = true;
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6i_gemv(ctx, T6I_GEMV_ROWS + 1, NULL, 0, 4, NULL, 4, NULL, 0, false,
+                                                        &used));
+    ck_assert(!used);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(checkpoint_files_are_checked)
 {
     t6_context *ctx = t6t_context();
@@ -241,6 +302,7 @@ int main(void)
     tcase_add_test(tc, a_step_is_one_timed_operation);
     tcase_add_test(tc, arguments_are_checked);
     tcase_add_test(tc, checkpoint_files_are_checked);
+    tcase_add_test(tc, gemv_matches_the_reference);
     suite_add_tcase(suite, tc);
     return t6t_run(suite);
 }

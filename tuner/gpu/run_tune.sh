@@ -5,6 +5,8 @@
 #                                       default strategy with 10% of its evaluations (a run of its own, and
 #                                       ten seeds replayed on the exhaustive measurements); compares them
 #   bash tuner/gpu/run_tune.sh all      both (may not fit one 10-minute command: run the two steps apart)
+# EXHAUSTIVE_LOG=path reuses the log of an earlier exhaustive run of the space (same device and kernels) instead
+# of measuring it again: the default strategy's runs and the replays are then judged against it.
 # Builds with tuner/gpu/setup.sh. Logs and profiles are kept in $BUILD/tune (so that RESUME=1 continues a step a
 # timeout cut short) and copied to $OUT (default gpu-out) at the end of every step: the profile to ship is
 # $OUT/<device>.json (profiles/ in the repository), the logs are the evidence.
@@ -20,7 +22,12 @@ resume=${RESUME:+--resume}
 # The paper's decode benchmark shape (TPA.md): H=32, D=64, ranks 16/1/1, one sequence of 64K positions.
 PAPER=decode:heads=32,head_dim=64,ranks=16/1/1,dtype=f16,batch=1,length=65536
 
-save() { cp "$LOGS"/*.jsonl "$LOGS"/*.json "$LOGS"/*.stderr "$LOGS"/*.txt "$OUT"/ 2>/dev/null; true; }
+# What comes back: the summaries, the profiles, and every log and replay in one archive (few files).
+save() {
+  cp "$LOGS"/*.txt "$LOGS"/*.json "$OUT"/ 2>/dev/null
+  tar -czf "$OUT/tune-logs.tar.gz" -C "$LOGS" --exclude='kernel-cache-*' . 2>/dev/null
+  rm -f "$OUT"/replay-*; true
+}
 
 "$BUILD/tuner/t6-info" --profile | tee "$OUT/t6-info.txt"
 
@@ -41,13 +48,18 @@ if [ "$step" = space ] || [ "$step" = all ]; then
   echo "== the paper's decode space, exhaustive"
   "$TUNE" --shape "$PAPER" --plan | tee "$LOGS/space-plan.txt"
   size=$(awk '$1 == "shape" && $2 == "1" { print $5 }' "$LOGS/space-plan.txt")
-  budget=$(( (size + 9) / 10 ))
+  budget=$(( size / 10 > 0 ? size / 10 : 1 )) # at most 10% of the exhaustive run's evaluations
   [ -n "$resume" ] || rm -f "$LOGS/exhaustive.jsonl" "$LOGS/local.jsonl"
-  start=$(date +%s)
-  timeout "$LIMIT" "$TUNE" --shape "$PAPER" --strategy exhaustive --log "$LOGS/exhaustive.jsonl" \
-    --output "$LOGS/exhaustive.json" $resume | tee "$LOGS/exhaustive.txt"
-  echo "exhaustive: exit ${PIPESTATUS[0]} after $(( $(date +%s) - start )) s over $size configurations" \
-    | tee -a "$LOGS/exhaustive.txt"
+  if [ -n "${EXHAUSTIVE_LOG:-}" ]; then
+    echo "(the exhaustive measurements are $EXHAUSTIVE_LOG's)"
+    cp "$EXHAUSTIVE_LOG" "$LOGS/exhaustive.jsonl"
+  else
+    start=$(date +%s)
+    timeout "$LIMIT" "$TUNE" --shape "$PAPER" --strategy exhaustive --log "$LOGS/exhaustive.jsonl" \
+      --output "$LOGS/exhaustive.json" $resume | tee "$LOGS/exhaustive.txt"
+    echo "exhaustive: exit ${PIPESTATUS[0]} after $(( $(date +%s) - start )) s over $size configurations" \
+      | tee -a "$LOGS/exhaustive.txt"
+  fi
   echo "== the same space, default strategy, budget $budget (10%), a run of its own"
   start=$(date +%s)
   timeout "$LIMIT" "$TUNE" --shape "$PAPER" --budget "$budget" --log "$LOGS/local.jsonl" --output "$LOGS/local.json" \

@@ -206,9 +206,11 @@ void t6_context_destroy(t6_context *ctx)
     release_event(&ctx->op_first_event);
     release_event(&ctx->op_last_event);
     for (int i = 0; i < T6I_META_CHANNELS; i++) {
-        release_event(&ctx->meta_event[i]);
+        for (int j = 0; j < T6I_META_RING; j++) {
+            release_event(&ctx->meta_event[i][j]);
+            free(ctx->meta_host[i][j]);
+        }
         if (ctx->meta[i]) clReleaseMemObject(ctx->meta[i]);
-        free(ctx->meta_host[i]);
     }
     for (int i = 0; i < T6I_SCRATCH_CHANNELS; i++)
         if (ctx->scratch[i]) clReleaseMemObject(ctx->scratch[i]);
@@ -337,28 +339,36 @@ t6_status t6i_upload_meta(t6_context *ctx, int channel, const void *data, size_t
     t6_status status = T6_SUCCESS;
     cl_int err = CL_SUCCESS;
     if (bytes == 0) bytes = 4;
-    /* The previous write from this channel's host copy must be done before the copy is overwritten; it
-     * almost always is, since it was enqueued a whole call ago. */
-    if (ctx->meta_event[channel]) {
-        T6I_CHECK_CL(ctx, clWaitForEvents(1, &ctx->meta_event[channel]), "clWaitForEvents(metadata)");
-        release_event(&ctx->meta_event[channel]);
+    /* This call's host copy is the ring's oldest: its write, enqueued T6I_META_RING calls ago, is almost always
+     * done. Waiting on the previous call's write instead would drain the queue whenever two ops of one step
+     * share a channel, leaving the device idle while the host enqueues what follows. */
+    const int slot = ctx->meta_next[channel];
+    if (ctx->meta_event[channel][slot]) {
+        T6I_CHECK_CL(ctx, clWaitForEvents(1, &ctx->meta_event[channel][slot]), "clWaitForEvents(metadata)");
+        release_event(&ctx->meta_event[channel][slot]);
+    }
+    if (ctx->meta_host_capacity[channel][slot] < bytes) {
+        const size_t capacity = t6i_round_up(bytes, 4096);
+        void *host = realloc(ctx->meta_host[channel][slot], capacity);
+        if (!host) return t6i_fail(ctx, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (call metadata)");
+        ctx->meta_host[channel][slot] = host;
+        ctx->meta_host_capacity[channel][slot] = capacity;
     }
     if (ctx->meta_capacity[channel] < bytes) {
-        size_t capacity = t6i_round_up(bytes, 4096);
-        void *host = realloc(ctx->meta_host[channel], capacity);
-        if (!host) return t6i_fail(ctx, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (call metadata)");
-        ctx->meta_host[channel] = host;
+        /* Commands already enqueued keep the old buffer alive (OpenCL retains what they use). */
+        const size_t capacity = t6i_round_up(bytes, 4096);
         if (ctx->meta[channel]) clReleaseMemObject(ctx->meta[channel]);
         ctx->meta_capacity[channel] = 0;
         ctx->meta[channel] = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY, capacity, NULL, &err);
         T6I_CHECK_CL(ctx, err, "clCreateBuffer(call metadata)");
         ctx->meta_capacity[channel] = capacity;
     }
-    memcpy(ctx->meta_host[channel], data, bytes);
+    memcpy(ctx->meta_host[channel][slot], data, bytes);
     T6I_CHECK_CL(ctx,
-                 clEnqueueWriteBuffer(ctx->queue, ctx->meta[channel], CL_FALSE, 0, bytes, ctx->meta_host[channel], 0,
-                                      NULL, &ctx->meta_event[channel]),
+                 clEnqueueWriteBuffer(ctx->queue, ctx->meta[channel], CL_FALSE, 0, bytes, ctx->meta_host[channel][slot],
+                                      0, NULL, &ctx->meta_event[channel][slot]),
                  "clEnqueueWriteBuffer(call metadata)");
+    ctx->meta_next[channel] = (slot + 1) % T6I_META_RING;
     *out = ctx->meta[channel];
 cleanup:
     return status;

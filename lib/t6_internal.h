@@ -200,9 +200,13 @@ size_t t6i_round_up(size_t value, size_t multiple);
 /**
  * Uploads small per-call metadata (row slots and positions, batch lengths) to a device buffer owned by the
  * context, without a blocking write: the host copy lives in the context until the write has completed.
- * `*out` stays valid until the next call of t6i_upload_meta with the same `channel` (0..T6I_META_CHANNELS-1).
+ * `*out` stays valid for the commands enqueued before the next call of t6i_upload_meta with the same `channel`
+ * (0..T6I_META_CHANNELS-1): the queue is in order, so the next write runs after them.
  */
 #define T6I_META_CHANNELS 4
+/* Host copies per channel. A call waits only for the write of T6I_META_RING calls before it, so the host can
+ * enqueue a whole model step (two uploads per layer on one channel) ahead of the device. */
+#define T6I_META_RING 64
 t6_status t6i_upload_meta(t6_context *ctx, int channel, const void *data, size_t bytes, cl_mem *out);
 
 /** A scratch buffer of at least `bytes` owned by the context, reused across calls (grown as needed).
@@ -259,8 +263,11 @@ struct t6_context {
 
     cl_mem meta[T6I_META_CHANNELS];
     size_t meta_capacity[T6I_META_CHANNELS];
-    void *meta_host[T6I_META_CHANNELS];
-    cl_event meta_event[T6I_META_CHANNELS];
+    /* t6i_upload_meta's host copies, a ring per channel, each kept until its write has completed */
+    void *meta_host[T6I_META_CHANNELS][T6I_META_RING];
+    size_t meta_host_capacity[T6I_META_CHANNELS][T6I_META_RING];
+    cl_event meta_event[T6I_META_CHANNELS][T6I_META_RING];
+    int meta_next[T6I_META_CHANNELS];
 
     cl_mem scratch[T6I_SCRATCH_CHANNELS];
     size_t scratch_capacity[T6I_SCRATCH_CHANNELS];

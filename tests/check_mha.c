@@ -463,6 +463,53 @@ START_TEST(append_stores_rows)
 }
 END_TEST
 
+/* Many appends in a row with nothing waited for in between, more than the context keeps host copies of
+ * their metadata (T6I_META_RING, 64), one of them large enough to grow the device buffer while earlier writes
+ * may be in flight: each row must land at its own position. */
+START_TEST(appends_in_a_row_keep_their_positions)
+{
+    enum { KV = 2, D = 32, CAPACITY = 200, BIG = 40, ROW = KV * D };
+    t6_context *ctx = t6t_context();
+    kv_case c;
+    case_open(&c, ctx, KV, D, 1, CAPACITY, T6_F32);
+    float *k = malloc((size_t)CAPACITY * ROW * sizeof *k), *v = malloc((size_t)CAPACITY * ROW * sizeof *v);
+    ck_assert(k && v);
+    t6t_rng rng = t6t_rng_make(103);
+    t6t_fill_normal(&rng, k, (size_t)CAPACITY * ROW, 1.0);
+    t6t_fill_normal(&rng, v, (size_t)CAPACITY * ROW, 1.0);
+    cl_mem k_buffer = NULL, v_buffer = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)CAPACITY * ROW, &k_buffer));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)CAPACITY * ROW, &v_buffer));
+    T6T_OK(ctx, t6_buffer_upload(ctx, k_buffer, T6_F32, 0, (size_t)CAPACITY * ROW, k));
+    T6T_OK(ctx, t6_buffer_upload(ctx, v_buffer, T6_F32, 0, (size_t)CAPACITY * ROW, v));
+    /* Single rows, then (call 100) one call of BIG rows, then single rows again. Single rows swap places in
+     * pairs (source p goes to position p ^ 1), so a row stored with another call's metadata lands wrong. */
+    int slots[BIG] = {0}, positions[BIG];
+    int position = 0;
+    for (int call = 0; position < CAPACITY; call++) {
+        const int rows = call == 100 ? BIG : 1;
+        for (int r = 0; r < rows; r++) positions[r] = rows == 1 ? position ^ 1 : position + r;
+        T6T_OK(ctx, t6_kv_cache_append(c.cache, rows, k_buffer, (size_t)position * ROW, v_buffer,
+                                       (size_t)position * ROW, slots, positions));
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < ROW; i++) {
+                c.k_ref[0][(size_t)positions[r] * ROW + i] = k[(size_t)(position + r) * ROW + i];
+                c.v_ref[0][(size_t)positions[r] * ROW + i] = v[(size_t)(position + r) * ROW + i];
+            }
+        position += rows;
+    }
+    ck_assert_int_eq(position, CAPACITY); /* 100 single rows, 40, then 60: every pair swapped within itself */
+    const int decode_slot = 0;
+    free(check_decode(&c, 4, 1, &decode_slot, &position, 0.0f, "decode after many appends"));
+    clReleaseMemObject(k_buffer);
+    clReleaseMemObject(v_buffer);
+    free(k);
+    free(v);
+    case_close(&c);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(invalid_arguments_are_rejected)
 {
     t6_context *ctx = t6t_context();
@@ -543,6 +590,7 @@ static Suite *mha_suite(void)
     tcase_add_test(tc, prefill_tunable_variants);
     tcase_add_test(tc, prefill_agrees_with_decode_and_chunks);
     tcase_add_test(tc, append_stores_rows);
+    tcase_add_test(tc, appends_in_a_row_keep_their_positions);
     tcase_add_test(tc, invalid_arguments_are_rejected);
     suite_add_tcase(suite, tc);
     return suite;

@@ -219,8 +219,10 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
         p->splits = ceil_div(call->max_end, p->split_length);
     }
     p->merge = t6i_param(params, "T6_DEC_MERGE");
-    /* The fused merge relies on a device-wide fence before an atomic, which is tested on NVIDIA's driver. */
-    if (p->merge == 2) p->merge = is_nvidia_gpu(ctx);
+    /* By device: the merge pass everywhere for now. The fused merge (a device-wide fence before an atomic,
+     * tested on NVIDIA's driver) took 1.5-5 µs longer than the pass in every shape measured on an H200
+     * (docs/benchmarks/2026-12-04-h200/decode-profile.txt, "MERGE=0"); 1 asks for it. */
+    if (p->merge == 2) p->merge = 0;
     p->fanin = t6i_param(params, "T6_DEC_FANIN");
     if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
     if (p->fanin < 2) p->fanin = 2;

@@ -55,7 +55,7 @@ static const t6i_param_def decode_params[] = {
     {"T6_DEC_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
     {"T6_DEC_MIN_SPLIT", 64, 1, 1 << 20, "fewest cached positions per split"},
     /* kernel 3 (kernels_cl/attention_decode.cl, lib/attention_decode.c) */
-    {"T6_DEC_MERGE", 2, 0, 2, "kernel 3: 0 merge pass after the splits, 1 the last group merges, 2 by device"},
+    {"T6_DEC_MERGE", 2, 0, 2, "kernel 3: 0 merge pass after the splits, 1 the last group merges, 2 by device (0)"},
     {"T6_DEC_FANIN", 0, 0, 4096, "kernel 3: splits merged per block by the last group; 0: about the square root"},
     {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernel 3: split positions until about this many groups per compute unit"},
     {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},

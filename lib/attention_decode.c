@@ -220,8 +220,9 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
     }
     p->merge = t6i_param(params, "T6_DEC_MERGE");
     /* By device: the merge pass everywhere for now. The fused merge (a device-wide fence before an atomic,
-     * tested on NVIDIA's driver) took 1.5-5 µs longer than the pass in every shape measured on an H200
-     * (docs/benchmarks/2026-12-04-h200/decode-profile.txt, "MERGE=0"); 1 asks for it. */
+     * tested on NVIDIA's driver) took 1.5-5 µs longer than the pass in 9 of the 10 shapes measured on an H200
+     * and was 0.2% faster in the tenth (docs/benchmarks/2026-12-04-h200/decode-profile.txt, "MERGE=0"); 1 asks
+     * for it. */
     if (p->merge == 2) p->merge = 0;
     p->fanin = t6i_param(params, "T6_DEC_FANIN");
     if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));

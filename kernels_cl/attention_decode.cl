@@ -46,7 +46,7 @@
 #define T6_DEC_VECTOR 8 /* elements per cache load: 1, 2, 4 or 8 */
 #endif
 #ifndef T6_DEC_MERGE
-#define T6_DEC_MERGE 2 /* host: 0 merge.cl after the split pass, 1 the last group merges, 2 by device (now 0) */
+#define T6_DEC_MERGE 2 /* host: 0 merge.cl after the split pass, 1 the last group merges, 2 by device */
 #endif
 #ifndef T6_DEC_FANIN
 #define T6_DEC_FANIN 0 /* host: splits merged per block when the last group merges; 0: about √splits */

@@ -421,6 +421,28 @@ START_TEST(tiny_tune_gives_a_profile_the_library_uses)
     free(a);
     free(b);
 
+    /* A copy whose decode part names other kernel sources is one the library would skip: --check says so. */
+    char *tuned_text = read_text("profiles/tuned.json");
+    cJSON *copy = cJSON_Parse(tuned_text);
+    free(tuned_text);
+    cJSON *decode_part = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(copy, "ops"), "decode");
+    ck_assert(cJSON_IsObject(decode_part));
+    cJSON_ReplaceItemInObjectCaseSensitive(decode_part, "kernel_hash", cJSON_CreateString("0000000000000000"));
+    char stale_path[512];
+    path_in(stale_path, sizeof stale_path, "stale.json");
+    char *stale_text = cJSON_Print(copy);
+    FILE *stale_file = fopen(stale_path, "w");
+    ck_assert_ptr_nonnull(stale_file);
+    fputs(stale_text, stale_file);
+    fclose(stale_file);
+    free(stale_text);
+    cJSON_Delete(copy);
+    const char *check_stale[] = {"--check", stale_path, NULL};
+    ck_assert_int_eq(run_tune(check_stale, NULL, "check-stale.out"), 1);
+    char *said = read_text("check-stale.out");
+    ck_assert_msg(strstr(said, "STALE  op decode") != NULL, "%s", said);
+    free(said);
+
     /* The decode kernels "changed" since the run (its header names another hash, as if this library were
      * newer): resuming tunes the decode bucket afresh instead of reusing results of other kernels. */
     char *log_text = read_text("run.jsonl");

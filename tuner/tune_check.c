@@ -2,7 +2,7 @@
  * --check FILE runs every bucket of a profile once through a worker (so a driver that crashes on it is
  *   caught too), at the bucket's exact features (head dimension, ranks, storage types) and small sizes, and
  *   checks the output against the reference: the test that no shipped profile carries parameters a driver
- *   refuses or miscomputes;
+ *   refuses or miscomputes, or tuned parameters the library would skip as stale;
  * --export FILE checks that the device's own profile is current and loads, and copies it out to be sent in. */
 #include "tune.h"
 
@@ -131,6 +131,7 @@ int tune_check_main(const char *path, const tune_settings *settings)
         return 1;
     }
     printf("checking %s on %s\n", path, device.info.identity);
+    const bool tuned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "tuned"));
     /* Shapes for buckets that name none: the T6 models' and the paper's head dimension and ranks, with few
      * rows and many (the projection's two kernels). */
     static const tune_shape fallbacks[] = {{256, 8, 64, 6, 2, 2, T6_F16, T6_F16, 5, 2, 77},
@@ -144,6 +145,17 @@ int tune_check_main(const char *path, const tune_settings *settings)
         if (!part->string || !tune_op_by_name(part->string, &op) || op == TUNE_SYNTHETIC) {
             printf("skip   op %s: t6-tune does not run it\n", part->string ? part->string : "?");
             continue;
+        }
+        /* A tuned part whose kernels changed since is skipped by the library (docs/TUNING.md): its parameters
+         * may still run, but they are not what a user of this file gets. */
+        const cJSON *hash = cJSON_GetObjectItemCaseSensitive(part, "kernel_hash");
+        char current[17];
+        t6_kernel_hash(tune_op(op)->op, current);
+        if (tuned && cJSON_IsString(hash) && strcmp(hash->valuestring, current) != 0) {
+            printf("STALE  op %s: tuned for kernel sources %s, this library has %s: the library skips it (tune the "
+                   "device again, or undo the kernel change)\n",
+                   part->string, hash->valuestring, current);
+            failures++;
         }
         const cJSON *bucket = NULL;
         cJSON_ArrayForEach(bucket, cJSON_GetObjectItemCaseSensitive(part, "buckets"))

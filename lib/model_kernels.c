@@ -63,9 +63,10 @@ t6_status t6i_model_linear(t6_model *model, int rows, cl_mem in, size_t in_offse
                            cl_mem out, size_t out_offset, bool accumulate)
 {
     t6_context *ctx = model->ctx;
-    /* A decode step's few rows on a GPU: the library's GEMV reads each weight once for all of them, and took a
-     * T6-medium step from 9.6 to 3.4 ms on an H200 where CLBlast's SGEMV served one row (docs/BENCHMARKS.md).
-     * On CPUs CLBlast's GEMV is the faster (tuner/gpu/gemv_probe.c on PoCL: 2-3× at k = 1024). */
+    /* A decode step's few rows on a GPU: the library's GEMV reads each weight once for all of them; on an
+     * H200 it reads T6-medium's weights at 856-3542 GB/s where CLBlast's SGEMV did 146-961, which took the
+     * step from ~9.5 to ~3.5-4 ms (docs/BENCHMARKS.md). On CPUs CLBlast's GEMV is the faster
+     * (tuner/gpu/gemv_probe.c on PoCL: 2-3× at k = 1024). */
     if (rows <= T6I_GEMV_ROWS && ctx->info.is_gpu) {
         bool used = false;
         t6_status status = t6i_gemv(ctx, rows, in, in_offset, k, weight, n, out, out_offset, accumulate, &used);

@@ -421,8 +421,8 @@ T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const 
  * rmsnorm(x); then logits = lm_head · rmsnorm(x). RMSNorm has no weight. The attention is TPA (t6 layers and
  * factor caches) or, as a same-library baseline, standard MHA (q/k/v projections, RoPE on q and k, a
  * t6_kv_cache). Dense products of up to 8 rows (decode steps) run on the library's GEMV kernel on GPUs, the
- * rest (prefill, and every product on CPUs) on CLBlast SGEMM/SGEMV: their weights are stored as fp32 holding values rounded to weight_dtype (CLBlast
- * has no fp16/bf16 GEMM without cl_khr_fp16).
+ * rest (prefill, and every product on CPUs) on CLBlast SGEMM/SGEMV. Their weights are stored as fp32 holding
+ * values rounded to weight_dtype (CLBlast has no fp16/bf16 GEMM without cl_khr_fp16).
  *
  * Checkpoints are safetensors files with the T6 names (F32, F16 or BF16 tensors; C = model width, F = MLP
  * hidden size, L = layers):

@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include <clblast_c.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ t6_status t6i_gemv(t6_context *ctx, int rows, cl_mem in, size_t in_offset, int k
     *used = false;
     T6I_REQUIRE(ctx, rows >= 1 && rows <= T6I_GEMV_ROWS && k >= 1 && n >= 1,
                 "internal: t6i_gemv(rows=%d, k=%d, n=%d) is outside 1..%d rows", rows, k, n, T6I_GEMV_ROWS);
+    T6I_REQUIRE(ctx, in_offset <= UINT32_MAX && out_offset <= UINT32_MAX, "internal: t6i_gemv offsets past 32 bits");
     /* The widest load that divides the row length and the input's offset keeps every vector load aligned; the
      * program depends on nothing else, so every model shares it. */
     const int vec = k % 4 == 0 && in_offset % 4 == 0 ? 4 : k % 2 == 0 && in_offset % 2 == 0 ? 2 : 1;

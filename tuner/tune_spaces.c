@@ -185,22 +185,23 @@ static bool decode_kernel3_on_gpus(const view *c) { return c->v[DEC_KERNEL] != 0
 static const int decode_vector_ignores[] = {DEC_WG, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_CU_GROUPS, DEC_MMA};
 static const int decode_tiles_ignores[] = {DEC_CU_GROUPS, DEC_MMA};
 static const int decode_kernel3_ignores[] = {DEC_HEADS, DEC_VALUE_HEADS, DEC_GROUPS};
+#define COUNT(a) ((int)(sizeof a / sizeof a[0]))
 static bool decode_ignored_parameters(const view *c)
 {
     const tune_param *params = decode_space.params;
     switch (c->v[DEC_KERNEL]) {
     case 0: /* tensor cores serve fp16 and bf16 caches only */
-        return only_first(c, params, decode_kernel3_ignores, 3) &&
+        return only_first(c, params, decode_kernel3_ignores, COUNT(decode_kernel3_ignores)) &&
                (c->shape->dtype != T6_F32 || c->v[DEC_MMA] == params[DEC_MMA].values[0]);
-    case 1: return only_first(c, params, decode_tiles_ignores, 2);
-    default: return only_first(c, params, decode_vector_ignores, 6);
+    case 1: return only_first(c, params, decode_tiles_ignores, COUNT(decode_tiles_ignores));
+    default: return only_first(c, params, decode_vector_ignores, COUNT(decode_vector_ignores));
     }
 }
 static void decode_defaults(const tune_device *device, const tune_param *params, int *defaults)
 {
     if (defaults[DEC_KERNEL] != 0) return; /* a library built with another default keeps it */
     const int *ignored = device->info.is_gpu ? decode_kernel3_ignores : decode_vector_ignores;
-    const int count = device->info.is_gpu ? 3 : 6;
+    const int count = device->info.is_gpu ? COUNT(decode_kernel3_ignores) : COUNT(decode_vector_ignores);
     if (!device->info.is_gpu) defaults[DEC_KERNEL] = 2;
     for (int i = 0; i < count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
 }

@@ -18,6 +18,9 @@ static t6_status check_options(t6_context *ctx, const char *fn, const t6_attenti
                 "%s: every scale in options must be finite (0 takes the default)", fn);
     T6I_REQUIRE(ctx, options->method == T6_ATTENTION_FACTORIZED || options->method == T6_ATTENTION_MATERIALIZED,
                 "%s: options->method %d is unknown", fn, (int)options->method);
+    T6I_REQUIRE(ctx, t6_precision_name(options->precision) != NULL,
+                "%s: options->precision %d is unknown (T6_PRECISION_DEFAULT, _STRICT or _FAST)", fn,
+                (int)options->precision);
 cleanup:
     return status;
 }
@@ -39,6 +42,7 @@ static t6_status check_call(t6_context *ctx, const char *fn, t6i_attention_call 
     T6I_TRY(check_options(ctx, fn, options));
     call->slots = slots;
     call->scales = t6i_resolve_scales(options, call->rank_q, c->rank_k, c->rank_v, c->head_dim);
+    call->precision = options && options->precision != T6_PRECISION_DEFAULT ? options->precision : ctx->precision;
 cleanup:
     return status;
 }
@@ -61,6 +65,38 @@ static t6_status check_buffers(t6_context *ctx, const char *fn, const t6i_attent
                 out_row);
 cleanup:
     return status;
+}
+
+const char *t6_precision_name(t6_precision precision)
+{
+    switch (precision) {
+    case T6_PRECISION_DEFAULT: return "default";
+    case T6_PRECISION_STRICT: return "strict";
+    case T6_PRECISION_FAST: return "fast";
+    }
+    return NULL;
+}
+
+t6_status t6_context_set_precision(t6_context *ctx, t6_precision precision)
+{
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_set_precision: ctx is NULL");
+    if (!t6_precision_name(precision))
+        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_context_set_precision: precision %d is unknown",
+                        (int)precision);
+    t6i_lock(ctx);
+    ctx->precision = precision == T6_PRECISION_FAST ? T6_PRECISION_FAST : T6_PRECISION_STRICT;
+    t6i_unlock(ctx);
+    return T6_SUCCESS;
+}
+
+t6_status t6_context_get_precision(t6_context *ctx, t6_precision *precision)
+{
+    if (!ctx || !precision)
+        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_context_get_precision: ctx or precision is NULL");
+    t6i_lock(ctx);
+    *precision = ctx->precision;
+    t6i_unlock(ctx);
+    return T6_SUCCESS;
 }
 
 static bool materialized(const t6_attention_options *options)

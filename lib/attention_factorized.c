@@ -166,9 +166,18 @@ t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *ca
     shape.f[T6I_F_LENGTH] = call->max_end;
     t6i_params params;
     T6I_TRY(t6i_params_resolve(ctx, call->prefill ? T6_OP_PREFILL : T6_OP_DECODE, &shape, &params));
-    /* Decode on GPUs: kernel 3 where the shape fits it, else the work-group tiles. */
+    /* Decode on GPUs: tensor cores (kernel 4) where their probe passes and the shape fits, then kernel 3 where
+     * the shape fits it, else the work-group tiles. */
     const int asked = call->prefill ? 0 : t6i_param(&params, "T6_DEC_KERNEL");
-    if (asked == 3 || (asked == 0 && !call->prefill && ctx->info.is_gpu)) {
+    if (asked == 4 || (asked == 0 && !call->prefill && ctx->info.is_gpu)) {
+        /* Even when asked for (a profile may pin it), an fp32 cache or a failed probe falls back. */
+        status = t6i_attention_decode_mma(ctx, call, &params);
+        if (status != T6_ERROR_UNSUPPORTED) goto cleanup;
+        t6i_log(asked == 4 ? T6_LOG_INFO : T6_LOG_DEBUG, "%s: kernel 4 does not serve this call (%s); trying kernel 3",
+                what, t6_context_last_error(ctx));
+        status = T6_SUCCESS;
+    }
+    if (asked >= 3 || (asked == 0 && !call->prefill && ctx->info.is_gpu)) {
         status = t6i_attention_decode_tiles(ctx, call, &params);
         if (status != T6_ERROR_UNSUPPORTED || asked == 3) goto cleanup;
         t6i_log(T6_LOG_DEBUG, "%s: kernel 3 does not fit (%s); using kernel 1", what, t6_context_last_error(ctx));

@@ -97,6 +97,7 @@ static t6_status new_context(t6_context **out)
         free(ctx);
         return t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
     }
+    ctx->precision = T6_PRECISION_STRICT;
     *out = ctx;
     return T6_SUCCESS;
 }

@@ -43,8 +43,9 @@ static const t6i_param_def rope_scatter_params[] = {
 /* Factorized attention (kernels_cl/attention.cl): decode and prefill share the kernel, each with its own
  * tunables. The host lowers TILE, then QUERIES and HEADS, until the group's local memory fits. */
 static const t6i_param_def decode_params[] = {
-    {"T6_DEC_KERNEL", 0, 0, 3,
-     "1: work-group tiles, 2: vectors per work-item (CPUs), 3: register-tiled stages (GPUs), 0: by device type"},
+    {"T6_DEC_KERNEL", 0, 0, 4,
+     "1: work-group tiles, 2: vectors per work-item (CPUs), 3: register-tiled stages (GPUs), 4: tensor cores "
+     "(NVIDIA), 0: by device type"},
     {"T6_DEC_WG_SIZE", 256, 32, 1024, "work-items per group"},
     {"T6_DEC_TILE", 32, 1, 128, "cached positions staged in local memory per step"},
     {"T6_DEC_HEADS", 64, 1, 256, "heads per work-group (more share each B_K/B_V tile)"},
@@ -55,12 +56,16 @@ static const t6i_param_def decode_params[] = {
     {"T6_DEC_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
     {"T6_DEC_MIN_SPLIT", 64, 1, 1 << 20, "fewest cached positions per split"},
     /* kernel 3 (kernels_cl/attention_decode.cl, lib/attention_decode.c) */
-    {"T6_DEC_MERGE", 2, 0, 2, "kernel 3: 0 merge pass after the splits, 1 the last group merges, 2 by device (0)"},
-    {"T6_DEC_FANIN", 0, 0, 4096, "kernel 3: splits merged per block by the last group; 0: about the square root"},
-    {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernel 3: split positions until about this many groups per compute unit"},
+    {"T6_DEC_MERGE", 2, 0, 2,
+     "kernels 3, 4: 0 merge pass after the splits, 1 the last groups merge, 2 by kernel (3: the pass, 4: the groups)"},
+    {"T6_DEC_FANIN", 0, 0, 4096, "kernels 3, 4: splits merged per block by the last group; 0: about the square root"},
+    {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernels 3, 4: split positions until about this many groups per compute unit"},
     {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
-    {"T6_DEC_MMA", 1, 0, 2, "kernel 3: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
+    {"T6_DEC_MMA", 1, 0, 2, "kernels 3, 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
     {"T6_DEC_REGISTERS", 0, 0, 255, "kernel 3 on NVIDIA: registers per work-item; 0 fits CU_GROUPS groups per unit"},
+    /* kernel 4 (kernels_cl/attention_decode_mma.cl, lib/attention_decode_mma.c) */
+    {"T6_DEC_STAGE", 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)"},
+    {"T6_DEC_STAGES", 3, 2, 4, "kernel 4: stages in flight in local memory"},
 };
 
 static const t6i_param_def prefill_params[] = {

@@ -2,92 +2,12 @@
  * reference fed the values the cache stored (and the unrounded ones, within TPA.md's storage tolerances), in
  * every storage type and odd shapes; equivalences (MHA written as TPA, prefill of one query and decode, prefill
  * in chunks), tunables that must not change results, and the arguments that must be rejected. */
-#include "support.h"
+#include "attention_problem.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { MAX_SLOTS = 4 };
-
-/* A factor cache filled from random normal host factors, with what the reference needs to check against it. */
-typedef struct problem {
-    t6_context *ctx;
-    t6_cache_config config;
-    t6_ref_shape shape;
-    t6_cache *cache;
-    double *stored[4][MAX_SLOTS]; /* per factor and slot: the values as the cache holds them */
-    double *exact[4][MAX_SLOTS];  /* the values before rounding to the storage type */
-    cl_mem query, out;
-    double *query_ref; /* rows × query row */
-    int rows;
-} problem;
-
-static size_t query_row(const problem *p) { return (size_t)p->shape.heads * p->shape.rank_q + (size_t)p->shape.rank_q * p->shape.head_dim; }
-static size_t out_row(const problem *p) { return (size_t)p->shape.heads * p->shape.head_dim; }
-
-/* Slots 0..slots−1 get written[i] random positions; `rows` random query rows are uploaded. */
-static void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtype, int slots, int capacity,
-                         const int *written, int rows, uint64_t stream)
-{
-    memset(p, 0, sizeof *p);
-    p->ctx = ctx;
-    p->shape = shape;
-    p->config = (t6_cache_config){shape.heads, shape.head_dim, shape.rank_k, shape.rank_v, slots, capacity, dtype};
-    T6T_OK(ctx, t6_cache_create(ctx, &p->config, &p->cache));
-    t6t_rng rng = t6t_rng_make(stream);
-    for (int f = 0; f < 4; f++)
-        for (int s = 0; s < slots; s++) {
-            if (written[s] == 0) continue;
-            const size_t n = (size_t)written[s] * t6_cache_factor_size(&p->config, (t6_cache_factor)f);
-            float *host = malloc(n * sizeof *host);
-            ck_assert_ptr_nonnull(host);
-            t6t_fill_normal(&rng, host, n, 1.0);
-            p->exact[f][s] = t6t_to_double(host, n);
-            T6T_OK(ctx, t6_cache_write(p->cache, (t6_cache_factor)f, s, 0, written[s], host));
-            /* Read back what the device stored, and check it is what rounding on the host gives. */
-            T6T_OK(ctx, t6_cache_read(p->cache, (t6_cache_factor)f, s, 0, written[s], host));
-            p->stored[f][s] = t6t_to_double(host, n);
-            for (size_t i = 0; i < n; i++)
-                ck_assert_float_eq(host[i], t6_round_to_dtype(dtype, (float)p->exact[f][s][i]));
-            free(host);
-        }
-    p->rows = rows;
-    const size_t n = (size_t)rows * query_row(p);
-    float *host = malloc(n * sizeof *host);
-    ck_assert_ptr_nonnull(host);
-    t6t_fill_normal(&rng, host, n, 1.0);
-    p->query_ref = t6t_to_double(host, n);
-    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, n, &p->query));
-    T6T_OK(ctx, t6_buffer_upload(ctx, p->query, T6_F32, 0, n, host));
-    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)rows * out_row(p), &p->out));
-    free(host);
-}
-
-static void problem_free(problem *p)
-{
-    for (int f = 0; f < 4; f++)
-        for (int s = 0; s < MAX_SLOTS; s++) {
-            free(p->stored[f][s]);
-            free(p->exact[f][s]);
-        }
-    free(p->query_ref);
-    clReleaseMemObject(p->query);
-    clReleaseMemObject(p->out);
-    t6_cache_destroy(p->cache);
-}
-
-/* The reference output of query row `row` at position `position` of `slot` (decode with length position+1). */
-static void reference_row(const problem *p, const t6_attention_options *options, int row, int slot, int position,
-                          bool rounded, double *out)
-{
-    double *const(*f)[MAX_SLOTS] = rounded ? p->stored : p->exact;
-    const double *q = p->query_ref + (size_t)row * query_row(p);
-    T6T_OK(NULL, t6_ref_decode(&p->shape, options, position + 1, q, q + p->shape.heads * p->shape.rank_q,
-                               f[T6_FACTOR_A_K][slot], f[T6_FACTOR_B_K][slot], f[T6_FACTOR_A_V][slot],
-                               f[T6_FACTOR_B_V][slot], out));
-}
 
 /* The kernels of the family: work-group tiles (GPUs) and vectors per work-item (CPUs); both run everywhere. */
 static const int kernels[] = {1, 2};
@@ -126,43 +46,6 @@ static void use_decoder(t6_context *ctx, int decoder)
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_MMA", decoders[decoder].mma));
 }
 
-static double tolerance_unrounded(t6_dtype dtype) { return dtype == T6_F16 ? 5e-3 : dtype == T6_BF16 ? 2e-2 : 1e-4; }
-
-/* Downloads `rows` output rows and checks them against both references. positions[i], slots[i] per row. */
-static void check_rows(const problem *p, const t6_attention_options *options, int rows, const int *slots,
-                       const int *positions, const char *what)
-{
-    const size_t n = (size_t)rows * out_row(p);
-    float *got = malloc(n * sizeof *got);
-    double *ref = malloc(n * sizeof *ref), *ref_exact = malloc(n * sizeof *ref_exact);
-    ck_assert(got && ref && ref_exact);
-    T6T_OK(p->ctx, t6_buffer_download(p->ctx, p->out, T6_F32, 0, n, got));
-    for (int i = 0; i < rows; i++) {
-        reference_row(p, options, i, slots[i], positions[i], true, ref + (size_t)i * out_row(p));
-        reference_row(p, options, i, slots[i], positions[i], false, ref_exact + (size_t)i * out_row(p));
-    }
-    char label[160];
-    snprintf(label, sizeof label, "%s (%s cache, stored values)", what, t6_dtype_name(p->config.dtype));
-    T6T_CLOSE(got, ref, n, 1e-4, label);
-    snprintf(label, sizeof label, "%s (%s cache, unrounded values)", what, t6_dtype_name(p->config.dtype));
-    T6T_CLOSE(got, ref_exact, n, tolerance_unrounded(p->config.dtype), label);
-    free(got);
-    free(ref);
-    free(ref_exact);
-}
-
-/* Decode of `batch` entries (slots[i], lengths[i]) with query rows 0..batch−1, checked. */
-static void decode_and_check(problem *p, const t6_attention_options *options, int batch, const int *slots,
-                             const int *lengths, const char *what)
-{
-    T6T_OK(p->ctx, t6_attention_decode(p->cache, p->shape.rank_q, batch, slots, lengths, p->query, 0, p->out, 0,
-                                       options));
-    int positions[16];
-    ck_assert_int_le(batch, 16);
-    for (int i = 0; i < batch; i++) positions[i] = lengths[i] - 1;
-    check_rows(p, options, batch, slots, positions, what);
-}
-
 START_TEST(decode_every_storage_type)
 {
     t6_context *ctx = t6t_context();
@@ -177,7 +60,7 @@ START_TEST(decode_every_storage_type)
             use_decoder(ctx, k);
             char what[96];
             snprintf(what, sizeof what, "decode H=4 D=64 ranks 2,2,2, %s", decoders[k].name);
-            decode_and_check(&p, NULL, 3, slots, lengths, what);
+            problem_decode_and_check(&p, NULL, 3, slots, lengths, what);
         }
         problem_free(&p);
     }
@@ -209,7 +92,7 @@ START_TEST(decode_odd_shapes)
             snprintf(what, sizeof what, "decode H=%d D=%d ranks %d,%d,%d, %s", cases[c].shape.heads,
                      cases[c].shape.head_dim, cases[c].shape.rank_q, cases[c].shape.rank_k, cases[c].shape.rank_v,
                      decoders[k].name);
-            decode_and_check(&p, NULL, 3, slots, lengths, what);
+            problem_decode_and_check(&p, NULL, 3, slots, lengths, what);
         }
         problem_free(&p);
     }
@@ -228,7 +111,7 @@ START_TEST(decode_batch_of_mixed_lengths)
         use_decoder(ctx, k);
         char what[96];
         snprintf(what, sizeof what, "decode lengths 1, 7, 1000, 4097, %s", decoders[k].name);
-        decode_and_check(&p, NULL, 4, slots, lengths, what);
+        problem_decode_and_check(&p, NULL, 4, slots, lengths, what);
     }
     problem_free(&p);
     t6_context_destroy(ctx);
@@ -241,11 +124,11 @@ START_TEST(decode_custom_scales)
     problem p;
     const int written[1] = {77};
     problem_make(&p, ctx, (t6_ref_shape){4, 64, 2, 2, 2}, T6_F32, 1, 100, written, 1, 400);
-    const t6_attention_options options = {0.7f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED};
+    const t6_attention_options options = {0.7f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     const int slot = 0, length = 77;
     for (int k = 0; k < DECODERS; k++) {
         use_decoder(ctx, k);
-        decode_and_check(&p, &options, 1, &slot, &length, decoders[k].name);
+        problem_decode_and_check(&p, &options, 1, &slot, &length, decoders[k].name);
     }
     problem_free(&p);
     t6_context_destroy(ctx);
@@ -283,7 +166,7 @@ START_TEST(decode_tunables_keep_results)
             const int slots[2] = {0, 1}, lengths[2] = {250, 19};
             char what[96];
             snprintf(what, sizeof what, "decode with setting %zu", s);
-            decode_and_check(&p, NULL, 2, slots, lengths, what);
+            problem_decode_and_check(&p, NULL, 2, slots, lengths, what);
         }
         problem_free(&p);
     }
@@ -332,8 +215,8 @@ START_TEST(decode_kernel3_tunables_keep_results)
             T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, settings[s][i].name, settings[s][i].value));
         char what[96];
         snprintf(what, sizeof what, "kernel 3 with setting %zu", s);
-        decode_and_check(&p, NULL, 2, slots, lengths, what);
-        decode_and_check(&p, NULL, 2, slots, lengths, "the same again (the merge counters are back at 0)");
+        problem_decode_and_check(&p, NULL, 2, slots, lengths, what);
+        problem_decode_and_check(&p, NULL, 2, slots, lengths, "the same again (the merge counters are back at 0)");
     }
     problem_free(&p);
 
@@ -378,7 +261,7 @@ START_TEST(decode_rising_scores)
     const int slot = 0, length = LENGTH;
     for (int k = 0; k < DECODERS; k++) {
         use_decoder(ctx, k);
-        decode_and_check(&p, NULL, 1, &slot, &length, decoders[k].name);
+        problem_decode_and_check(&p, NULL, 1, &slot, &length, decoders[k].name);
     }
     problem_free(&p);
     t6_context_destroy(ctx);
@@ -413,7 +296,7 @@ START_TEST(prefill_matches_reference)
             snprintf(what, sizeof what, "prefill H=%d D=%d ranks %d,%d,%d, kernel %d", cases[c].shape.heads,
                      cases[c].shape.head_dim, cases[c].shape.rank_q, cases[c].shape.rank_k, cases[c].shape.rank_v,
                      kernels[k]);
-            check_rows(&p, NULL, 30, row_slots, positions, what);
+            problem_check_rows(&p, NULL, 30, row_slots, positions, 1e-4, true, what);
         }
         problem_free(&p);
     }
@@ -452,7 +335,7 @@ START_TEST(prefill_tunables_keep_results)
         }
         char what[96];
         snprintf(what, sizeof what, "prefill with setting %zu", s);
-        check_rows(&p, NULL, 40, slots, positions, what);
+        problem_check_rows(&p, NULL, 40, slots, positions, 1e-4, true, what);
     }
     problem_free(&p);
     t6_context_destroy(ctx);
@@ -465,7 +348,7 @@ START_TEST(prefill_of_one_query_equals_decode)
     problem p;
     const int written[1] = {500};
     problem_make(&p, ctx, (t6_ref_shape){47, 64, 6, 2, 2}, T6_F16, 1, 500, written, 1, 900);
-    const size_t n = out_row(&p);
+    const size_t n = problem_out_row(&p);
     float *decoded = malloc(n * sizeof *decoded), *prefilled = malloc(n * sizeof *prefilled);
     ck_assert(decoded && prefilled);
     for (int k = 0; k < 2 * DECODERS; k++) {
@@ -493,7 +376,7 @@ START_TEST(prefill_in_two_chunks_equals_one)
     problem p;
     const int written[1] = {150};
     problem_make(&p, ctx, (t6_ref_shape){5, 32, 3, 1, 2}, T6_F16, 1, 150, written, 150, 1000);
-    const size_t n = 150 * out_row(&p);
+    const size_t n = 150 * problem_out_row(&p);
     float *whole = malloc(n * sizeof *whole), *chunked = malloc(n * sizeof *chunked);
     ck_assert(whole && chunked);
     const int slot = 0;
@@ -505,8 +388,8 @@ START_TEST(prefill_in_two_chunks_equals_one)
     T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
     start = 61;
     count = 89;
-    T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 61 * query_row(&p), p.out,
-                                     61 * out_row(&p), NULL));
+    T6T_OK(ctx, t6_attention_prefill(p.cache, 3, 1, &slot, &start, &count, p.query, 61 * problem_query_row(&p), p.out,
+                                     61 * problem_out_row(&p), NULL));
     T6T_OK(ctx, t6_buffer_download(ctx, p.out, T6_F32, 0, n, chunked));
     double *as_ref = t6t_to_double(whole, n);
     T6T_CLOSE(chunked, as_ref, n, 1e-5, "prefill in two chunks against one");
@@ -516,7 +399,7 @@ START_TEST(prefill_in_two_chunks_equals_one)
         slots[i] = 0;
         positions[i] = i;
     }
-    check_rows(&p, NULL, 150, slots, positions, "prefill in two chunks");
+    problem_check_rows(&p, NULL, 150, slots, positions, 1e-4, true, "prefill in two chunks");
     free(whole);
     free(chunked);
     problem_free(&p);
@@ -623,16 +506,19 @@ START_TEST(invalid_arguments_are_rejected)
     const int slots5[5] = {0, 0, 0, 0, 0}, lengths5[5] = {10, 10, 10, 10, 10};
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, DECODE(p.cache, rq, 5, slots5, lengths5, p.query, 0, p.out, 0, NULL));
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
-               DECODE(p.cache, rq, 1, &slot, &length, p.query, 4 * query_row(&p), p.out, 0, NULL));
+               DECODE(p.cache, rq, 1, &slot, &length, p.query, 4 * problem_query_row(&p), p.out, 0, NULL));
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
-               DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 4 * out_row(&p), NULL));
+               DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 4 * problem_out_row(&p), NULL));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, NULL, 0, p.out, 0, NULL));
-    t6_attention_options options = {NAN, 0, 0, 0, T6_ATTENTION_FACTORIZED};
+    t6_attention_options options = {NAN, 0, 0, 0, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
-    options = (t6_attention_options){0, 0, INFINITY, 0, T6_ATTENTION_FACTORIZED};
+    options = (t6_attention_options){0, 0, INFINITY, 0, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
-    options = (t6_attention_options){0, 0, 0, 0, (t6_attention_method)7};
+    options = (t6_attention_options){0, 0, 0, 0, (t6_attention_method)7, T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
+    options = (t6_attention_options){0, 0, 0, 0, T6_ATTENTION_FACTORIZED, (t6_precision)3};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
+    ck_assert_ptr_nonnull(strstr(t6_context_last_error(ctx), "precision 3"));
 #undef DECODE
 
 #define PREFILL(...) t6_attention_prefill(__VA_ARGS__)

@@ -97,7 +97,7 @@ static void check_decode(t6_dtype dtype, const t6_attention_options *options)
 START_TEST(decode_matches_factorized_reference)
 {
     check_decode(T6_F16, NULL);
-    t6_attention_options options = {0.7f, 0.25f, 1.5f, 0.05f, T6_ATTENTION_MATERIALIZED};
+    t6_attention_options options = {0.7f, 0.25f, 1.5f, 0.05f, T6_ATTENTION_MATERIALIZED, T6_PRECISION_DEFAULT};
     check_decode(T6_BF16, &options);
 }
 END_TEST

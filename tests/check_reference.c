@@ -393,8 +393,8 @@ START_TEST(factorized_decode_matches_materialized_attention)
 {
     static const t6_ref_shape shapes[] = {{5, 32, 3, 1, 2}, {3, 80, 1, 4, 2}, {2, 128, 16, 16, 16}};
     static const int lengths[] = {1, 7, 33};
-    const t6_attention_options custom = {0.7f, 1.3f, 0.4f, 0.2f, T6_ATTENTION_FACTORIZED};
-    const t6_attention_options partial = {0.0f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED};
+    const t6_attention_options custom = {0.7f, 1.3f, 0.4f, 0.2f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    const t6_attention_options partial = {0.0f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     const t6_attention_options *const options[] = {NULL, &custom, &partial};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int l = 0; l < 3; l++) {
@@ -430,7 +430,7 @@ START_TEST(prefill_rows_match_decode)
     static const t6_ref_shape shapes[] = {{3, 32, 2, 3, 1}, {4, 96, 5, 2, 3}};
     static const int starts[] = {0, 4};
     enum { COUNT = 5 };
-    const t6_attention_options custom = {0.9f, 0.0f, 1.1f, 0.3f, T6_ATTENTION_FACTORIZED};
+    const t6_attention_options custom = {0.9f, 0.0f, 1.1f, 0.3f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     for (int s = 0; s < 2; s++)
         for (int st = 0; st < 2; st++) {
             const t6_ref_shape *shape = &shapes[s];
@@ -510,7 +510,7 @@ START_TEST(invalid_arguments_are_rejected)
 
     const t6_ref_shape shape = {2, 32, 2, 1, 1};
     const t6_ref_shape bad_shapes[] = {{0, 32, 2, 1, 1}, {2, 31, 2, 1, 1}, {2, 32, 0, 1, 1}, {2, 32, 2, 17, 1}};
-    const t6_attention_options infinite = {0.0f, INFINITY, 0.0f, 0.0f, T6_ATTENTION_FACTORIZED};
+    const t6_attention_options infinite = {0.0f, INFINITY, 0.0f, 0.0f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     T6T_OK(NULL, t6_ref_materialize(&shape, NULL, 1, x, x, NULL, NULL, NULL, NULL, out, NULL, NULL));
     REJECTED(t6_ref_materialize(NULL, NULL, 1, x, x, x, x, x, x, out, out, out), "t6_ref_materialize: shape");
     REJECTED(t6_ref_materialize(&shape, NULL, 0, x, x, x, x, x, x, out, out, out), "length");

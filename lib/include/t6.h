@@ -348,10 +348,38 @@ typedef enum t6_attention_method {
     T6_ATTENTION_MATERIALIZED = 1 /**< builds K and V from the factors in scratch, then standard attention */
 } t6_attention_method;
 
-/** Scales; a field left 0 takes its default: scale_q 1/Rq, scale_k 1/Rk, scale_v 1/Rv, scale_softmax 1/√D. */
+/**
+ * Precision modes (TPA.md, "Numerical tolerance and precision modes"). Both hold on flat and on peaked inputs,
+ * measured against the double-precision reference fed the values the cache stores:
+ * - strict: max |t6 − ref| ≤ 1e-4·max|ref|. Matrix units take fp16/bf16 operands only with every operand that is
+ *   not a stored cache value (the per-head query, the softmax weights) split into parts that sum to it.
+ * - fast: ≤ 1e-3·max|ref| (fp32 and fp16 caches), ≤ 5e-3 (bf16 caches): the query is still split, the softmax
+ *   weights may be rounded once before the value product. Only the tensor-core decode (NVIDIA) has a cheaper
+ *   fast variant today; every other path runs strict in both modes.
+ */
+typedef enum t6_precision {
+    T6_PRECISION_DEFAULT = 0, /**< in options: the context's mode (t6_context_set_precision; strict unless set) */
+    T6_PRECISION_STRICT = 1,  /**< 1e-4 of max|ref| */
+    T6_PRECISION_FAST = 2     /**< 1e-3 (fp32, fp16 caches), 5e-3 (bf16 caches) of max|ref| */
+} t6_precision;
+
+/** "default", "strict", "fast"; NULL for other values. */
+T6_API const char *t6_precision_name(t6_precision precision);
+
+/** Sets the precision of the context's later attention calls whose options leave `precision` at
+ *  T6_PRECISION_DEFAULT (T6_PRECISION_DEFAULT here means strict). T6_ERROR_INVALID_ARGUMENT for an unknown
+ *  value or a NULL ctx. Thread safe. */
+T6_API t6_status t6_context_set_precision(t6_context *ctx, t6_precision precision);
+
+/** The context's precision for calls that do not choose one: T6_PRECISION_STRICT or T6_PRECISION_FAST. */
+T6_API t6_status t6_context_get_precision(t6_context *ctx, t6_precision *precision);
+
+/** Scales; a field left 0 takes its default: scale_q 1/Rq, scale_k 1/Rk, scale_v 1/Rv, scale_softmax 1/√D.
+ *  precision: T6_PRECISION_DEFAULT (0, what a zeroed struct holds) takes the context's mode. */
 typedef struct t6_attention_options {
     float scale_q, scale_k, scale_v, scale_softmax;
     t6_attention_method method;
+    t6_precision precision;
 } t6_attention_options;
 
 /**
@@ -360,7 +388,7 @@ typedef struct t6_attention_options {
  * (H·Rq + Rq·D) fp32 at `query_offset`, as t6_project writes it. out: batch × H·D fp32 at `out_offset`.
  * Each length must be ≥ 1 and ≤ the slot's cache length. Slots may repeat. options: NULL for defaults.
  * Offsets plus the rows they address must stay below 2^32 elements. Returns T6_ERROR_INVALID_ARGUMENT (NULL,
- * rank_q, batch, a slot or length out of range, a non-finite scale, an unknown method),
+ * rank_q, batch, a slot or length out of range, a non-finite scale, an unknown method or precision),
  * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_INVALID_PARAMS (tunables the device cannot run), T6_ERROR_BUILD_FAILED or
  * T6_ERROR_OPENCL.
  */

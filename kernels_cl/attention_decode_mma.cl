@@ -1,0 +1,819 @@
+/* attention_decode_mma.cl — factorized TPA decode on NVIDIA tensor cores (mma.sync m16n8k16, fp16 or bf16
+ * operands, fp32 accumulation), FlashAttention-2 style: the design of docs/DECODE.md (after
+ * shared/design/decode-kernel4.md), for fp16 and bf16 caches on sm_80 and later.
+ *
+ * A work-group takes one query (batch row), every head, and one split of the cached positions. Warp w owns the
+ * m16 tile of heads 16w .. 16w+15 for the whole split, so every softmax statistic of a head lives in one warp:
+ *  query   q̃_h = c·log2(e)·Σ_r A_Q[h][r]·B_Q[r] (fp32, once per group), scaled per head by a power of two and
+ *          split into QTERMS fp16/bf16 parts that sum to it (TPA.md: a query rounded once is never allowed);
+ *  stages  STAGE positions of B_K, B_V (rows swizzled so that ldmatrix hits distinct banks), A_K and A_V move
+ *          from global to local memory by 16-byte cp.async copies, STAGES deep, one barrier per stage;
+ *  scores  S = q̃·B_Kᵀ on tensor cores, B fragments by ldmatrix from the key rows; score[h][m] =
+ *          Σ_s A_K[m][h][s]·S[h][(m,s)] in fp32, in the registers of the lane that owns position m;
+ *  softmax running max and sum per head row in registers: the max over positions is a max over the lane's
+ *          values and two shuffles in its quad; accumulators are rescaled only when some row's max moved;
+ *  values  W[h][(m,s)] = 2^(score − max)·A_V[m][h][s] goes from the score registers straight into the A
+ *          fragments of acc += W·B_V (B fragments by ldmatrix.trans), split into PTERMS parts (strict: 2).
+ * Lane c of a quad owns positions 4j + c of a stage (j < STAGE/4), so its score columns (position, rank) and its
+ * value-product k slots (position, rank) are its own positions: no data crosses lanes between the products.
+ *
+ * Splits (`mode`): one split writes the normalized output at once; several write partial rows (acc, max in
+ * natural-log units, sum: the layout of merge.cl), then either the host runs merge.cl (MODE_PARTIALS), or the
+ * last group of each block of `fanin` splits merges that block and the last block merger of a row merges the
+ * blocks into the output (MODE_MERGE), so that a call is one launch.
+ *
+ * T6_MMA 1 runs the PTX instructions (NVIDIA only, after lib/attention_decode_mma.c's probe); T6_MMA 2 runs
+ * every warp-level instruction (mma, ldmatrix, shuffle, vote, cp.async) emulated through local memory with the
+ * same fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16"), so that any device — PoCL in the tests —
+ * checks the kernel's indexing, staging, masking, merge and precision.
+ *
+ * Shape macros set by the host (not tuned): T6_HEADS, T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V,
+ * T6_CACHE_DTYPE (1 fp16, 2 bf16), T6_MMA, T6_QTERMS, T6_PTERMS (from the precision mode and the dtype).
+ */
+#ifndef T6_DEC_STAGE
+#define T6_DEC_STAGE 32 /* cached positions per pipeline stage: 16 or 32 */
+#endif
+#ifndef T6_DEC_STAGES
+#define T6_DEC_STAGES 3 /* stages in flight in local memory: 2 to 4 */
+#endif
+
+#ifndef T6_HEADS
+#define T6_HEADS 32 /* H: set by the host, not tuned */
+#endif
+#ifndef T6_HEAD_DIM
+#define T6_HEAD_DIM 64
+#endif
+#ifndef T6_RANK_Q
+#define T6_RANK_Q 16
+#endif
+#ifndef T6_RANK_K
+#define T6_RANK_K 1
+#endif
+#ifndef T6_RANK_V
+#define T6_RANK_V 1
+#endif
+#ifndef T6_CACHE_DTYPE
+#define T6_CACHE_DTYPE 1
+#endif
+#ifndef T6_MMA
+#define T6_MMA 2 /* 1 PTX (NVIDIA), 2 emulated (any device) */
+#endif
+#ifndef T6_QTERMS
+#define T6_QTERMS 2 /* parts of q̃: 2 (fp16), 3 (bf16 strict) */
+#endif
+#ifndef T6_PTERMS
+#define T6_PTERMS 2 /* parts of the softmax weights: 2 strict, 1 fast */
+#endif
+
+#define HEADS T6_HEADS
+#define HEAD_DIM T6_HEAD_DIM
+#define DIM4 (HEAD_DIM / 4)
+#define RANK_Q T6_RANK_Q
+#define RANK_K T6_RANK_K
+#define RANK_V T6_RANK_V
+#define STAGE T6_DEC_STAGE
+#define STAGES T6_DEC_STAGES
+#define QTERMS T6_QTERMS
+#define PTERMS T6_PTERMS
+#define WARPS ((HEADS + 15) / 16)
+#define WG_SIZE (32 * WARPS)
+#define QUERY_ROW (HEADS * RANK_Q + RANK_Q * HEAD_DIM) /* floats per query: A_Q then B_Q */
+#define OWN (STAGE / 4)                                /* positions of a stage each lane owns */
+#define KSTEPS (HEAD_DIM / 16)                          /* k16 steps of the score product */
+#define NTILES (HEAD_DIM / 8)                           /* n8 tiles of the value product (even for every D) */
+
+#define MODE_OUTPUT 0
+#define MODE_PARTIALS 1
+#define MODE_MERGE 2
+
+/* ---- the stage's local memory, in bytes ---- */
+/* B rows of 16-byte chunks. D 64 and 128: chunk c of row r sits at c ^ (r mod 8), so the 8 rows of an ldmatrix
+ * phase hit 8 bank groups; D 32 (4 chunks, 2 rows per 128 bytes): c ^ ((r / 2) mod 4); D 80 and 96: rows padded
+ * by a chunk (an odd number of chunks apart spreads 8 rows over 8 bank groups). */
+#define CHUNKS (HEAD_DIM / 8)
+#if HEAD_DIM == 80 || HEAD_DIM == 96
+#define ROW_BYTES (HEAD_DIM * 2 + 16)
+#else
+#define ROW_BYTES (HEAD_DIM * 2)
+#endif
+#define KEY_ROWS (STAGE * RANK_K)
+#define VALUE_ROWS (STAGE * RANK_V)
+/* A factors: the stage's positions are one contiguous run of bytes, copied in aligned 16-byte chunks from the
+ * chunk that holds its first byte (its shift: 0 to 14 bytes into it): one chunk more than the run needs. */
+#define AK_BYTES (STAGE * HEADS * RANK_K * 2)
+#define AV_BYTES (STAGE * HEADS * RANK_V * 2)
+#define AK_CHUNKS (AK_BYTES / 16 + 1)
+#define AV_CHUNKS (AV_BYTES / 16 + 1)
+#define BK_AT 0
+#define BV_AT (BK_AT + KEY_ROWS * ROW_BYTES)
+#define AK_AT (BV_AT + VALUE_ROWS * ROW_BYTES)
+#define AV_AT (AK_AT + AK_CHUNKS * 16)
+#define STAGE_BYTES (AV_AT + AV_CHUNKS * 16)
+
+inline uint chunk_at(uint row, uint chunk)
+{
+#if HEAD_DIM == 64 || HEAD_DIM == 128
+    return chunk ^ (row & 7u);
+#elif HEAD_DIM == 32
+    return chunk ^ ((row >> 1) & 3u);
+#else
+    return chunk;
+#endif
+}
+
+inline uint row_chunk(uint row, uint chunk) { return row * ROW_BYTES + chunk_at(row, chunk) * 16u; }
+
+/* A cached fp16 or bf16 value in a stage, as fp32. */
+inline float stored_value(const __local uchar *stage, uint offset)
+{
+#if T6_CACHE_DTYPE == 1
+    return vload_half(0, (const __local half *)(stage + offset));
+#else
+    return t6_bf16_to_float(*(const __local ushort *)(stage + offset));
+#endif
+}
+
+/* Loops over register arrays are unrolled on the GPU (or the arrays go to slow per-work-item memory); the
+ * emulation keeps them rolled: each emulated instruction holds barriers, and a CPU compiler's work-group
+ * transformation grows with every copy of one. */
+#if T6_MMA == 1
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("nounroll")
+#endif
+
+/* ---- fragments: a pair of fp16 or bf16 values, the lower k (or column) first ---- */
+#if T6_MMA == 1
+typedef uint frag; /* packed as mma.sync reads it */
+#define EMU_PARAM
+#define EMU_ARG
+
+/* The .shared window address of a local pointer: in NVPTX a __local pointer is that offset (probed). */
+inline uint shared_address(const __local void *p) { return (uint)(size_t)p; }
+
+inline frag pack(float low, float high)
+{
+    uint r;
+#if T6_CACHE_DTYPE == 1
+    __asm__("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(high), "f"(low));
+#else
+    __asm__("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(high), "f"(low));
+#endif
+    return r;
+}
+
+inline float2 unpack(frag v)
+{
+#if T6_CACHE_DTYPE == 1
+    float2 f;
+    __asm__("{ .reg .f16 l, h; mov.b32 {l, h}, %2; cvt.f32.f16 %0, l; cvt.f32.f16 %1, h; }"
+            : "=f"(f.x), "=f"(f.y)
+            : "r"(v));
+    return f;
+#else
+    return (float2)(as_float(v << 16), as_float(v & 0xFFFF0000u));
+#endif
+}
+
+/* d += A·B on one m16n8k16 tile: a[0..3] rows g / g+8, k 2c.. and 2c+8..; b0, b1 k 2c.. and 2c+8.., column g. */
+inline void mma(float *d, const frag *a, frag b0, frag b1)
+{
+#if T6_CACHE_DTYPE == 1
+    __asm__ __volatile__("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+                         "{%8,%9}, {%0,%1,%2,%3};"
+                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    __asm__ __volatile__("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+                         "{%8,%9}, {%0,%1,%2,%3};"
+                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+/* Four 8 × 8 matrices of 16-bit values; lane 8i + r gives the address of row r of matrix i. Without .trans
+ * register i of lane l holds row l/4, columns 2(l%4), +1 of matrix i; with .trans rows 2(l%4), +1 of column
+ * l/4. */
+inline void ldsm4(frag *r, const __local uchar *stage, uint offset)
+{
+    __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                         : "r"(shared_address(stage) + offset)
+                         : "memory");
+}
+
+inline void ldsm4_trans(frag *r, const __local uchar *stage, uint offset)
+{
+    __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                         : "r"(shared_address(stage) + offset)
+                         : "memory");
+}
+
+inline float shuffle_xor(float v, int mask)
+{
+    float r;
+    __asm__ __volatile__("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(mask));
+    return r;
+}
+
+inline bool any_in_warp(bool p)
+{
+    int r;
+    __asm__ __volatile__("{ .reg .pred q, o; setp.ne.s32 q, %1, 0; vote.sync.any.pred o, q, 0xffffffff; "
+                         "selp.s32 %0, 1, 0, o; }"
+                         : "=r"(r)
+                         : "r"((int)p));
+    return r != 0;
+}
+
+inline float exp2_fast(float x)
+{
+    float y;
+    __asm__("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+/* 16 bytes from global to local memory without registers; bytes past `valid` (0..16) are zero-filled. */
+inline void copy16(__local uchar *dst, const __global uchar *src, uint valid)
+{
+    __asm__ __volatile__("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(dst)), "l"(src),
+                         "r"(valid)
+                         : "memory");
+}
+
+inline void copies_commit(void) { __asm__ __volatile__("cp.async.commit_group;" ::: "memory"); }
+
+/* Waits until at most `pending` (a constant) committed groups of copies are still in flight. */
+#define COPIES_WAIT(pending) __asm__ __volatile__("cp.async.wait_group %0;" ::"n"(pending) : "memory")
+
+/* What __threadfence() is: OpenCL 1.2 names no device scope. */
+inline void device_fence(void) { __asm__ __volatile__("membar.gl;" ::: "memory"); }
+
+#else
+/* ---- the same instructions emulated: a fragment pair holds the two values already rounded to the type ---- */
+typedef float2 frag;
+/* Every emulated warp-level instruction exchanges values through the warp's part of `exchange` (12 floats per
+ * lane) between barriers; all warps run the same instruction sequence, so every barrier is reached by all. */
+#define EMU_PARAM , __local float *exchange
+#define EMU_ARG , exchange
+
+inline float round_to_cache_type(float x)
+{
+#if T6_CACHE_DTYPE == 1
+    ushort bits;
+    vstore_half_rte(x, 0, (__private half *)&bits);
+    return vload_half(0, (const __private half *)&bits);
+#else
+    return t6_bf16_to_float(t6_float_to_bf16(x));
+#endif
+}
+
+inline frag pack(float low, float high) { return (float2)(round_to_cache_type(low), round_to_cache_type(high)); }
+inline float2 unpack(frag v) { return v; }
+
+inline uint lane_id(void) { return get_local_id(0) % 32; }
+
+inline void mma_emulated(float *d, const frag *a, frag b0, frag b1, __local float *exchange)
+{
+    const uint lane = lane_id(), g = lane / 4, c = lane % 4;
+    __local float *mine = exchange + (get_local_id(0) / 32) * 384 + lane * 12;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    mine[0] = a[0].x, mine[1] = a[0].y, mine[2] = a[1].x, mine[3] = a[1].y;
+    mine[4] = a[2].x, mine[5] = a[2].y, mine[6] = a[3].x, mine[7] = a[3].y;
+    mine[8] = b0.x, mine[9] = b0.y, mine[10] = b1.x, mine[11] = b1.y;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const __local float *warp = exchange + (get_local_id(0) / 32) * 384;
+    for (uint k = 0; k < 16; k++) {
+        /* A[row][k] is in lane 4(row mod 8) + (k mod 8)/2, register (k ≥ 8)·2 + (row ≥ 8), element k mod 2. */
+        const uint holder = (k % 8) / 2, element = k % 2, high_k = k >= 8 ? 4 : 0;
+        const float top = warp[(4 * g + holder) * 12 + high_k + element];
+        const float bottom = warp[(4 * g + holder) * 12 + high_k + 2 + element];
+        /* B[k][n] is in lane 4n + (k mod 8)/2, register k ≥ 8, element k mod 2. */
+        const uint b_at = 8 + (k >= 8 ? 2 : 0) + element;
+        const float left = warp[(4 * (2 * c) + holder) * 12 + b_at];
+        const float right = warp[(4 * (2 * c + 1) + holder) * 12 + b_at];
+        d[0] = mad(top, left, d[0]);
+        d[1] = mad(top, right, d[1]);
+        d[2] = mad(bottom, left, d[2]);
+        d[3] = mad(bottom, right, d[3]);
+    }
+}
+#define mma(d, a, b0, b1) mma_emulated(d, a, b0, b1, exchange)
+
+inline void ldsm4_emulated(frag *r, const __local uchar *stage, uint offset, bool trans, __local float *exchange)
+{
+    const uint lane = lane_id(), warp = get_local_id(0) / 32;
+    __local uint *addresses = (__local uint *)(exchange + warp * 384);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    addresses[lane] = offset;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint i = 0; i < 4; i++) {
+        if (trans) {
+            const uint column = 2 * (lane / 4);
+            r[i] = (float2)(stored_value(stage, addresses[8 * i + 2 * (lane % 4)] + column),
+                            stored_value(stage, addresses[8 * i + 2 * (lane % 4) + 1] + column));
+        } else {
+            const uint row = addresses[8 * i + lane / 4] + 4 * (lane % 4);
+            r[i] = (float2)(stored_value(stage, row), stored_value(stage, row + 2));
+        }
+    }
+}
+#define ldsm4(r, stage, offset) ldsm4_emulated(r, stage, offset, false, exchange)
+#define ldsm4_trans(r, stage, offset) ldsm4_emulated(r, stage, offset, true, exchange)
+
+inline float shuffle_xor_emulated(float v, int mask, __local float *exchange)
+{
+    const uint lane = lane_id();
+    __local float *warp = exchange + (get_local_id(0) / 32) * 384;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    warp[lane] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return warp[lane ^ (uint)mask];
+}
+#define shuffle_xor(v, mask) shuffle_xor_emulated(v, mask, exchange)
+
+inline bool any_in_warp_emulated(bool p, __local float *exchange)
+{
+    const uint lane = lane_id();
+    __local float *warp = exchange + (get_local_id(0) / 32) * 384;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    warp[lane] = p ? 1.0f : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float any = 0.0f;
+    for (uint i = 0; i < 32; i++) any = fmax(any, warp[i]);
+    return any != 0.0f;
+}
+#define any_in_warp(p) any_in_warp_emulated(p, exchange)
+
+inline float exp2_fast(float x) { return exp2(x); }
+
+inline void copy16(__local uchar *dst, const __global uchar *src, uint valid)
+{
+    for (uint i = 0; i < 16; i++) dst[i] = i < valid ? src[i] : (uchar)0;
+}
+
+inline void copies_commit(void) {}
+#define COPIES_WAIT(pending)
+inline void device_fence(void) {}
+#endif
+
+/* ---- the merge of the splits by the last groups (MODE_MERGE) ---- */
+
+/* Merges `count` partial rows per head — row first + j·HEADS + h for j < count, in a layout of `rows` rows
+ * starting at `partials` (acc, then max, then sum) — into `dest`: with dest_rows 0, the normalized output row
+ * (HEADS × HEAD_DIM floats); otherwise rows dest_first + h of a partial layout of dest_rows rows. Every
+ * work-item of every group calls it (its barrier is never under a condition); a group that is not the merger
+ * passes count 0 and writes nothing. `weights` holds count·HEADS floats, `totals` 2·HEADS. */
+void merge_partials(const volatile __global float *partials, uint rows, uint first, uint count, __global float *dest,
+                    uint dest_rows, uint dest_first, __local float *weights, __local float *totals)
+{
+    const uint lid = get_local_id(0);
+    const volatile __global float *max_score = partials + (size_t)rows * HEAD_DIM;
+    const volatile __global float *sum = max_score + rows;
+    for (uint h = lid; h < HEADS && count > 0; h += WG_SIZE) {
+        float top = -INFINITY;
+        for (uint j = 0; j < count; j++) {
+            weights[j * HEADS + h] = max_score[first + j * HEADS + h];
+            top = fmax(top, weights[j * HEADS + h]);
+        }
+        float total = 0.0f;
+        for (uint j = 0; j < count; j++) {
+            const float m = weights[j * HEADS + h];
+            /* An empty partial contributes nothing (and must not compute −inf − −inf). */
+            const float w = m == -INFINITY ? 0.0f : exp(m - top);
+            weights[j * HEADS + h] = w;
+            total = mad(w, sum[first + j * HEADS + h], total);
+        }
+        totals[h] = top;
+        totals[HEADS + h] = total;
+        if (dest_rows) {
+            dest[(size_t)dest_rows * HEAD_DIM + dest_first + h] = top;
+            dest[(size_t)dest_rows * (HEAD_DIM + 1) + dest_first + h] = total;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const volatile __global float4 *acc = (const volatile __global float4 *)partials;
+    for (uint u = lid; u < HEADS * DIM4 && count > 0; u += WG_SIZE) {
+        const uint h = u / DIM4, d4 = u % DIM4;
+        /* Four independent loads per step, so that a long block is not a chain of L2 round trips. */
+        float4 a0 = (float4)(0.0f), a1 = (float4)(0.0f), a2 = (float4)(0.0f), a3 = (float4)(0.0f);
+        uint j = 0;
+        for (; j + 4 <= count; j += 4) {
+            a0 = mad((float4)(weights[j * HEADS + h]), acc[(first + j * HEADS + h) * DIM4 + d4], a0);
+            a1 = mad((float4)(weights[(j + 1) * HEADS + h]), acc[(first + (j + 1) * HEADS + h) * DIM4 + d4], a1);
+            a2 = mad((float4)(weights[(j + 2) * HEADS + h]), acc[(first + (j + 2) * HEADS + h) * DIM4 + d4], a2);
+            a3 = mad((float4)(weights[(j + 3) * HEADS + h]), acc[(first + (j + 3) * HEADS + h) * DIM4 + d4], a3);
+        }
+        for (; j < count; j++) a0 = mad((float4)(weights[j * HEADS + h]), acc[(first + j * HEADS + h) * DIM4 + d4], a0);
+        const float4 merged = (a0 + a1) + (a2 + a3);
+        if (dest_rows) vstore4(merged, 0, dest + (size_t)(dest_first + h) * HEAD_DIM + d4 * 4);
+        else vstore4(merged / totals[HEADS + h], 0, dest + h * HEAD_DIM + d4 * 4);
+    }
+}
+
+/* Whether this group is the last of `expected` to arrive at `counter`, once every work-item has fenced its
+ * global writes; a group that does not take part (`arrives` false) only passes the barrier. The last one
+ * resets the counter for the next launch. `flag` must not be written again before a barrier. */
+inline bool last_to_arrive(volatile __global uint *counter, uint expected, bool arrives, __local int *flag)
+{
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    device_fence();
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    if (get_local_id(0) == 0) {
+        const bool last = arrives && atomic_inc(counter) == expected - 1;
+        if (last) atomic_xchg(counter, 0u);
+        *flag = last;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const bool last = *flag != 0;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    device_fence();
+    return last;
+}
+
+/* ---- the kernel ---- */
+
+/* Issues the copies of the stage that starts at position `first` (of the slot's run at byte offsets b_row0,
+ * a_k0, a_v0) into `stage`; `valid` positions are real, the rest zero-filled. */
+inline void issue_stage(__local uchar *stage, const __global uchar *b_k, const __global uchar *b_v,
+                        const __global uchar *a_k, const __global uchar *a_v, size_t position0, uint first,
+                        uint valid, uint ak_shift, uint av_shift)
+{
+    const uint lid = get_local_id(0);
+    const size_t key0 = (position0 + first) * (RANK_K * HEAD_DIM * 2);
+    const size_t value0 = (position0 + first) * (RANK_V * HEAD_DIM * 2);
+UNROLL
+    for (uint i = 0; i < (KEY_ROWS * CHUNKS + WG_SIZE - 1) / WG_SIZE; i++) {
+        const uint j = lid + i * WG_SIZE, row = j / CHUNKS, chunk = j % CHUNKS;
+        if (j < KEY_ROWS * CHUNKS)
+            copy16(stage + BK_AT + row_chunk(row, chunk), b_k + key0 + j * 16, row / RANK_K < valid ? 16 : 0);
+    }
+UNROLL
+    for (uint i = 0; i < (VALUE_ROWS * CHUNKS + WG_SIZE - 1) / WG_SIZE; i++) {
+        const uint j = lid + i * WG_SIZE, row = j / CHUNKS, chunk = j % CHUNKS;
+        if (j < VALUE_ROWS * CHUNKS)
+            copy16(stage + BV_AT + row_chunk(row, chunk), b_v + value0 + j * 16, row / RANK_V < valid ? 16 : 0);
+    }
+    /* A factors from the aligned chunk that holds their first byte; the bytes of `valid` positions are copied. */
+    const size_t ak0 = (position0 + first) * (HEADS * RANK_K * 2) - ak_shift;
+    const int ak_valid = (int)(ak_shift + valid * (HEADS * RANK_K * 2));
+    for (uint j = lid; j < AK_CHUNKS; j += WG_SIZE)
+        copy16(stage + AK_AT + j * 16, a_k + ak0 + j * 16, (uint)clamp(ak_valid - (int)(j * 16), 0, 16));
+    const size_t av0 = (position0 + first) * (HEADS * RANK_V * 2) - av_shift;
+    const int av_valid = (int)(av_shift + valid * (HEADS * RANK_V * 2));
+    for (uint j = lid; j < AV_CHUNKS; j += WG_SIZE)
+        copy16(stage + AV_AT + j * 16, a_v + av0 + j * 16, (uint)clamp(av_valid - (int)(j * 16), 0, 16));
+}
+
+#if T6_MMA == 2
+#define EXCHANGE_FLOATS (WARPS * 384)
+#else
+#define EXCHANGE_FLOATS 1
+#endif
+
+__kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void t6_attention_decode_mma(const __global float *query, uint query_offset, const __global uchar *a_k,
+                             const __global uchar *a_v, const __global uchar *b_k, const __global uchar *b_v,
+                             uint capacity, const __global int4 *tiles, uint split_length, float score_scale,
+                             float value_scale, __global float *out, uint out_offset, uint mode,
+                             __global float *partials, uint level2, volatile __global uint *counters, uint fanin)
+{
+    __local uint4 stage_memory[STAGES * STAGE_BYTES / 16];
+    __local float exchange[EXCHANGE_FLOATS];
+    __local float merge_totals[2 * HEADS];
+    __local int flag;
+    (void)exchange;
+
+    const uint lid = get_local_id(0), warp = lid / 32, lane = lid % 32, g = lane / 4, c = lane % 4;
+    const uint split = get_group_id(0), splits = get_num_groups(0), batch = get_num_groups(2);
+    const int4 tile = tiles[get_group_id(2)];
+    const uint slot = (uint)tile.x, row = (uint)tile.y, end = (uint)tile.w + 1; /* decode: position = length − 1 */
+    const uint first = split * split_length, last = min(first + split_length, end);
+    const uint partial_rows = batch * splits * HEADS;
+    const size_t position0 = (size_t)slot * capacity;
+    __local uchar *stages = (__local uchar *)stage_memory;
+
+    if (first >= end) {
+        if (mode == MODE_PARTIALS) {
+            /* merge.cl reads every split: this one is empty. */
+            const uint partial0 = (row * splits + split) * HEADS;
+            for (uint i = lid; i < HEADS * HEAD_DIM; i += WG_SIZE) partials[(size_t)partial0 * HEAD_DIM + i] = 0.0f;
+            for (uint h = lid; h < HEADS; h += WG_SIZE) {
+                partials[(size_t)partial_rows * HEAD_DIM + partial0 + h] = -INFINITY;
+                partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + h] = 0.0f;
+            }
+        }
+        return; /* before any barrier, and the same for the whole group */
+    }
+
+    /* ---- the first stages in flight before anything else ---- */
+    const uint stage_count = (last - first + STAGE - 1) / STAGE;
+    /* Stages are 16·k positions long, so the A factors' offset in their first chunk is the same in every stage. */
+    const uint ak_shift = (uint)(((position0 + first) * (HEADS * RANK_K * 2)) % 16);
+    const uint av_shift = (uint)(((position0 + first) * (HEADS * RANK_V * 2)) % 16);
+UNROLL
+    for (uint s = 0; s + 1 < STAGES; s++) {
+        if (s < stage_count) {
+            const uint at = first + s * STAGE;
+            issue_stage(stages + s * STAGE_BYTES, b_k, b_v, a_k, a_v, position0, at, min((uint)STAGE, last - at),
+                        ak_shift, av_shift);
+        }
+        copies_commit();
+    }
+
+    /* ---- q̃ for this lane's two head rows, scaled per head by 2^e and split into QTERMS parts ---- */
+    const uint head_top = 16 * warp + g, head_bottom = head_top + 8;
+    const __global float *q = query + query_offset + (size_t)row * QUERY_ROW;
+    float qv[KSTEPS][8]; /* per k step: top row k 2c, 2c+1, bottom row the same, top k 2c+8, 2c+9, bottom */
+UNROLL
+    for (uint kk = 0; kk < KSTEPS; kk++)
+UNROLL
+        for (uint i = 0; i < 8; i++) qv[kk][i] = 0.0f;
+    for (uint r = 0; r < RANK_Q; r++) {
+        const float top = head_top < HEADS ? q[head_top * RANK_Q + r] * score_scale : 0.0f;
+        const float bottom = head_bottom < HEADS ? q[head_bottom * RANK_Q + r] * score_scale : 0.0f;
+        const __global float *bq = q + HEADS * RANK_Q + r * HEAD_DIM;
+UNROLL
+        for (uint kk = 0; kk < KSTEPS; kk++) {
+            const float2 low = vload2(0, bq + 16 * kk + 2 * c), high = vload2(0, bq + 16 * kk + 2 * c + 8);
+            qv[kk][0] = mad(top, low.x, qv[kk][0]);
+            qv[kk][1] = mad(top, low.y, qv[kk][1]);
+            qv[kk][2] = mad(bottom, low.x, qv[kk][2]);
+            qv[kk][3] = mad(bottom, low.y, qv[kk][3]);
+            qv[kk][4] = mad(top, high.x, qv[kk][4]);
+            qv[kk][5] = mad(top, high.y, qv[kk][5]);
+            qv[kk][6] = mad(bottom, high.x, qv[kk][6]);
+            qv[kk][7] = mad(bottom, high.y, qv[kk][7]);
+        }
+    }
+    /* A power of two per head puts its largest |q̃| near 2^12, so that the low parts of fp16 stay normal; the
+     * scores are scaled back exactly in fp32. */
+    float top_max = 0.0f, bottom_max = 0.0f;
+UNROLL
+    for (uint kk = 0; kk < KSTEPS; kk++) {
+        top_max = fmax(top_max, fmax(fmax(fabs(qv[kk][0]), fabs(qv[kk][1])), fmax(fabs(qv[kk][4]), fabs(qv[kk][5]))));
+        bottom_max =
+            fmax(bottom_max, fmax(fmax(fabs(qv[kk][2]), fabs(qv[kk][3])), fmax(fabs(qv[kk][6]), fabs(qv[kk][7]))));
+    }
+    top_max = fmax(top_max, shuffle_xor(top_max, 1));
+    top_max = fmax(top_max, shuffle_xor(top_max, 2));
+    bottom_max = fmax(bottom_max, shuffle_xor(bottom_max, 1));
+    bottom_max = fmax(bottom_max, shuffle_xor(bottom_max, 2));
+    const int top_exponent = top_max > 0.0f ? 12 - ilogb(top_max) : 0;
+    const int bottom_exponent = bottom_max > 0.0f ? 12 - ilogb(bottom_max) : 0;
+    const float top_unscale = ldexp(1.0f, -top_exponent), bottom_unscale = ldexp(1.0f, -bottom_exponent);
+    frag qa[QTERMS][KSTEPS][4];
+UNROLL
+    for (uint kk = 0; kk < KSTEPS; kk++)
+UNROLL
+        for (uint i = 0; i < 4; i++) {
+            const int exponent = i % 2 == 0 ? top_exponent : bottom_exponent;
+            float x = ldexp(qv[kk][2 * i], exponent), y = ldexp(qv[kk][2 * i + 1], exponent);
+UNROLL
+            for (uint t = 0; t < QTERMS; t++) {
+                qa[t][kk][i] = pack(x, y);
+                const float2 part = unpack(qa[t][kk][i]);
+                x -= part.x;
+                y -= part.y;
+            }
+        }
+
+    float acc[NTILES][4];
+UNROLL
+    for (uint t = 0; t < NTILES; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.0f;
+    float top_ref = -INFINITY, bottom_ref = -INFINITY, top_sum = 0.0f, bottom_sum = 0.0f;
+
+    for (uint st = 0; st < stage_count; st++) {
+        COPIES_WAIT(STAGES - 2);
+        barrier(CLK_LOCAL_MEM_FENCE); /* stage st is in; every warp is done with stage st − 1 */
+        {
+            const uint ahead = st + STAGES - 1;
+            if (ahead < stage_count) {
+                const uint at = first + ahead * STAGE;
+                issue_stage(stages + (ahead % STAGES) * STAGE_BYTES, b_k, b_v, a_k, a_v, position0, at,
+                            min((uint)STAGE, last - at), ak_shift, av_shift);
+            }
+            copies_commit();
+        }
+        const __local uchar *stage = stages + (st % STAGES) * STAGE_BYTES;
+        const uint stage_first = first + st * STAGE;
+
+        /* ---- scores of the lane's positions 4j + c: Σ_s A_K·(q̃·B_K) ---- */
+        float top_score[OWN], bottom_score[OWN];
+UNROLL
+        for (uint j = 0; j < OWN; j++) top_score[j] = bottom_score[j] = 0.0f;
+UNROLL
+        for (uint s = 0; s < RANK_K; s++) {
+UNROLL
+            for (uint t = 0; t < OWN / 2; t++) {
+                /* n8 tile t of rank s: column n is position 4(2t + n mod 2) + n/2, held by lane n/2. */
+                float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                const uint n = lane % 8, i = lane / 8;
+                const uint key_row = (4 * (2 * t + n % 2) + n / 2) * RANK_K + s;
+UNROLL
+                for (uint kk = 0; kk < KSTEPS; kk += 2) {
+                    /* matrices i: chunks 2kk + i (two k steps); one step past the end re-reads the last. */
+                    frag b[4];
+                    const uint chunk = min(2 * kk + i, (uint)CHUNKS - 1);
+                    ldsm4(b, stage + BK_AT, row_chunk(key_row, chunk));
+UNROLL
+                    for (uint term = 0; term < QTERMS; term++) {
+                        mma(d, qa[term][kk], b[0], b[1]);
+                        if (kk + 1 < KSTEPS) mma(d, qa[term][kk + 1], b[2], b[3]);
+                    }
+                }
+                /* d[e]: top row, column 2c + e = position 4(2t + e) + c; d[2 + e] the bottom row. */
+UNROLL
+                for (uint e = 0; e < 2; e++) {
+                    const uint j = 2 * t + e, p = 4 * j + c;
+                    const __local uchar *ak = stage + AK_AT + ak_shift + (p * HEADS * RANK_K + s) * 2;
+                    const float ak_top = head_top < HEADS ? stored_value(ak, head_top * RANK_K * 2) : 0.0f;
+                    const float ak_bottom = head_bottom < HEADS ? stored_value(ak, head_bottom * RANK_K * 2) : 0.0f;
+                    top_score[j] = mad(ak_top * top_unscale, d[e], top_score[j]);
+                    bottom_score[j] = mad(ak_bottom * bottom_unscale, d[2 + e], bottom_score[j]);
+                }
+            }
+        }
+
+        /* ---- masking, the stage's max per row, and the rescale where a row's max moved ---- */
+        float top_max_now = -INFINITY, bottom_max_now = -INFINITY;
+UNROLL
+        for (uint j = 0; j < OWN; j++) {
+            if (stage_first + 4 * j + c >= last) top_score[j] = bottom_score[j] = -INFINITY;
+            top_max_now = fmax(top_max_now, top_score[j]);
+            bottom_max_now = fmax(bottom_max_now, bottom_score[j]);
+        }
+        top_max_now = fmax(top_max_now, shuffle_xor(top_max_now, 1));
+        top_max_now = fmax(top_max_now, shuffle_xor(top_max_now, 2));
+        bottom_max_now = fmax(bottom_max_now, shuffle_xor(bottom_max_now, 1));
+        bottom_max_now = fmax(bottom_max_now, shuffle_xor(bottom_max_now, 2));
+        const float top_new = fmax(top_ref, top_max_now), bottom_new = fmax(bottom_ref, bottom_max_now);
+        if (any_in_warp(top_new != top_ref || bottom_new != bottom_ref)) {
+            const float top_factor = exp2_fast(top_ref - top_new), bottom_factor = exp2_fast(bottom_ref - bottom_new);
+UNROLL
+            for (uint t = 0; t < NTILES; t++) {
+                acc[t][0] *= top_factor;
+                acc[t][1] *= top_factor;
+                acc[t][2] *= bottom_factor;
+                acc[t][3] *= bottom_factor;
+            }
+            top_sum *= top_factor;
+            bottom_sum *= bottom_factor;
+            top_ref = top_new;
+            bottom_ref = bottom_new;
+        }
+        /* P = 2^(score − max): the masked positions give 0. */
+UNROLL
+        for (uint j = 0; j < OWN; j++) {
+            top_score[j] = exp2_fast(top_score[j] - top_ref);
+            bottom_score[j] = exp2_fast(bottom_score[j] - bottom_ref);
+            top_sum += top_score[j];
+            bottom_sum += bottom_score[j];
+        }
+
+        /* ---- acc += W·B_V, W = P·A_V, k slots (position, rank) of the lane's own positions ---- */
+UNROLL
+        for (uint s = 0; s < RANK_V; s++) {
+UNROLL
+            for (uint kk = 0; kk < OWN / 4; kk++) {
+                /* slots j = 4kk + {0, 1} at k 2c, 2c+1 and 4kk + {2, 3} at k 2c+8, 2c+9 */
+                float w[8]; /* top j0, top j1, bottom j0, bottom j1, top j2, top j3, bottom j2, bottom j3 */
+UNROLL
+                for (uint e = 0; e < 4; e++) {
+                    const uint j = 4 * kk + e, p = 4 * j + c;
+                    const __local uchar *av = stage + AV_AT + av_shift + (p * HEADS * RANK_V + s) * 2;
+                    const float av_top = head_top < HEADS ? stored_value(av, head_top * RANK_V * 2) : 0.0f;
+                    const float av_bottom = head_bottom < HEADS ? stored_value(av, head_bottom * RANK_V * 2) : 0.0f;
+                    w[(e / 2) * 4 + e % 2] = top_score[j] * av_top;
+                    w[(e / 2) * 4 + 2 + e % 2] = bottom_score[j] * av_bottom;
+                }
+                frag wa[PTERMS][4];
+UNROLL
+                for (uint i = 0; i < 4; i++) {
+                    float x = w[2 * i], y = w[2 * i + 1];
+UNROLL
+                    for (uint term = 0; term < PTERMS; term++) {
+                        wa[term][i] = pack(x, y);
+                        const float2 part = unpack(wa[term][i]);
+                        x -= part.x;
+                        y -= part.y;
+                    }
+                }
+                /* B_V rows of this k step: k = r + 8·(i mod 2) is slot 4kk + 2·(k ≥ 8) + k mod 2 of lane (k mod 8)/2. */
+                const uint r = lane % 8, i = lane / 8, k = r + 8 * (i % 2);
+                const uint p = 4 * (4 * kk + 2 * (k / 8) + k % 2) + (k % 8) / 2;
+                const uint value_row = p * RANK_V + s;
+UNROLL
+                for (uint t = 0; t < NTILES; t += 2) {
+                    frag b[4];
+                    ldsm4_trans(b, stage + BV_AT, row_chunk(value_row, t + i / 2));
+UNROLL
+                    for (uint term = 0; term < PTERMS; term++) {
+                        mma(acc[t], wa[term], b[0], b[1]);
+                        mma(acc[t + 1], wa[term], b[2], b[3]);
+                    }
+                }
+            }
+        }
+    }
+    COPIES_WAIT(0);
+
+    top_sum += shuffle_xor(top_sum, 1);
+    top_sum += shuffle_xor(top_sum, 2);
+    bottom_sum += shuffle_xor(bottom_sum, 1);
+    bottom_sum += shuffle_xor(bottom_sum, 2);
+
+    /* ---- write: the output row (normalized), or this split's partial rows ---- */
+    const uint partial0 = (row * splits + split) * HEADS;
+    __global float *dest = mode == MODE_OUTPUT ? out + out_offset + (size_t)row * HEADS * HEAD_DIM
+                                               : partials + (size_t)partial0 * HEAD_DIM;
+    const float top_scale = mode == MODE_OUTPUT ? value_scale / top_sum : value_scale;
+    const float bottom_scale = mode == MODE_OUTPUT ? value_scale / bottom_sum : value_scale;
+UNROLL
+    for (uint t = 0; t < NTILES; t++) {
+        const uint e = 8 * t + 2 * c;
+        if (head_top < HEADS)
+            vstore2((float2)(acc[t][0], acc[t][1]) * top_scale, 0, dest + head_top * HEAD_DIM + e);
+        if (head_bottom < HEADS)
+            vstore2((float2)(acc[t][2], acc[t][3]) * bottom_scale, 0, dest + head_bottom * HEAD_DIM + e);
+    }
+    if (mode != MODE_OUTPUT && c == 0) {
+        if (head_top < HEADS) {
+            partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_top] = top_ref * M_LN2_F;
+            partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + head_top] = top_sum;
+        }
+        if (head_bottom < HEADS) {
+            partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_bottom] = bottom_ref * M_LN2_F;
+            partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + head_bottom] = bottom_sum;
+        }
+    }
+    if (mode == MODE_MERGE) {
+        /* ---- the last group of this block of splits merges it; the last block merger merges the blocks ---- */
+        const uint active_splits = (end + split_length - 1) / split_length;
+        const uint blocks = (active_splits + fanin - 1) / fanin, block_of = split / fanin;
+        const uint blocks_max = (splits + fanin - 1) / fanin;
+        const uint in_block = min(fanin, active_splits - block_of * fanin);
+        volatile __global uint *row_counters = counters + row * (blocks_max + 1);
+        /* The stages are free now (the host checked that fanin·H and blocks·H floats fit). */
+        __local float *merge_weights = (__local float *)stage_memory;
+        const uint rows2 = batch * blocks_max * HEADS;
+        __global float *out_row = out + out_offset + (size_t)row * HEADS * HEAD_DIM;
+        bool merges = true; /* this group took part in the level */
+        for (uint level = 0; level < 2; level++) {
+            const bool single = blocks == 1;
+            merges = last_to_arrive(row_counters + (level == 0 ? block_of : blocks_max),
+                                    level == 0 ? in_block : blocks, merges && (level == 0 || !single), &flag);
+            const uint count = !merges ? 0 : level == 0 ? in_block : blocks;
+            const bool to_output = level == 1 || single;
+            merge_partials(level == 0 ? partials : partials + level2, level == 0 ? partial_rows : rows2,
+                           level == 0 ? (row * splits + block_of * fanin) * HEADS : row * blocks_max * HEADS, count,
+                           to_output ? out_row : partials + level2, to_output ? 0 : rows2,
+                           (row * blocks_max + block_of) * HEADS, merge_weights, merge_totals);
+        }
+    }
+}
+
+/* The host's probe of the instructions above (lib/attention_decode_mma.c), one warp: three 16 × 16 matrices of
+ * small integers (exact in fp16 and bf16) come in by cp.async; A·B through ldmatrix (A) and ldmatrix.trans (B as
+ * [k][n], two n8 tiles), A·Btᵀ through ldmatrix (Bt as [n][k], the key-row layout); shuffles, vote and a
+ * pack/unpack round trip. The host computes every expected output from the same integers. */
+__kernel __attribute__((reqd_work_group_size(32, 1, 1))) void t6_mma_probe(const __global uchar *in,
+                                                                          __global float *out)
+{
+    __local uint4 tiles[3 * 16 * 16 * 2 / 16];
+    __local float exchange[EXCHANGE_FLOATS];
+    (void)exchange;
+    __local uchar *bytes = (__local uchar *)tiles;
+    const uint lane = get_local_id(0), g = lane / 4, c = lane % 4;
+    for (uint j = lane; j < 3 * 32; j += 32) copy16(bytes + j * 16, in + j * 16, 16);
+    copies_commit();
+    COPIES_WAIT(0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* A fragments: lane l gives row l mod 16, columns 8·(l / 16) .. (rows of 32 bytes). */
+    frag a[4], b[4], bt[4];
+    ldsm4(a, bytes, (lane % 16) * 32 + (lane / 16) * 16);
+    /* B as [k][n]: matrix i holds k rows 8·(i mod 2).., n columns 8·(i / 2)..; lane 8i + r gives row r. */
+    const uint i = lane / 8, r = lane % 8;
+    ldsm4_trans(b, bytes + 512, (r + 8 * (i % 2)) * 32 + (i / 2) * 16);
+    /* Bt as [n][k]: matrix i holds n rows 0..7, k columns 8·i (i < 2; matrices 2, 3 repeat them). */
+    ldsm4(bt, bytes + 1024, r * 32 + (i % 2) * 16);
+    float d[3][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
+    mma(d[0], a, b[0], b[1]);
+    mma(d[1], a, b[2], b[3]);
+    mma(d[2], a, bt[0], bt[1]);
+    for (uint p = 0; p < 3; p++) {
+        out[p * 128 + g * 8 + 2 * c] = d[p][0];
+        out[p * 128 + g * 8 + 2 * c + 1] = d[p][1];
+        out[p * 128 + (g + 8) * 8 + 2 * c] = d[p][2];
+        out[p * 128 + (g + 8) * 8 + 2 * c + 1] = d[p][3];
+    }
+    const float one = shuffle_xor((float)lane, 1), two = shuffle_xor((float)lane, 2);
+    out[384 + lane] = one + 100.0f * two;
+    const bool some = any_in_warp(lane == 17), none = any_in_warp(false);
+    const float2 round_trip = unpack(pack(1.0f + 0x1p-12f, 0.0f));
+    if (lane == 0) {
+        out[416] = some ? round_trip.x : 0.0f;
+        out[417] = none ? 1.0f : round_trip.y;
+    }
+}

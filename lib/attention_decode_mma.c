@@ -1,0 +1,299 @@
+/* attention_decode_mma.c — plans and launches kernels_cl/attention_decode_mma.cl (decode on tensor cores,
+ * T6_DEC_KERNEL 4): probes the PTX instructions once per context and cache type, fits the stages to local
+ * memory, splits the positions over the device, picks the precision parts and the merge. */
+#include "attention_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define META_CHANNEL 2
+#define SCRATCH_CHANNEL 2
+
+typedef struct plan {
+    int mma;               /* the kernel's T6_MMA: 1 PTX, 2 emulated */
+    int stage, stages;     /* positions per stage, stages in flight */
+    int qterms, pterms;    /* fp16/bf16 parts of q̃ and of the softmax weights */
+    int wg_size;
+    size_t local_bytes;
+    int splits, split_length, merge, fanin, blocks_max;
+} plan;
+
+static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
+
+static bool is_nvidia_gpu(const t6_context *ctx)
+{
+    return ctx->info.is_gpu && strcmp(ctx->info.normalized_vendor, "nvidia") == 0;
+}
+
+/* Local memory of one stage, as attention_decode_mma.cl lays it out. */
+static size_t stage_bytes(const t6_cache_config *c, int stage)
+{
+    const size_t row = (size_t)c->head_dim * 2 + (c->head_dim == 80 || c->head_dim == 96 ? 16 : 0);
+    const size_t keys = (size_t)stage * (size_t)c->rank_k * row, values = (size_t)stage * (size_t)c->rank_v * row;
+    const size_t a_k = ((size_t)stage * (size_t)c->heads * (size_t)c->rank_k * 2 / 16 + 1) * 16;
+    const size_t a_v = ((size_t)stage * (size_t)c->heads * (size_t)c->rank_v * 2 / 16 + 1) * 16;
+    return keys + values + a_k + a_v;
+}
+
+/* ---- the probe ---- */
+
+/* The probe's inputs, built the same way by the kernel's host check: small integers, exact in fp16 and bf16. */
+static float probe_value(unsigned i) { return (float)((int)((i * 7u) % 13u) - 6); }
+
+/* Runs t6_mma_probe (attention_decode_mma.cl) built with `mma` (1 PTX, 2 emulated) for `dtype` and compares
+ * every output with what the PTX ISA's fragment layouts give. Returns NULL when all match, else the reason. */
+const char *t6i_decode_mma_probe(t6_context *ctx, int mma, t6_dtype dtype)
+{
+    enum { INPUTS = 3 * 256, OUTPUTS = 3 * 128 + 32 + 2 };
+    const char *why = NULL;
+    cl_kernel kernel = NULL;
+    cl_mem in = NULL, out = NULL;
+    cl_int err = CL_SUCCESS;
+    cl_ushort bits[INPUTS];
+    float got[OUTPUTS];
+    char options[256] = "";
+    t6i_define(options, sizeof options, "T6_MMA", mma);
+    t6i_define(options, sizeof options, "T6_CACHE_DTYPE", dtype);
+    t6i_define(options, sizeof options, "T6_HEADS", 16);
+    t6i_define(options, sizeof options, "T6_HEAD_DIM", 64);
+    t6i_define(options, sizeof options, "T6_DEC_STAGE", 16);
+    t6i_define(options, sizeof options, "T6_DEC_STAGES", 2);
+    if (t6i_get_kernel(ctx, "attention_decode_mma", options, "t6_mma_probe", &kernel) != T6_SUCCESS)
+        return ctx->last_error;
+    for (unsigned i = 0; i < INPUTS; i++) {
+        const float value = probe_value(i);
+        bits[i] = dtype == T6_F16 ? t6i_float_to_half(value) : t6i_float_to_bf16(value);
+    }
+    why = "an OpenCL call failed";
+    in = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof bits, bits, &err);
+    if (err != CL_SUCCESS) goto done;
+    out = clCreateBuffer(ctx->cl_ctx, CL_MEM_WRITE_ONLY, sizeof got, NULL, &err);
+    const size_t size = 32;
+    if (err != CL_SUCCESS || clSetKernelArg(kernel, 0, sizeof in, &in) != CL_SUCCESS ||
+        clSetKernelArg(kernel, 1, sizeof out, &out) != CL_SUCCESS ||
+        clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &size, &size, 0, NULL, NULL) != CL_SUCCESS ||
+        clEnqueueReadBuffer(ctx->queue, out, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL) != CL_SUCCESS)
+        goto done;
+    /* Matrices (row-major 16 × 16 from the inputs): A = in[0..255], B = in[256..511] as [k][n], Bt = in[512..767]
+     * as [n][k]. Outputs: A·B[:, 0:8], A·B[:, 8:16] (ldmatrix.trans operands), A·Bt[0:8]ᵀ (ldmatrix operands),
+     * each 16 × 8 row-major; then per lane its xor-1 neighbour's id plus 100 × its xor-2 neighbour's; then
+     * vote.any of (lane == 17) and of false; the last output is pack/unpack of 1 + 2^-12 (1 in both types). */
+    why = "wrong results";
+    for (int p = 0; p < 3; p++)
+        for (int r = 0; r < 16; r++)
+            for (int n = 0; n < 8; n++) {
+                double want = 0.0;
+                for (int k = 0; k < 16; k++) {
+                    const double b = p < 2 ? probe_value(256u + (unsigned)(k * 16 + n + 8 * p))
+                                           : probe_value(512u + (unsigned)(n * 16 + k));
+                    want += probe_value((unsigned)(r * 16 + k)) * b;
+                }
+                if (got[p * 128 + r * 8 + n] != (float)want) goto done;
+            }
+    for (int lane = 0; lane < 32; lane++)
+        if (got[384 + lane] != (float)((lane ^ 1) + 100 * (lane ^ 2))) goto done;
+    if (got[416] != 1.0f || got[417] != 0.0f) goto done;
+    why = NULL;
+done:
+    if (in) clReleaseMemObject(in);
+    if (out) clReleaseMemObject(out);
+    return why;
+}
+
+/* Whether the driver runs the tensor-core instructions for `dtype` as the PTX ISA says. Run once per context
+ * and type; a failure is logged, not returned: kernel 3 serves then. */
+static bool tensor_cores_work(t6_context *ctx, t6_dtype dtype)
+{
+    int *known = &ctx->decode_mma16[dtype == T6_BF16];
+    if (*known != 0) return *known > 0;
+    *known = -1;
+    if (!is_nvidia_gpu(ctx)) return false;
+    char saved_error[T6I_ERROR_TEXT];
+    memcpy(saved_error, ctx->last_error, sizeof saved_error);
+    const char *why = t6i_decode_mma_probe(ctx, 1, dtype);
+    char reason[320] = "";
+    if (why) snprintf(reason, sizeof reason, "%.300s", why);
+    memcpy(ctx->last_error, saved_error, sizeof saved_error);
+    *known = why ? -1 : 1;
+    if (why)
+        t6i_log(T6_LOG_INFO, "decode on tensor cores (mma.sync m16n8k16 %s) not used: %s", t6_dtype_name(dtype),
+                reason);
+    else t6i_log(T6_LOG_INFO, "decode on tensor cores (mma.sync m16n8k16 %s) in use", t6_dtype_name(dtype));
+    return *known > 0;
+}
+
+/* ---- planning ---- */
+
+static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, int mma,
+                           plan *p)
+{
+    const t6_cache_config *c = &call->cache->config;
+    const char *fn = "t6_attention_decode (tensor cores)";
+    p->mma = mma;
+    p->wg_size = 32 * ceil_div(c->heads, 16);
+    p->qterms = c->dtype == T6_BF16 && call->precision == T6_PRECISION_STRICT ? 3 : 2;
+    p->pterms = call->precision == T6_PRECISION_FAST ? 1 : 2;
+    p->stage = t6i_param(params, "T6_DEC_STAGE");
+    p->stages = t6i_param(params, "T6_DEC_STAGES");
+    if (p->stage != 16 && p->stage != 32)
+        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: STAGE=%d must be 16 or 32", fn, p->stage);
+    if ((size_t)p->wg_size > ctx->info.max_work_group_size)
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: H=%d needs %d work-items per group, over the device's %zu",
+                        fn, c->heads, p->wg_size, ctx->info.max_work_group_size);
+    /* Fewer positions per stage first (registers and bytes), then fewer stages, down to two of 16. */
+    const size_t fixed = (size_t)(2 * c->heads + 1) * sizeof(float) + (mma == 2 ? (size_t)p->wg_size * 12 * 4 : 4);
+    for (;;) {
+        p->local_bytes = (size_t)p->stages * stage_bytes(c, p->stage) + fixed;
+        if (p->local_bytes <= ctx->info.local_mem_bytes) return T6_SUCCESS;
+        if (p->stage > 16) p->stage = 16;
+        else if (p->stages > 2) p->stages--;
+        else
+            return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                            "%s: two stages of 16 positions need %zu bytes of local memory (H=%d D=%d ranks %d,%d), "
+                            "over the device's %llu", fn, p->local_bytes, c->heads, c->head_dim, c->rank_k, c->rank_v,
+                            ctx->info.local_mem_bytes);
+    }
+}
+
+/* Splits the positions until the device has about CU_GROUPS groups per compute unit, none shorter than
+ * MIN_SPLIT, each a whole number of stages; then the merge: by the last groups (one launch), or the pass. */
+static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
+{
+    const t6_cache_config *c = &call->cache->config;
+    const long long wanted = (long long)ctx->info.compute_units * t6i_param(params, "T6_DEC_CU_GROUPS");
+    int splits = call->rows >= wanted ? 1 : ceil_div(wanted, call->rows);
+    const int most = ceil_div(call->max_end, t6i_param(params, "T6_DEC_MIN_SPLIT"));
+    if (splits > most) splits = most;
+    if (splits < 1) splits = 1;
+    p->split_length = ceil_div(ceil_div(call->max_end, splits), p->stage) * p->stage;
+    p->splits = ceil_div(call->max_end, p->split_length);
+    while (p->splits > 1 && t6i_split_partials_floats(call->rows, p->splits, c->heads, c->head_dim) > 2147483647ull) {
+        p->split_length *= 2;
+        p->splits = ceil_div(call->max_end, p->split_length);
+    }
+    /* By device (2) means the last groups merge: the point of this kernel is one launch per call. */
+    p->merge = t6i_param(params, "T6_DEC_MERGE") != 0;
+    p->fanin = t6i_param(params, "T6_DEC_FANIN");
+    if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
+    if (p->fanin < 2) p->fanin = 2;
+    p->blocks_max = ceil_div(p->splits, p->fanin);
+    /* The merger keeps a weight per merged partial and head in the freed stages. */
+    const int most_merged = p->fanin > p->blocks_max ? p->fanin : p->blocks_max;
+    const size_t stage_floats = (size_t)p->stages * stage_bytes(c, p->stage) / sizeof(float);
+    if ((size_t)most_merged * (size_t)c->heads > stage_floats) p->merge = 0;
+}
+
+static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, const plan *p, cl_kernel *kernel)
+{
+    const t6_cache_config *c = &call->cache->config;
+    char options[1024] = "";
+    t6i_define(options, sizeof options, "T6_HEADS", c->heads);
+    t6i_define(options, sizeof options, "T6_HEAD_DIM", c->head_dim);
+    t6i_define(options, sizeof options, "T6_RANK_Q", call->rank_q);
+    t6i_define(options, sizeof options, "T6_RANK_K", c->rank_k);
+    t6i_define(options, sizeof options, "T6_RANK_V", c->rank_v);
+    t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
+    t6i_define(options, sizeof options, "T6_MMA", p->mma);
+    t6i_define(options, sizeof options, "T6_QTERMS", p->qterms);
+    t6i_define(options, sizeof options, "T6_PTERMS", p->pterms);
+    t6i_define(options, sizeof options, "T6_DEC_STAGE", p->stage);
+    t6i_define(options, sizeof options, "T6_DEC_STAGES", p->stages);
+    return t6i_get_kernel(ctx, "attention_decode_mma", options, "t6_attention_decode_mma", kernel);
+}
+
+t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params)
+{
+    t6_status status = T6_SUCCESS;
+    const t6_cache *cache = call->cache;
+    const t6_cache_config *c = &cache->config;
+    const char *what = "t6_attention(decode, tensor cores)";
+    cl_int *tiles = NULL;
+    plan p;
+    const int asked_mma = t6i_param(params, "T6_DEC_MMA");
+    if (c->dtype != T6_F16 && c->dtype != T6_BF16)
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the cache holds %s; tensor cores take fp16 and bf16 caches",
+                        what, t6_dtype_name(c->dtype));
+    if (asked_mma == 0 || (asked_mma == 1 && !tensor_cores_work(ctx, c->dtype)))
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: no tensor cores passed their probe on this device", what);
+    T6I_TRY(make_plan(ctx, call, params, asked_mma, &p));
+    plan_splits(ctx, call, params, &p);
+
+    cl_kernel kernel = NULL;
+    status = get_kernel(ctx, call, &p, &kernel);
+    if (status == T6_ERROR_BUILD_FAILED && p.mma == 1) {
+        /* The probe's program built; a shape's may still not (resources): the caller falls back. */
+        t6i_log(T6_LOG_WARN, "%s: the build failed (%.300s); falling back", what, t6_context_last_error(ctx));
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the driver refused this shape's build", what);
+    }
+    T6I_TRY(status);
+    size_t kernel_limit = 0;
+    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
+                                               &kernel_limit, NULL),
+                 "clGetKernelWorkGroupInfo(t6_attention_decode_mma)");
+    if ((size_t)p.wg_size > kernel_limit)
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                        "%s: %d work-items per group are over the %zu this kernel can run (registers)", what,
+                        p.wg_size, kernel_limit);
+    cl_ulong kernel_local = 0;
+    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local,
+                                               &kernel_local, NULL),
+                 "clGetKernelWorkGroupInfo(t6_attention_decode_mma)");
+    if (kernel_local > ctx->info.local_mem_bytes)
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the build needs %llu bytes of local memory, over the %llu "
+                        "of the device", what, (unsigned long long)kernel_local, ctx->info.local_mem_bytes);
+
+    T6I_ALLOC(ctx, tiles, (size_t)call->batch * 4);
+    for (int i = 0; i < call->batch; i++) {
+        tiles[4 * i + 0] = call->slots[i];
+        tiles[4 * i + 1] = i;
+        tiles[4 * i + 2] = 1;
+        tiles[4 * i + 3] = call->starts[i];
+    }
+    cl_mem tile_buffer = NULL;
+    T6I_TRY(t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)call->batch * 4 * sizeof *tiles, &tile_buffer));
+
+    /* Partials, then (merge by the last groups over several blocks) the blocks' partials, 16-byte aligned. */
+    cl_mem partials = call->out, counters = call->out;
+    size_t level2 = 0;
+    if (p.splits > 1) {
+        const size_t first_level = t6i_split_partials_floats(call->rows, p.splits, c->heads, c->head_dim);
+        level2 = t6i_round_up(first_level, 4);
+        const size_t second_level = p.merge && p.blocks_max > 1
+                                        ? t6i_split_partials_floats(call->rows, p.blocks_max, c->heads, c->head_dim)
+                                        : 0;
+        T6I_TRY(t6i_scratch(ctx, SCRATCH_CHANNEL, (level2 + second_level) * sizeof(float), &partials));
+        if (p.merge)
+            T6I_TRY(t6i_zeroed(ctx, (size_t)call->rows * (size_t)(p.blocks_max + 1) * sizeof(cl_uint), &counters));
+    }
+    const float score_scale = call->scales.q * call->scales.k * call->scales.softmax * (float)M_LOG2E;
+    t6i_arg args[] = {T6I_ARG_MEM(call->query),
+                      T6I_ARG_UINT(call->query_offset),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_A_K]),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_A_V]),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_B_K]),
+                      T6I_ARG_MEM(cache->factor[T6_FACTOR_B_V]),
+                      T6I_ARG_UINT(c->capacity),
+                      T6I_ARG_MEM(tile_buffer),
+                      T6I_ARG_UINT(p.split_length),
+                      T6I_ARG_FLOAT(score_scale),
+                      T6I_ARG_FLOAT(call->scales.v),
+                      T6I_ARG_MEM(call->out),
+                      T6I_ARG_UINT(call->out_offset),
+                      T6I_ARG_UINT(p.splits == 1 ? 0 : p.merge ? 2 : 1), /* the kernel's MODE_* */
+                      T6I_ARG_MEM(partials),
+                      T6I_ARG_UINT(level2),
+                      T6I_ARG_MEM(counters),
+                      T6I_ARG_UINT(p.fanin)};
+    T6I_TRY(t6i_set_args(ctx, kernel, what, args, (int)(sizeof args / sizeof args[0])));
+    const size_t local[3] = {(size_t)p.wg_size, 1, 1};
+    const size_t global[3] = {(size_t)p.wg_size * (size_t)p.splits, 1, (size_t)call->rows};
+    T6I_TRY(t6i_launch(ctx, kernel, what, 3, global, local));
+    if (p.splits > 1 && !p.merge)
+        T6I_TRY(t6i_merge_splits(ctx, call->rows, c->heads, c->head_dim, p.splits, partials, call->out,
+                                 call->out_offset));
+cleanup:
+    free(tiles);
+    return status;
+}

@@ -81,6 +81,7 @@
 #define OWN (STAGE / 4)                                /* positions of a stage each lane owns */
 #define KSTEPS (HEAD_DIM / 16)                          /* k16 steps of the score product */
 #define NTILES (HEAD_DIM / 8)                           /* n8 tiles of the value product (even for every D) */
+#define KPAIRS ((KSTEPS + 1) / 2)                       /* ldmatrix.x4 loads of key rows per n8 tile */
 
 #define MODE_OUTPUT 0
 #define MODE_PARTIALS 1
@@ -434,36 +435,44 @@ inline bool last_to_arrive(volatile __global uint *counter, uint expected, bool 
 
 /* ---- the kernel ---- */
 
-/* Issues the copies of the stage that starts at position `first` (of the slot's run at byte offsets b_row0,
- * a_k0, a_v0) into `stage`; `valid` positions are real, the rest zero-filled. */
-inline void issue_stage(__local uchar *stage, const __global uchar *b_k, const __global uchar *b_v,
-                        const __global uchar *a_k, const __global uchar *a_v, size_t position0, uint first,
-                        uint valid, uint ak_shift, uint av_shift)
+/* Copies per work-item and stage (the last round may be partly idle). */
+#define KEY_COPIES ((KEY_ROWS * CHUNKS + WG_SIZE - 1) / WG_SIZE)
+#define VALUE_COPIES ((VALUE_ROWS * CHUNKS + WG_SIZE - 1) / WG_SIZE)
+#define AK_COPIES ((AK_CHUNKS + WG_SIZE - 1) / WG_SIZE)
+#define AV_COPIES ((AV_CHUNKS + WG_SIZE - 1) / WG_SIZE)
+
+/* Issues the copies of one stage into `stage`: B_K, B_V rows from `keys`, `values` (the stage's first row),
+ * A_K, A_V from the aligned chunks at `a_keys`, `a_values` (`ak_end`, `av_end`: the bytes of real positions
+ * from there). Rows past `valid` positions and bytes past the ends are zero-filled, never read. `key_at` and
+ * `value_at`: this work-item's swizzled destinations, fixed for the split. */
+inline void issue_stage(__local uchar *stage, const __global uchar *keys, const __global uchar *values,
+                        const __global uchar *a_keys, const __global uchar *a_values, uint valid, int ak_end,
+                        int av_end, const uint *key_at, const uint *value_at)
 {
     const uint lid = get_local_id(0);
-    const size_t key0 = (position0 + first) * (RANK_K * HEAD_DIM * 2);
-    const size_t value0 = (position0 + first) * (RANK_V * HEAD_DIM * 2);
-UNROLL
-    for (uint i = 0; i < (KEY_ROWS * CHUNKS + WG_SIZE - 1) / WG_SIZE; i++) {
-        const uint j = lid + i * WG_SIZE, row = j / CHUNKS, chunk = j % CHUNKS;
-        if (j < KEY_ROWS * CHUNKS)
-            copy16(stage + BK_AT + row_chunk(row, chunk), b_k + key0 + j * 16, row / RANK_K < valid ? 16 : 0);
+    UNROLL
+    for (uint i = 0; i < KEY_COPIES; i++) {
+        const uint j = lid + i * WG_SIZE;
+        if (KEY_ROWS * CHUNKS % WG_SIZE == 0 || j < KEY_ROWS * CHUNKS)
+            copy16(stage + key_at[i], keys + j * 16, j / (CHUNKS * RANK_K) < valid ? 16 : 0);
     }
-UNROLL
-    for (uint i = 0; i < (VALUE_ROWS * CHUNKS + WG_SIZE - 1) / WG_SIZE; i++) {
-        const uint j = lid + i * WG_SIZE, row = j / CHUNKS, chunk = j % CHUNKS;
-        if (j < VALUE_ROWS * CHUNKS)
-            copy16(stage + BV_AT + row_chunk(row, chunk), b_v + value0 + j * 16, row / RANK_V < valid ? 16 : 0);
+    UNROLL
+    for (uint i = 0; i < VALUE_COPIES; i++) {
+        const uint j = lid + i * WG_SIZE;
+        if (VALUE_ROWS * CHUNKS % WG_SIZE == 0 || j < VALUE_ROWS * CHUNKS)
+            copy16(stage + value_at[i], values + j * 16, j / (CHUNKS * RANK_V) < valid ? 16 : 0);
     }
-    /* A factors from the aligned chunk that holds their first byte; the bytes of `valid` positions are copied. */
-    const size_t ak0 = (position0 + first) * (HEADS * RANK_K * 2) - ak_shift;
-    const int ak_valid = (int)(ak_shift + valid * (HEADS * RANK_K * 2));
-    for (uint j = lid; j < AK_CHUNKS; j += WG_SIZE)
-        copy16(stage + AK_AT + j * 16, a_k + ak0 + j * 16, (uint)clamp(ak_valid - (int)(j * 16), 0, 16));
-    const size_t av0 = (position0 + first) * (HEADS * RANK_V * 2) - av_shift;
-    const int av_valid = (int)(av_shift + valid * (HEADS * RANK_V * 2));
-    for (uint j = lid; j < AV_CHUNKS; j += WG_SIZE)
-        copy16(stage + AV_AT + j * 16, a_v + av0 + j * 16, (uint)clamp(av_valid - (int)(j * 16), 0, 16));
+    UNROLL
+    for (uint i = 0; i < AK_COPIES; i++) {
+        const uint j = lid + i * WG_SIZE;
+        if (j < AK_CHUNKS) copy16(stage + AK_AT + j * 16, a_keys + j * 16, (uint)clamp(ak_end - (int)(j * 16), 0, 16));
+    }
+    UNROLL
+    for (uint i = 0; i < AV_COPIES; i++) {
+        const uint j = lid + i * WG_SIZE;
+        if (j < AV_CHUNKS)
+            copy16(stage + AV_AT + j * 16, a_values + j * 16, (uint)clamp(av_end - (int)(j * 16), 0, 16));
+    }
 }
 
 #if T6_MMA == 2
@@ -509,15 +518,35 @@ void t6_attention_decode_mma(const __global float *query, uint query_offset, con
 
     /* ---- the first stages in flight before anything else ---- */
     const uint stage_count = (last - first + STAGE - 1) / STAGE;
+    uint key_at[KEY_COPIES], value_at[VALUE_COPIES];
+    UNROLL
+    for (uint i = 0; i < KEY_COPIES; i++) {
+        const uint j = lid + i * WG_SIZE;
+        key_at[i] = BK_AT + row_chunk(j / CHUNKS, j % CHUNKS);
+    }
+    UNROLL
+    for (uint i = 0; i < VALUE_COPIES; i++) {
+        const uint j = lid + i * WG_SIZE;
+        value_at[i] = BV_AT + row_chunk(j / CHUNKS, j % CHUNKS);
+    }
     /* Stages are 16·k positions long, so the A factors' offset in their first chunk is the same in every stage. */
-    const uint ak_shift = (uint)(((position0 + first) * (HEADS * RANK_K * 2)) % 16);
-    const uint av_shift = (uint)(((position0 + first) * (HEADS * RANK_V * 2)) % 16);
-UNROLL
+    const size_t ak_first = (position0 + first) * (HEADS * RANK_K * 2);
+    const size_t av_first = (position0 + first) * (HEADS * RANK_V * 2);
+    const uint ak_shift = (uint)(ak_first % 16), av_shift = (uint)(av_first % 16);
+    const __global uchar *keys = b_k + (position0 + first) * (RANK_K * HEAD_DIM * 2);
+    const __global uchar *values = b_v + (position0 + first) * (RANK_V * HEAD_DIM * 2);
+    const __global uchar *a_keys = a_k + (ak_first - ak_shift), *a_values = a_v + (av_first - av_shift);
+    UNROLL
     for (uint s = 0; s + 1 < STAGES; s++) {
         if (s < stage_count) {
-            const uint at = first + s * STAGE;
-            issue_stage(stages + s * STAGE_BYTES, b_k, b_v, a_k, a_v, position0, at, min((uint)STAGE, last - at),
-                        ak_shift, av_shift);
+            const uint valid = min((uint)STAGE, last - first - s * STAGE);
+            issue_stage(stages + s * STAGE_BYTES, keys, values, a_keys, a_values, valid,
+                        (int)(ak_shift + valid * (HEADS * RANK_K * 2)), (int)(av_shift + valid * (HEADS * RANK_V * 2)),
+                        key_at, value_at);
+            keys += STAGE * RANK_K * HEAD_DIM * 2;
+            values += STAGE * RANK_V * HEAD_DIM * 2;
+            a_keys += AK_BYTES;
+            a_values += AV_BYTES;
         }
         copies_commit();
     }
@@ -579,68 +608,96 @@ UNROLL
             }
         }
 
+    /* This lane's addresses in a stage, fixed for the split. ldmatrix rows: the score product's tile t and the
+     * value product's k step kk add whole multiples of 8 rows, which keep the swizzle, so they are constants. */
+    const uint n = lane % 8, quarter = lane / 8;
+    uint key_at_s[RANK_K][KPAIRS], value_at_s[RANK_V][NTILES / 2];
+    UNROLL
+    for (uint s = 0; s < RANK_K; s++)
+        UNROLL
+        for (uint kp = 0; kp < KPAIRS; kp++) /* a pair of k steps past D re-reads the last chunk */
+            key_at_s[s][kp] = BK_AT + row_chunk((4 * (n % 2) + n / 2) * RANK_K + s, min(4 * kp + quarter, CHUNKS - 1u));
+    {
+        /* value-product k = n + 8·(quarter mod 2): slot 2·(k ≥ 8) + k mod 2 of lane (k mod 8)/2 */
+        const uint k = n + 8 * (quarter % 2), p = 4 * (2 * (k / 8) + k % 2) + (k % 8) / 2;
+        UNROLL
+        for (uint s = 0; s < RANK_V; s++)
+            UNROLL
+            for (uint t = 0; t < NTILES / 2; t++) value_at_s[s][t] = BV_AT + row_chunk(p * RANK_V + s, 2 * t + quarter / 2);
+    }
+    /* A factors of position 4j + c, rank s: at + (4j·H·R + s)·2. Padded heads (H not a multiple of 16) read a real
+     * head: their q̃ rows are zero and their outputs are never stored, and mma rows do not mix. */
+    const uint top_read = min(head_top, (uint)HEADS - 1), bottom_read = min(head_bottom, (uint)HEADS - 1);
+    const uint ak_top_at = AK_AT + ak_shift + (c * HEADS + top_read) * RANK_K * 2;
+    const uint ak_bottom_at = AK_AT + ak_shift + (c * HEADS + bottom_read) * RANK_K * 2;
+    const uint av_top_at = AV_AT + av_shift + (c * HEADS + top_read) * RANK_V * 2;
+    const uint av_bottom_at = AV_AT + av_shift + (c * HEADS + bottom_read) * RANK_V * 2;
+
     float acc[NTILES][4];
-UNROLL
+    UNROLL
     for (uint t = 0; t < NTILES; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.0f;
+    /* Running max of the true scores (base 2) and sums; scores stay scaled by 2^exponent until the exponential. */
     float top_ref = -INFINITY, bottom_ref = -INFINITY, top_sum = 0.0f, bottom_sum = 0.0f;
+    uint stage_at = 0, ahead_at = (STAGES - 1) * STAGE_BYTES;
 
     for (uint st = 0; st < stage_count; st++) {
         COPIES_WAIT(STAGES - 2);
         barrier(CLK_LOCAL_MEM_FENCE); /* stage st is in; every warp is done with stage st − 1 */
-        {
-            const uint ahead = st + STAGES - 1;
-            if (ahead < stage_count) {
-                const uint at = first + ahead * STAGE;
-                issue_stage(stages + (ahead % STAGES) * STAGE_BYTES, b_k, b_v, a_k, a_v, position0, at,
-                            min((uint)STAGE, last - at), ak_shift, av_shift);
-            }
-            copies_commit();
+        if (st + STAGES - 1 < stage_count) {
+            const uint valid = min((uint)STAGE, last - first - (st + STAGES - 1) * STAGE);
+            issue_stage(stages + ahead_at, keys, values, a_keys, a_values, valid,
+                        (int)(ak_shift + valid * (HEADS * RANK_K * 2)), (int)(av_shift + valid * (HEADS * RANK_V * 2)),
+                        key_at, value_at);
+            keys += STAGE * RANK_K * HEAD_DIM * 2;
+            values += STAGE * RANK_V * HEAD_DIM * 2;
+            a_keys += AK_BYTES;
+            a_values += AV_BYTES;
         }
-        const __local uchar *stage = stages + (st % STAGES) * STAGE_BYTES;
-        const uint stage_first = first + st * STAGE;
+        copies_commit();
+        ahead_at = ahead_at + STAGE_BYTES == STAGES * STAGE_BYTES ? 0 : ahead_at + STAGE_BYTES;
+        const __local uchar *stage = stages + stage_at;
+        stage_at = stage_at + STAGE_BYTES == STAGES * STAGE_BYTES ? 0 : stage_at + STAGE_BYTES;
 
         /* ---- scores of the lane's positions 4j + c: Σ_s A_K·(q̃·B_K) ---- */
         float top_score[OWN], bottom_score[OWN];
-UNROLL
+        UNROLL
         for (uint j = 0; j < OWN; j++) top_score[j] = bottom_score[j] = 0.0f;
-UNROLL
+        UNROLL
         for (uint s = 0; s < RANK_K; s++) {
-UNROLL
+            UNROLL
             for (uint t = 0; t < OWN / 2; t++) {
                 /* n8 tile t of rank s: column n is position 4(2t + n mod 2) + n/2, held by lane n/2. */
                 float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                const uint n = lane % 8, i = lane / 8;
-                const uint key_row = (4 * (2 * t + n % 2) + n / 2) * RANK_K + s;
-UNROLL
-                for (uint kk = 0; kk < KSTEPS; kk += 2) {
-                    /* matrices i: chunks 2kk + i (two k steps); one step past the end re-reads the last. */
-                    frag b[4];
-                    const uint chunk = min(2 * kk + i, (uint)CHUNKS - 1);
-                    ldsm4(b, stage + BK_AT, row_chunk(key_row, chunk));
-UNROLL
+                UNROLL
+                for (uint kp = 0; kp < KPAIRS; kp++) {
+                    frag b[4]; /* matrices: chunks 4kp .. 4kp+3, i.e. k steps 2kp and 2kp + 1 */
+                    ldsm4(b, stage, key_at_s[s][kp] + t * 8 * RANK_K * ROW_BYTES);
+                    UNROLL
                     for (uint term = 0; term < QTERMS; term++) {
-                        mma(d, qa[term][kk], b[0], b[1]);
-                        if (kk + 1 < KSTEPS) mma(d, qa[term][kk + 1], b[2], b[3]);
+                        mma(d, qa[term][2 * kp], b[0], b[1]);
+                        if (2 * kp + 1 < KSTEPS) mma(d, qa[term][2 * kp + 1], b[2], b[3]);
                     }
                 }
                 /* d[e]: top row, column 2c + e = position 4(2t + e) + c; d[2 + e] the bottom row. */
-UNROLL
+                UNROLL
                 for (uint e = 0; e < 2; e++) {
-                    const uint j = 2 * t + e, p = 4 * j + c;
-                    const __local uchar *ak = stage + AK_AT + ak_shift + (p * HEADS * RANK_K + s) * 2;
-                    const float ak_top = head_top < HEADS ? stored_value(ak, head_top * RANK_K * 2) : 0.0f;
-                    const float ak_bottom = head_bottom < HEADS ? stored_value(ak, head_bottom * RANK_K * 2) : 0.0f;
-                    top_score[j] = mad(ak_top * top_unscale, d[e], top_score[j]);
-                    bottom_score[j] = mad(ak_bottom * bottom_unscale, d[2 + e], bottom_score[j]);
+                    const uint j = 2 * t + e, at = (4 * j * HEADS * RANK_K + s) * 2;
+                    top_score[j] = mad(stored_value(stage, ak_top_at + at), d[e], top_score[j]);
+                    bottom_score[j] = mad(stored_value(stage, ak_bottom_at + at), d[2 + e], bottom_score[j]);
                 }
             }
         }
 
-        /* ---- masking, the stage's max per row, and the rescale where a row's max moved ---- */
-        float top_max_now = -INFINITY, bottom_max_now = -INFINITY;
-UNROLL
-        for (uint j = 0; j < OWN; j++) {
-            if (stage_first + 4 * j + c >= last) top_score[j] = bottom_score[j] = -INFINITY;
+        /* ---- the stage's max per row (positions past the split only in its last stage), the rescale where a
+         * row's max moved ---- */
+        if (first + st * STAGE + STAGE > last) {
+            UNROLL
+            for (uint j = 0; j < OWN; j++)
+                if (first + st * STAGE + 4 * j + c >= last) top_score[j] = bottom_score[j] = -INFINITY;
+        }
+        float top_max_now = top_score[0], bottom_max_now = bottom_score[0];
+        UNROLL
+        for (uint j = 1; j < OWN; j++) {
             top_max_now = fmax(top_max_now, top_score[j]);
             bottom_max_now = fmax(bottom_max_now, bottom_score[j]);
         }
@@ -648,10 +705,11 @@ UNROLL
         top_max_now = fmax(top_max_now, shuffle_xor(top_max_now, 2));
         bottom_max_now = fmax(bottom_max_now, shuffle_xor(bottom_max_now, 1));
         bottom_max_now = fmax(bottom_max_now, shuffle_xor(bottom_max_now, 2));
-        const float top_new = fmax(top_ref, top_max_now), bottom_new = fmax(bottom_ref, bottom_max_now);
+        const float top_new = fmax(top_ref, top_max_now * top_unscale);
+        const float bottom_new = fmax(bottom_ref, bottom_max_now * bottom_unscale);
         if (any_in_warp(top_new != top_ref || bottom_new != bottom_ref)) {
             const float top_factor = exp2_fast(top_ref - top_new), bottom_factor = exp2_fast(bottom_ref - bottom_new);
-UNROLL
+            UNROLL
             for (uint t = 0; t < NTILES; t++) {
                 acc[t][0] *= top_factor;
                 acc[t][1] *= top_factor;
@@ -663,36 +721,33 @@ UNROLL
             top_ref = top_new;
             bottom_ref = bottom_new;
         }
-        /* P = 2^(score − max): the masked positions give 0. */
-UNROLL
+        /* P = 2^(score − max), the scale 2^-exponent folded in: the masked positions give 0. */
+        UNROLL
         for (uint j = 0; j < OWN; j++) {
-            top_score[j] = exp2_fast(top_score[j] - top_ref);
-            bottom_score[j] = exp2_fast(bottom_score[j] - bottom_ref);
+            top_score[j] = exp2_fast(mad(top_score[j], top_unscale, -top_ref));
+            bottom_score[j] = exp2_fast(mad(bottom_score[j], bottom_unscale, -bottom_ref));
             top_sum += top_score[j];
             bottom_sum += bottom_score[j];
         }
 
         /* ---- acc += W·B_V, W = P·A_V, k slots (position, rank) of the lane's own positions ---- */
-UNROLL
+        UNROLL
         for (uint s = 0; s < RANK_V; s++) {
-UNROLL
+            UNROLL
             for (uint kk = 0; kk < OWN / 4; kk++) {
                 /* slots j = 4kk + {0, 1} at k 2c, 2c+1 and 4kk + {2, 3} at k 2c+8, 2c+9 */
                 float w[8]; /* top j0, top j1, bottom j0, bottom j1, top j2, top j3, bottom j2, bottom j3 */
-UNROLL
+                UNROLL
                 for (uint e = 0; e < 4; e++) {
-                    const uint j = 4 * kk + e, p = 4 * j + c;
-                    const __local uchar *av = stage + AV_AT + av_shift + (p * HEADS * RANK_V + s) * 2;
-                    const float av_top = head_top < HEADS ? stored_value(av, head_top * RANK_V * 2) : 0.0f;
-                    const float av_bottom = head_bottom < HEADS ? stored_value(av, head_bottom * RANK_V * 2) : 0.0f;
-                    w[(e / 2) * 4 + e % 2] = top_score[j] * av_top;
-                    w[(e / 2) * 4 + 2 + e % 2] = bottom_score[j] * av_bottom;
+                    const uint j = 4 * kk + e, at = (4 * j * HEADS * RANK_V + s) * 2;
+                    w[(e / 2) * 4 + e % 2] = top_score[j] * stored_value(stage, av_top_at + at);
+                    w[(e / 2) * 4 + 2 + e % 2] = bottom_score[j] * stored_value(stage, av_bottom_at + at);
                 }
                 frag wa[PTERMS][4];
-UNROLL
+                UNROLL
                 for (uint i = 0; i < 4; i++) {
                     float x = w[2 * i], y = w[2 * i + 1];
-UNROLL
+                    UNROLL
                     for (uint term = 0; term < PTERMS; term++) {
                         wa[term][i] = pack(x, y);
                         const float2 part = unpack(wa[term][i]);
@@ -700,15 +755,11 @@ UNROLL
                         y -= part.y;
                     }
                 }
-                /* B_V rows of this k step: k = r + 8·(i mod 2) is slot 4kk + 2·(k ≥ 8) + k mod 2 of lane (k mod 8)/2. */
-                const uint r = lane % 8, i = lane / 8, k = r + 8 * (i % 2);
-                const uint p = 4 * (4 * kk + 2 * (k / 8) + k % 2) + (k % 8) / 2;
-                const uint value_row = p * RANK_V + s;
-UNROLL
+                UNROLL
                 for (uint t = 0; t < NTILES; t += 2) {
                     frag b[4];
-                    ldsm4_trans(b, stage + BV_AT, row_chunk(value_row, t + i / 2));
-UNROLL
+                    ldsm4_trans(b, stage, value_at_s[s][t / 2] + kk * 16 * RANK_V * ROW_BYTES);
+                    UNROLL
                     for (uint term = 0; term < PTERMS; term++) {
                         mma(acc[t], wa[term], b[0], b[1]);
                         mma(acc[t + 1], wa[term], b[2], b[3]);

@@ -105,6 +105,7 @@ typedef struct t6b_options {
     FILE *csv;          /**< --csv FILE: the rows also go there (NULL: not) */
     const char *params[T6B_MAX_SET_PARAMS]; /**< --param NAME=VALUE, already applied to the context */
     int param_count;
+    t6_precision precision; /**< --precision: the context's attention mode, already applied */
 } t6b_options;
 
 /** A subcommand: parses its own arguments (argv[0] is its name), prints its table, returns the exit code. */

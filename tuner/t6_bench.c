@@ -41,6 +41,7 @@ static void usage(FILE *out)
             "  --warmup N         untimed runs first (default 3; with --quick 1)\n"
             "  --csv FILE         also write the table's rows to FILE\n"
             "  --param NAME=VALUE set a kernel tunable (t6_context_set_param) for every call; repeatable\n"
+            "  --precision P      strict (default) or fast: the attention calls' mode (t6_context_set_precision)\n"
             "  --verbose          log what the library does\n"
             "  --help             this text\n");
 }
@@ -67,6 +68,14 @@ static int parse_common(int argc, char **argv, t6b_options *options, const char 
                 return -1;
             }
             options->params[options->param_count++] = argv[++i];
+        } else if (strcmp(arg, "--precision") == 0 && has_value) {
+            const char *mode = argv[++i];
+            if (strcmp(mode, "strict") == 0) options->precision = T6_PRECISION_STRICT;
+            else if (strcmp(mode, "fast") == 0) options->precision = T6_PRECISION_FAST;
+            else {
+                fprintf(stderr, "t6-bench: --precision must be strict or fast\n");
+                return -1;
+            }
         } else if (strcmp(arg, "--csv") == 0 && has_value) {
             *csv_path = argv[++i];
         } else if (strcmp(arg, "--runs") == 0 && has_value) {
@@ -154,10 +163,13 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (options.precision == T6_PRECISION_DEFAULT) options.precision = T6_PRECISION_STRICT;
+    t6_context_set_precision(ctx, options.precision);
     t6_device_info info;
     t6_context_device_info(ctx, &info);
-    printf("t6-bench %s on '%s' (%s, driver %s, %u compute units)\n", commands[command].name, info.name,
-           info.platform_name, info.driver_version, info.compute_units);
+    printf("t6-bench %s on '%s' (%s, driver %s, %u compute units), %s precision\n", commands[command].name,
+           info.name, info.platform_name, info.driver_version, info.compute_units,
+           t6_precision_name(options.precision));
     int code = commands[command].run(ctx, &options, sub_argc, argv + 1);
     t6_context_destroy(ctx);
     if (options.csv && fclose(options.csv) != 0) {

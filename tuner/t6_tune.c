@@ -73,6 +73,9 @@ static void usage(FILE *out)
             "  --runs N            timed runs; the median counts (default 10; the best are re-timed with 2N)\n"
             "  --retime N          how many of the best are re-timed before the winner is chosen (default 3)\n"
             "  --no-flush          do not evict the device cache between timed runs\n"
+            "  --precision P       strict (default) or fast: the attention ops' mode (t6.h, t6_precision), in\n"
+            "                      which every candidate runs and is verified (fast: 1e-3 of max|ref|, 5e-3\n"
+            "                      with bf16 caches; strict: 1e-4)\n"
             "  --ceilings C,F      the device's copy GB/s and FMA GFLOP/s, to skip measuring them\n"
             "\n"
             "Files:\n"
@@ -307,10 +310,10 @@ static char *settings_json(const options *o)
     static char text[1024];
     snprintf(text, sizeof text,
              "{\"strategy\":\"%s\",\"seed\":%llu,\"budget\":%d,\"time_limit_s\":%g,\"warmup\":%d,\"runs\":%d,"
-             "\"retime\":%d,\"flush\":%s,\"presets\":\"%s\"}",
+             "\"retime\":%d,\"flush\":%s,\"presets\":\"%s\",\"precision\":\"%s\"}",
              tune_strategy_name(o->settings.strategy), o->settings.seed, o->settings.budget,
              o->settings.time_limit_s, o->settings.warmup, o->settings.runs, o->settings.retime,
-             o->settings.worker.flush ? "true" : "false", o->presets);
+             o->settings.worker.flush ? "true" : "false", o->presets, t6_precision_name(o->settings.worker.precision));
     return text;
 }
 
@@ -406,7 +409,8 @@ int main(int argc, char **argv)
     o.ops = (1u << TUNE_PROJECTION) | (1u << TUNE_DECODE) | (1u << TUNE_PREFILL);
     o.dtype = T6_F16;
     o.weight_dtype = T6_F16;
-    o.settings = (tune_settings){TUNE_LOCAL, 40, 0.0, 1, 3, 10, 3, {argv[0], NULL, NULL, 120.0, true, false}};
+    o.settings = (tune_settings){TUNE_LOCAL, 40, 0.0, 1, 3, 10, 3,
+                                 {argv[0], NULL, NULL, 120.0, true, false, T6_PRECISION_STRICT}};
     bool worker = false, explicit_presets = false;
     const char *shapes[TUNE_MAX_BUCKETS];
     int shape_count = 0;
@@ -440,6 +444,14 @@ int main(int argc, char **argv)
                 fprintf(stderr, "t6-tune: unknown strategy '%s' (local, random, exhaustive)\n", argv[i]);
                 return 2;
             }
+        } else if (strcmp(a, "--precision") == 0) {
+            const char *mode = argv[++i];
+            if (strcmp(mode, "strict") == 0) o.settings.worker.precision = T6_PRECISION_STRICT;
+            else if (strcmp(mode, "fast") == 0) o.settings.worker.precision = T6_PRECISION_FAST;
+            else {
+                fprintf(stderr, "t6-tune: unknown precision '%s' (strict, fast)\n", mode);
+                return 2;
+            }
         } else if (strcmp(a, "--budget") == 0) o.settings.budget = atoi(argv[++i]);
         else if (strcmp(a, "--time-limit") == 0) o.settings.time_limit_s = atof(argv[++i]);
         else if (strcmp(a, "--seed") == 0) o.settings.seed = strtoull(argv[++i], NULL, 10);
@@ -458,7 +470,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (worker) return tune_worker_main(o.device, o.settings.worker.flush, o.ceilings);
+    if (worker) return tune_worker_main(o.device, o.settings.worker.flush, o.ceilings, o.settings.worker.precision);
     if (o.settings.budget < 1 || o.settings.runs < 1 || o.settings.runs > 500 || o.settings.warmup < 0 ||
         o.settings.retime < 0 || o.settings.retime > 15 || !(o.settings.worker.timeout_s > 0)) {
         fprintf(stderr, "t6-tune: --budget ≥ 1, --runs 1..500, --warmup ≥ 0, --retime 0..15, --timeout > 0\n");

@@ -184,6 +184,7 @@ typedef struct tune_worker_options {
     double timeout_s;     /* watchdog per candidate */
     bool flush;           /* flush the device cache between timed runs */
     bool verbose;
+    t6_precision precision; /* the attention ops' mode: candidates are run and verified in it */
 } tune_worker_options;
 
 /** Starts a worker and waits for its hello (device description, hashes, ceilings, measured once and passed to
@@ -198,7 +199,11 @@ void tune_worker_evaluate(tune_worker **worker, const tune_worker_options *optio
 void tune_worker_stop(tune_worker *worker);
 /** The worker process's main loop (t6-tune --worker). ceilings: "COPY_GBPS,FMA_GFLOPS" already measured, or
  *  NULL to measure them. */
-int tune_worker_main(const char *device, bool flush, const char *ceilings);
+int tune_worker_main(const char *device, bool flush, const char *ceilings, t6_precision precision);
+
+/** The bound a candidate's output must meet (TPA.md): 1e-4 of max|ref| in strict mode and for every op but
+ *  attention; in fast mode 1e-3 for fp32 and fp16 caches, 5e-3 for bf16. */
+double tune_tolerance(t6_precision precision, tune_op_id op, t6_dtype cache_dtype);
 
 /* ---- worker side: problems (tune_ops.c) ---- */
 

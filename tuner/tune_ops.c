@@ -524,6 +524,12 @@ static void evaluate_synthetic(const char *const *names, const int *values, int 
     result->runs = 1;
 }
 
+double tune_tolerance(t6_precision precision, tune_op_id op, t6_dtype cache_dtype)
+{
+    if (precision != T6_PRECISION_FAST || (op != TUNE_DECODE && op != TUNE_PREFILL)) return 1e-4;
+    return cache_dtype == T6_BF16 ? 5e-3 : 1e-3;
+}
+
 void tune_problem_evaluate(tune_problem *p, t6_context *ctx, const char *const *names, const int *values, int count,
                            int warmup, int runs, bool flush, tune_result *result)
 {
@@ -549,10 +555,13 @@ void tune_problem_evaluate(tune_problem *p, t6_context *ctx, const char *const *
         snprintf(result->message, sizeof result->message, "wrote past the end of the output");
         return;
     }
-    if (!(result->error <= 1e-4)) {
+    t6_precision precision = T6_PRECISION_STRICT;
+    t6_context_get_precision(ctx, &precision);
+    const double tolerance = tune_tolerance(precision, p->op, p->shape.dtype);
+    if (!(result->error <= tolerance)) {
         result->status = TUNE_WRONG;
-        snprintf(result->message, sizeof result->message, "output: relative error %.3g > 1e-4%s", result->error,
-                 isinf(result->error) ? " (NaN or Inf)" : "");
+        snprintf(result->message, sizeof result->message, "output: relative error %.3g > %g (%s)%s", result->error,
+                 tolerance, t6_precision_name(precision), isinf(result->error) ? " (NaN or Inf)" : "");
         return;
     }
     if (p->op == TUNE_PROJECTION && !check_cache(p, result)) {

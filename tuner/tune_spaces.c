@@ -31,7 +31,8 @@ typedef struct space_decl {
     /* Turns a library default that means "decided at run time" into the value the library then takes on
      * `device`, and parameters that this choice makes irrelevant into the values the space keeps for them
      * (NULL: the defaults are values already). */
-    void (*resolve_defaults)(const tune_device *device, const tune_param *params, int *defaults);
+    void (*resolve_defaults)(const tune_device *device, const tune_shape *shape, const tune_param *params,
+                             int *defaults);
 } space_decl;
 
 #define PARAM(name, ...)                                                                                         \
@@ -160,7 +161,10 @@ static bool only_first(const view *c, const tune_param *params, const int *ignor
     return true;
 }
 
-enum { DEC_KERNEL, DEC_WG, DEC_TILE, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_GROUPS, DEC_CU_GROUPS, DEC_MMA };
+enum {
+    DEC_KERNEL, DEC_WG, DEC_TILE, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_GROUPS, DEC_CU_GROUPS, DEC_MMA, DEC_STAGE,
+    DEC_STAGES
+};
 
 static const space_decl decode_space;
 
@@ -179,31 +183,51 @@ static bool decode_heads(const view *c)
 }
 /* KERNEL 0 means 2 off GPUs (lib/attention_factorized.c): there it would repeat kernel 2's configurations. */
 static bool decode_kernel3_on_gpus(const view *c) { return c->v[DEC_KERNEL] != 0 || c->device->info.is_gpu; }
+/* Kernel 4 runs mma.sync on fp16 and bf16 caches of NVIDIA GPUs (elsewhere the library would fall back to kernel
+ * 3, repeating its configurations). */
+static bool kernel4_serves(const view *c)
+{
+    return c->device->info.is_gpu && strcmp(c->device->info.normalized_vendor, "nvidia") == 0 &&
+           c->shape->dtype != T6_F32;
+}
+static bool decode_kernel4_on_nvidia(const view *c) { return c->v[DEC_KERNEL] != 4 || kernel4_serves(c); }
 
 /* Parameters each kernel ignores take the values their configurations keep (the first candidate), so that each
  * configuration runs once and the defaults are the configuration the library really runs. */
-static const int decode_vector_ignores[] = {DEC_WG, DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR, DEC_CU_GROUPS, DEC_MMA};
-static const int decode_tiles_ignores[] = {DEC_CU_GROUPS, DEC_MMA};
-static const int decode_kernel3_ignores[] = {DEC_HEADS, DEC_VALUE_HEADS, DEC_GROUPS};
+static const int decode_vector_ignores[] = {DEC_WG,       DEC_HEADS, DEC_VALUE_HEADS, DEC_VECTOR,
+                                           DEC_CU_GROUPS, DEC_MMA,   DEC_STAGE,       DEC_STAGES};
+static const int decode_tiles_ignores[] = {DEC_CU_GROUPS, DEC_MMA, DEC_STAGE, DEC_STAGES};
+static const int decode_kernel3_ignores[] = {DEC_HEADS, DEC_VALUE_HEADS, DEC_GROUPS, DEC_STAGE, DEC_STAGES};
+static const int decode_kernel4_ignores[] = {DEC_WG,     DEC_TILE,   DEC_HEADS, DEC_VALUE_HEADS,
+                                            DEC_VECTOR, DEC_GROUPS, DEC_MMA};
 #define COUNT(a) ((int)(sizeof a / sizeof a[0]))
 static bool decode_ignored_parameters(const view *c)
 {
     const tune_param *params = decode_space.params;
     switch (c->v[DEC_KERNEL]) {
-    case 0: /* tensor cores serve fp16 and bf16 caches only */
+    case 0: /* by device: kernel 4 where it can serve (its probe aside), else kernel 3 */
+        if (kernel4_serves(c))
+            return only_first(c, params, decode_kernel4_ignores, COUNT(decode_kernel4_ignores));
+        /* tensor cores serve fp16 and bf16 caches only */
         return only_first(c, params, decode_kernel3_ignores, COUNT(decode_kernel3_ignores)) &&
                (c->shape->dtype != T6_F32 || c->v[DEC_MMA] == params[DEC_MMA].values[0]);
     case 1: return only_first(c, params, decode_tiles_ignores, COUNT(decode_tiles_ignores));
+    case 4: return only_first(c, params, decode_kernel4_ignores, COUNT(decode_kernel4_ignores));
     default: return only_first(c, params, decode_vector_ignores, COUNT(decode_vector_ignores));
     }
 }
-static void decode_defaults(const tune_device *device, const tune_param *params, int *defaults)
+static void decode_defaults(const tune_device *device, const tune_shape *shape, const tune_param *params,
+                            int *defaults)
 {
     if (defaults[DEC_KERNEL] != 0) return; /* a library built with another default keeps it */
     const int *ignored = device->info.is_gpu ? decode_kernel3_ignores : decode_vector_ignores;
     const int count = device->info.is_gpu ? COUNT(decode_kernel3_ignores) : COUNT(decode_vector_ignores);
     if (!device->info.is_gpu) defaults[DEC_KERNEL] = 2;
     for (int i = 0; i < count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
+    /* Where kernel 4 serves, what it ignores keeps the first values. */
+    if (kernel4_serves(&(view){defaults, device, shape}))
+        for (int i = 0; i < COUNT(decode_kernel4_ignores); i++)
+            defaults[decode_kernel4_ignores[i]] = params[decode_kernel4_ignores[i]].values[0];
 }
 
 /* Memory-bound: what decides is which kernel, how the positions are split over the device (GROUPS_PER_CU,
@@ -211,14 +235,16 @@ static void decode_defaults(const tune_device *device, const tune_param *params,
  * share each staged tile, and tensor cores or FMAs. Small enough to search exhaustively on a GPU in minutes
  * (the check of the default strategy against the optimum needs that). */
 static const space_decl decode_space = {
-    9,
-    {PARAM("T6_DEC_KERNEL", 0, 1, 2), PARAM("T6_DEC_WG_SIZE", 64, 128, 256, 512), PARAM("T6_DEC_TILE", 16, 32, 64),
+    11,
+    {PARAM("T6_DEC_KERNEL", 0, 1, 2, 4), PARAM("T6_DEC_WG_SIZE", 64, 128, 256, 512), PARAM("T6_DEC_TILE", 16, 32, 64),
      PARAM("T6_DEC_HEADS", 16, 32, 64), PARAM("T6_DEC_VALUE_HEADS", 2, 4), PARAM("T6_DEC_VECTOR", 4, 8),
-     PARAM("T6_DEC_GROUPS_PER_CU", 1, 2, 4), PARAM("T6_DEC_CU_GROUPS", 2, 1, 3, 4), PARAM("T6_DEC_MMA", 1, 0)},
+     PARAM("T6_DEC_GROUPS_PER_CU", 1, 2, 4), PARAM("T6_DEC_CU_GROUPS", 2, 1, 3, 4, 6), PARAM("T6_DEC_MMA", 1, 0),
+     PARAM("T6_DEC_STAGE", 32, 16), PARAM("T6_DEC_STAGES", 3, 2, 4)},
     {{"work-group limits", decode_group},
      {"heads beyond H", decode_heads},
      {"local memory", decode_local},
      {"kernel 3 off GPUs", decode_kernel3_on_gpus},
+     {"kernel 4 on NVIDIA fp16/bf16 only", decode_kernel4_on_nvidia},
      {"parameters a kernel ignores", decode_ignored_parameters}},
     decode_defaults,
 };
@@ -255,8 +281,10 @@ static bool prefill_vector_kernel(const view *c)
 {
     return c->v[PRE_KERNEL] == 1 || only_first(c, prefill_space.params, prefill_vector_ignores, 5);
 }
-static void prefill_defaults(const tune_device *device, const tune_param *params, int *defaults)
+static void prefill_defaults(const tune_device *device, const tune_shape *shape, const tune_param *params,
+                             int *defaults)
 {
+    (void)shape;
     attention_kernel_default(device, params, defaults, prefill_vector_ignores, 5);
 }
 
@@ -458,7 +486,7 @@ bool tune_space_build(tune_op_id op, const tune_shape *shape, const tune_device 
                 return false;
             }
     }
-    if (decl->resolve_defaults) decl->resolve_defaults(device, decl->params, defaults);
+    if (decl->resolve_defaults) decl->resolve_defaults(device, shape, decl->params, defaults);
     space->full_size = 1;
     for (int i = 0; i < decl->count; i++) space->full_size *= decl->params[i].count;
     if (space->full_size > 4000000) {

@@ -252,7 +252,7 @@ static bool apply_params(t6_context *ctx, const tune_op_desc *desc, const cJSON 
     return true;
 }
 
-int tune_worker_main(const char *device, bool flush, const char *ceilings)
+int tune_worker_main(const char *device, bool flush, const char *ceilings, t6_precision precision)
 {
     int channel = dup(1);
     answers = channel >= 0 ? fdopen(channel, "w") : NULL;
@@ -266,6 +266,7 @@ int tune_worker_main(const char *device, bool flush, const char *ceilings)
         print_line(o);
         return 1;
     }
+    if (t6_context_set_precision(ctx, precision) != T6_SUCCESS) return 1;
     hello(ctx, ceilings);
     tune_problem *problem = NULL;
     char problem_key[512] = "";
@@ -431,7 +432,7 @@ tune_worker *tune_worker_start(const tune_worker_options *options, const tune_de
         int err = options->stderr_path ? open(options->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
         if (err >= 0) dup2(err, 2);
         for (int fd = 3; fd < 1024; fd++) close(fd);
-        const char *argv[10];
+        const char *argv[12];
         int n = 0;
         argv[n++] = program;
         argv[n++] = "--worker";
@@ -440,6 +441,8 @@ tune_worker *tune_worker_start(const tune_worker_options *options, const tune_de
             argv[n++] = options->device;
         }
         if (!options->flush) argv[n++] = "--no-flush";
+        argv[n++] = "--precision";
+        argv[n++] = t6_precision_name(options->precision);
         if (ceilings[0]) {
             argv[n++] = "--ceilings";
             argv[n++] = ceilings;

@@ -24,17 +24,12 @@
  *
  * Splits (`mode`): with one split the normalized output is written at once. With several, each group writes
  * its partial rows (the layout of t6_internal.h and merge.cl: acc, then max in natural-log units, then sum,
- * rows [batch][split][head]); then either the host runs merge.cl (T6_DEC_MERGE 0), or the last group of each
- * block of `fanin` splits (found with atomic_inc on a counter, after every work-item fenced its writes) merges
- * that block, and the last block merger of a row merges the blocks into the output, through a second partial
- * layout at `level2` floats into the partials buffer. Mergers read partials through volatile pointers (no stale
- * L1 lines) and reset their counters to 0, so the counters are zero again for the next launch.
+ * rows [batch][split][head]), which the host merges with merge.cl. (Merging in the same launch, by the last
+ * groups, measured 1.5–5 µs slower than the pass here on an H200; kernel 4 does it, attention_decode_mma.cl.)
  *
  * Shape macros set by the host (not tuned): T6_HEADS, T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V,
- * T6_CACHE_DTYPE, T6_MMA, T6_PTX, and the work division it fitted to the shape and the group: T6_S1_RANKS,
+ * T6_CACHE_DTYPE, T6_MMA, and the work division it fitted to the shape and the group: T6_S1_RANKS,
  * T6_SCORE_T, T6_SCORE_H, T6_ACC_HEADS (lib/attention_decode.c mirrors the sizes below).
- * Diagnostics (never set by the library), as in attention.cl: T6_ATT_PROFILE 1 replaces the cache loads by
- * constants, 2 skips the arithmetic after the loads, 3 skips the walk over the positions.
  */
 #ifndef T6_DEC_WG_SIZE
 #define T6_DEC_WG_SIZE 256 /* work-items per group */
@@ -44,12 +39,6 @@
 #endif
 #ifndef T6_DEC_VECTOR
 #define T6_DEC_VECTOR 8 /* elements per cache load: 1, 2, 4 or 8 */
-#endif
-#ifndef T6_DEC_MERGE
-#define T6_DEC_MERGE 2 /* host: 0 merge.cl after the split pass, 1 the last group merges, 2 by device */
-#endif
-#ifndef T6_DEC_FANIN
-#define T6_DEC_FANIN 0 /* host: splits merged per block when the last group merges; 0: about √splits */
 #endif
 #ifndef T6_DEC_CU_GROUPS
 #define T6_DEC_CU_GROUPS 2 /* host: kernel 3 splits the positions until about this many groups per compute unit */
@@ -98,12 +87,6 @@
 #define T6_MMA 0 /* set by the host: S1 and the value product on tensor cores (1, PTX mma.sync: NVIDIA only) or
                   * with their tiling emulated by FMAs (2, any device: tests of the indexing) */
 #endif
-#ifndef T6_PTX
-#define T6_PTX 0 /* set by the host where its probe built inline PTX (NVIDIA): device-wide fences in the merge */
-#endif
-#ifndef T6_ATT_PROFILE
-#define T6_ATT_PROFILE 0
-#endif
 
 #define WG_SIZE T6_DEC_WG_SIZE
 #define TILE T6_DEC_TILE
@@ -118,7 +101,6 @@
 /* What a group does with its split (the kernel's `mode` argument, the same for every group of a launch). */
 #define MODE_OUTPUT 0   /* the only split: write the normalized output */
 #define MODE_PARTIALS 1 /* write partial rows for merge.cl */
-#define MODE_MERGE 2    /* write partial rows; the last groups merge them */
 
 /* Ranks padded to float4s (to whole 8-column tensor-core tiles with T6_MMA); padded B_Q rows and Â_Q columns
  * are zero, so padded S1 columns are zero too. */
@@ -377,20 +359,8 @@ inline int ordered_bits(float x)
 
 inline float ordered_float(int bits) { return as_float(bits >= 0 ? bits : bits ^ 0x7FFFFFFF); }
 
-#if T6_ATT_PROFILE == 1
-#if T6_CACHE_DTYPE == 0
-#define PROFILE_BITS 0.25f
-#elif T6_CACHE_DTYPE == 1
-#define PROFILE_BITS 0x34003400u /* 0.25 twice */
-#else
-#define PROFILE_BITS 0x3E803E80u
-#endif
-#define LOAD_RAW(factor, index) ((RAW_T)(PROFILE_BITS))
-#define LOAD_FACTOR(factor, index) 0.25f
-#else
 #define LOAD_RAW(factor, index) (((const __global RAW_T *)(factor))[index])
 #define LOAD_FACTOR(factor, index) T6_LOAD(T6_CACHE_DTYPE, factor, index)
-#endif
 
 /* Loads into registers the `valid_elements` of one factor's tile that start at element `first_element`; loads
  * past them read nothing and stage as zeros. */
@@ -427,92 +397,12 @@ inline float ordered_float(int bits) { return as_float(bits >= 0 ? bits : bits ^
         }                                                                                                        \
     }
 
-/* Merges `count` partial rows per head — row first + j·HEADS + h for j < count, in a layout of `rows` rows
- * starting at `partials` (acc, then max, then sum) — into `dest`: with dest_rows 0, the normalized output row
- * (HEADS × HEAD_DIM floats); otherwise rows dest_first + h of a partial layout of dest_rows rows. Every
- * work-item of every group calls it (its barrier is never under a condition); a group that is not the merger
- * passes count 0 and writes nothing. `weights` holds count·HEADS floats, `totals` 2·HEADS. */
-void merge_partials(const volatile __global float *partials, uint rows, uint first, uint count, __global float *dest,
-                    uint dest_rows, uint dest_first, __local float *weights, __local float *totals)
-{
-    const uint lid = get_local_id(0);
-    const volatile __global float *max_score = partials + (size_t)rows * HEAD_DIM;
-    const volatile __global float *sum = max_score + rows;
-    for (uint h = lid; h < HEADS && count > 0; h += WG_SIZE) {
-        float top = -INFINITY;
-        for (uint j = 0; j < count; j++) {
-            weights[j * HEADS + h] = max_score[first + j * HEADS + h];
-            top = fmax(top, weights[j * HEADS + h]);
-        }
-        float total = 0.0f;
-        for (uint j = 0; j < count; j++) {
-            const float m = weights[j * HEADS + h];
-            /* An empty partial contributes nothing (and must not compute −inf − −inf). */
-            const float w = m == -INFINITY ? 0.0f : exp(m - top);
-            weights[j * HEADS + h] = w;
-            total = mad(w, sum[first + j * HEADS + h], total);
-        }
-        totals[h] = top;
-        totals[HEADS + h] = total;
-        if (dest_rows) {
-            dest[(size_t)dest_rows * HEAD_DIM + dest_first + h] = top;
-            dest[(size_t)dest_rows * (HEAD_DIM + 1) + dest_first + h] = total;
-        }
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const volatile __global float4 *acc = (const volatile __global float4 *)partials;
-    for (uint u = lid; u < HEADS * DIM4 && count > 0; u += WG_SIZE) {
-        const uint h = u / DIM4, d4 = u % DIM4;
-        /* Four independent loads per step, so that a long block is not a chain of L2 round trips. */
-        float4 a0 = (float4)(0.0f), a1 = (float4)(0.0f), a2 = (float4)(0.0f), a3 = (float4)(0.0f);
-        uint j = 0;
-        for (; j + 4 <= count; j += 4) {
-            const float4 v0 = acc[(first + j * HEADS + h) * DIM4 + d4];
-            const float4 v1 = acc[(first + (j + 1) * HEADS + h) * DIM4 + d4];
-            const float4 v2 = acc[(first + (j + 2) * HEADS + h) * DIM4 + d4];
-            const float4 v3 = acc[(first + (j + 3) * HEADS + h) * DIM4 + d4];
-            a0 = mad((float4)(weights[j * HEADS + h]), v0, a0);
-            a1 = mad((float4)(weights[(j + 1) * HEADS + h]), v1, a1);
-            a2 = mad((float4)(weights[(j + 2) * HEADS + h]), v2, a2);
-            a3 = mad((float4)(weights[(j + 3) * HEADS + h]), v3, a3);
-        }
-        for (; j < count; j++) a0 = mad((float4)(weights[j * HEADS + h]), acc[(first + j * HEADS + h) * DIM4 + d4], a0);
-        const float4 merged = (a0 + a1) + (a2 + a3);
-        if (dest_rows) vstore4(merged, 0, dest + (size_t)(dest_first + h) * HEAD_DIM + d4 * 4);
-        else vstore4(merged / totals[HEADS + h], 0, dest + h * HEAD_DIM + d4 * 4);
-    }
-}
-
-/* Whether this group is the last of `expected` to arrive at `counter`, once every work-item has fenced its
- * global writes; a group that does not take part (`arrives` false) only passes the barrier. The last one
- * resets the counter for the next launch. `flag` must not be written again before a barrier. */
-inline bool last_to_arrive(volatile __global uint *counter, uint expected, bool arrives, __local int *flag)
-{
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-#if T6_PTX
-    __asm__ __volatile__("membar.gl;" ::: "memory"); /* what __threadfence() is: OpenCL 1.2 names no scope */
-#endif
-    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
-    if (get_local_id(0) == 0) {
-        const bool last = arrives && atomic_inc(counter) == expected - 1;
-        if (last) atomic_xchg(counter, 0u);
-        *flag = last;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const bool last = *flag != 0;
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-#if T6_PTX
-    __asm__ __volatile__("membar.gl;" ::: "memory");
-#endif
-    return last;
-}
-
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void t6_attention_decode(const __global float *query, uint query_offset, const __global CACHE_T *a_k,
                          const __global CACHE_T *a_v, const __global CACHE_T *b_k, const __global CACHE_T *b_v,
                          uint capacity, const __global int4 *tiles, uint split_length, float score_scale,
                          float value_scale, __global float *out, uint out_offset, uint mode,
-                         __global float *partials, uint level2, volatile __global uint *counters, uint fanin)
+                         __global float *partials)
 {
     __local float4 bq[BQ_SIZE4];
 #if T6_MMA
@@ -521,9 +411,8 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
     __local float4 aq[AQ_SIZE4];
     __local float4 arena[UNION_SIZE4];
     __local float reference[HEADS], row_sum[HEADS];
-    __local float merge_totals[2 * HEADS];
     __local int tile_max[HEADS];
-    __local int flag, moved; /* flag: the fused merge's; moved: some reference moved in this tile */
+    __local int moved; /* some reference moved in this tile */
 
     const uint lid = get_local_id(0);
     const uint split = get_group_id(0), splits = get_num_groups(0), batch = get_num_groups(2);
@@ -611,11 +500,7 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
         LOAD_HEAD_FACTORS(ak, av, first)
     }
 
-#if T6_ATT_PROFILE == 3
-    for (uint base = first; base < first; base += TILE) {
-#else
     for (uint base = first; base < last; base += TILE) {
-#endif
         const uint n = min((uint)TILE, last - base);
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile's readers are done */
         STAGE_TILE(key_raw, LOADS_K, TILE_K, (__local float *)keys, HEAD_DIM, KEY_STRIDE4 * 4)
@@ -630,7 +515,6 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
-#if T6_ATT_PROFILE != 2
         /* ---- S1 = B_K·B_Q for the tile ---- */
 #if T6_MMA
         for (uint tile_of = warp; tile_of < S1_TILES; tile_of += WARPS) {
@@ -804,27 +688,6 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
                 }
             }
 #endif
-#else
-        /* Loads only: keep the staged tiles and the head factors alive with uses the compiler cannot drop. */
-        UNROLL
-        for (uint i = 0; i < SCORE_T; i++) {
-            UNROLL
-            for (uint k = 0; k < SCORE_H; k++) {
-                UNROLL
-                for (uint s = 0; s < RANK_K; s++) running_sum[k] += ak[i][k][s];
-                UNROLL
-                for (uint s = 0; s < RANK_V; s++) running_sum[k] += av[i][k][s];
-            }
-        }
-        if (next < last) {
-            LOAD_HEAD_FACTORS(ak, av, next)
-        }
-#if T6_MMA
-        if (lid == 0) out_tile[0][0] += keys[n - 1].x + values[n - 1].x;
-#else
-        if (lid == 0) acc[0] += keys[n - 1] + values[n - 1];
-#endif
-#endif
     }
 
     /* ---- the split's sums per head, and the teams' accumulators added into team 0's ---- */
@@ -895,33 +758,6 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
             partials[(size_t)partial_rows * HEAD_DIM + partial0 + h] = reference[h] * M_LN2_F;
             partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + h] = row_sum[h];
         }
-    if (mode == MODE_MERGE) {
-        /* ---- the last group of this block of splits merges it; the last block merger merges the blocks ---- */
-        const uint active_splits = (end + split_length - 1) / split_length;
-        const uint blocks = (active_splits + fanin - 1) / fanin, block_of = split / fanin;
-        const uint blocks_max = (splits + fanin - 1) / fanin;
-        const uint in_block = min(fanin, active_splits - block_of * fanin);
-        volatile __global uint *row_counters = counters + row * (blocks_max + 1);
-        __local float *merge_weights = (__local float *)arena;
-        /* Every group passes every barrier below (PoCL's compiler of work-group loops mishandles barriers that
-         * only some groups reach); only the mergers find work in them. */
-        const uint rows2 = batch * blocks_max * HEADS;
-        __global float *out_row = out + out_offset + (size_t)row * HEADS * HEAD_DIM;
-        bool merges = true; /* this group took part in the level */
-        for (uint level = 0; level < 2; level++) {
-            /* Level 0 merges this block's partials: with one block straight into the output row, otherwise into
-             * the block's rows of the second layout, which level 1 (the last block merger of the row) merges. */
-            const bool single = blocks == 1;
-            merges = last_to_arrive(row_counters + (level == 0 ? block_of : blocks_max),
-                                    level == 0 ? in_block : blocks, merges && (level == 0 || !single), &flag);
-            const uint count = !merges ? 0 : level == 0 ? in_block : blocks;
-            const bool to_output = level == 1 || single;
-            merge_partials(level == 0 ? partials : partials + level2, level == 0 ? partial_rows : rows2,
-                           level == 0 ? (row * splits + block_of * fanin) * HEADS : row * blocks_max * HEADS, count,
-                           to_output ? out_row : partials + level2, to_output ? 0 : rows2,
-                           (row * blocks_max + block_of) * HEADS, merge_weights, merge_totals);
-        }
-    }
 }
 
 #if T6_MMA == 1

@@ -1,6 +1,6 @@
 /* attention_decode_mma.cl — factorized TPA decode on NVIDIA tensor cores (mma.sync m16n8k16, fp16 or bf16
- * operands, fp32 accumulation), FlashAttention-2 style: the design of docs/DECODE.md (after
- * shared/design/decode-kernel4.md), for fp16 and bf16 caches on sm_80 and later.
+ * operands, fp32 accumulation), FlashAttention-2 style, for fp16 and bf16 caches on sm_80 and later
+ * (docs/ATTENTION.md, "Tensor cores", has the design and its instruction counts).
  *
  * A work-group takes one query (batch row), every head, and one split of the cached positions. Warp w owns the
  * m16 tile of heads 16w .. 16w+15 for the whole split, so every softmax statistic of a head lives in one warp:

@@ -1,7 +1,6 @@
 /* attention_decode.c — plans and launches kernels_cl/attention_decode.cl (T6_DEC_KERNEL 3: factorized decode as
- * register-tiled stages, the split merge done by the last work-groups of each row): probes the tensor-core path,
- * fits the work division to the shape, the group and local memory, splits the positions over the device, and
- * picks the merge. */
+ * register-tiled stages): probes the tensor-core path, fits the work division to the shape, the group and local
+ * memory, and splits the positions over the device (merged by merge.cl). */
 #include "attention_internal.h"
 
 #include <math.h>
@@ -17,9 +16,8 @@
 /* The kernel's macros for one call, and the launch around them. */
 typedef struct plan {
     int mma; /* the kernel's T6_MMA: 0 fp32 FMAs, 1 tensor cores, 2 their tiling emulated */
-    bool ptx; /* inline PTX builds here (the probe passed): the fused merge adds device-wide fences */
     int wg_size, tile, vector, s1_ranks, score_t, score_h, acc_heads, registers;
-    int splits, split_length, merge, fanin, blocks_max;
+    int splits, split_length;
 } plan;
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
@@ -165,7 +163,6 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     const t6_cache_config *c = &call->cache->config;
     const char *fn = "t6_attention_decode (kernel 3)";
     p->mma = mma;
-    p->ptx = false;
     p->wg_size = t6i_param(params, "T6_DEC_WG_SIZE");
     p->vector = t6i_param(params, "T6_DEC_VECTOR");
     const int acc_heads = t6i_param(params, "T6_DEC_ACC_HEADS");
@@ -202,7 +199,7 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
 }
 
 /* Splits the positions until the device has about CU_GROUPS groups per compute unit, none shorter than
- * MIN_SPLIT, each a whole number of tiles; then the merge: the two-pass path, or blocks of `fanin` splits. */
+ * MIN_SPLIT, each a whole number of tiles. */
 static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
 {
     const t6_cache_config *c = &call->cache->config;
@@ -213,25 +210,11 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
     if (splits < 1) splits = 1;
     p->split_length = ceil_div(ceil_div(call->max_end, splits), p->tile) * p->tile;
     p->splits = ceil_div(call->max_end, p->split_length);
-    /* Partial rows are indexed with 32 bits, and both levels of the fused merge share one buffer. */
-    while (p->splits > 1 && t6i_split_partials_floats(call->rows, p->splits, c->heads, c->head_dim) > 2147483647ull) {
+    /* Partial rows are indexed with 32 bits. */
+    while (p->splits > 1 && t6i_split_partials_floats(call->rows, p->splits, c->heads, c->head_dim) > 4294967295ull) {
         p->split_length *= 2;
         p->splits = ceil_div(call->max_end, p->split_length);
     }
-    p->merge = t6i_param(params, "T6_DEC_MERGE");
-    /* By device: the merge pass everywhere for now. The fused merge (a device-wide fence before an atomic,
-     * tested on NVIDIA's driver) took 1.5-5 µs longer than the pass in 9 of the 10 shapes measured on an H200
-     * and was 0.2% faster in the tenth (docs/benchmarks/2026-12-04-h200/decode-profile.txt, "MERGE=0"); 1 asks
-     * for it. */
-    if (p->merge == 2) p->merge = 0;
-    p->fanin = t6i_param(params, "T6_DEC_FANIN");
-    if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
-    if (p->fanin < 2) p->fanin = 2;
-    p->blocks_max = ceil_div(p->splits, p->fanin);
-    /* The merger keeps a weight per merged partial and head in the group's spare local memory. */
-    const layout l = layout_of(p, c, call->rank_q);
-    const int most_merged = p->fanin > p->blocks_max ? p->fanin : p->blocks_max;
-    if ((size_t)most_merged * (size_t)c->heads > l.union_floats) p->merge = 0;
 }
 
 /* The plan's kernel. The options hold what the kernel reads and nothing that changes with the call's length (how
@@ -247,7 +230,6 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
     t6i_define(options, sizeof options, "T6_RANK_V", c->rank_v);
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
     t6i_define(options, sizeof options, "T6_MMA", p->mma);
-    t6i_define(options, sizeof options, "T6_PTX", p->ptx);
     t6i_define(options, sizeof options, "T6_S1_RANKS", p->s1_ranks);
     t6i_define(options, sizeof options, "T6_SCORE_T", p->score_t);
     t6i_define(options, sizeof options, "T6_SCORE_H", p->score_h);
@@ -279,7 +261,6 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
     if (status == T6_ERROR_UNSUPPORTED && mma) status = make_plan(ctx, call, params, 0, &p);
     T6I_TRY(status);
     plan_splits(ctx, call, params, &p);
-    p.ptx = tensor_cores_work(ctx);
 
     cl_kernel kernel = NULL;
     status = get_kernel(ctx, call, &p, &kernel);
@@ -289,7 +270,6 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
                 t6_context_last_error(ctx));
         T6I_TRY(make_plan(ctx, call, params, 0, &p));
         plan_splits(ctx, call, params, &p);
-        p.ptx = true; /* the probe built inline PTX */
         status = get_kernel(ctx, call, &p, &kernel);
     }
     T6I_TRY(status);
@@ -314,19 +294,11 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
     cl_mem tile_buffer = NULL;
     T6I_TRY(t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)call->batch * 4 * sizeof *tiles, &tile_buffer));
 
-    /* Partials, then (fused merge over several blocks) the blocks' partials, 16-byte aligned. */
-    cl_mem partials = call->out, counters = call->out;
-    size_t level2 = 0;
-    if (p.splits > 1) {
-        const size_t first_level = t6i_split_partials_floats(call->rows, p.splits, c->heads, c->head_dim);
-        level2 = t6i_round_up(first_level, 4);
-        const size_t second_level = p.merge && p.blocks_max > 1
-                                        ? t6i_split_partials_floats(call->rows, p.blocks_max, c->heads, c->head_dim)
-                                        : 0;
-        T6I_TRY(t6i_scratch(ctx, SCRATCH_CHANNEL, (level2 + second_level) * sizeof(float), &partials));
-        if (p.merge)
-            T6I_TRY(t6i_zeroed(ctx, (size_t)call->rows * (size_t)(p.blocks_max + 1) * sizeof(cl_uint), &counters));
-    }
+    cl_mem partials = call->out;
+    if (p.splits > 1)
+        T6I_TRY(t6i_scratch(ctx, SCRATCH_CHANNEL,
+                            t6i_split_partials_floats(call->rows, p.splits, c->heads, c->head_dim) * sizeof(float),
+                            &partials));
     const float score_scale = call->scales.q * call->scales.k * call->scales.softmax * (float)M_LOG2E;
     t6i_arg args[] = {T6I_ARG_MEM(call->query),
                       T6I_ARG_UINT(call->query_offset),
@@ -341,16 +313,13 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
                       T6I_ARG_FLOAT(call->scales.v),
                       T6I_ARG_MEM(call->out),
                       T6I_ARG_UINT(call->out_offset),
-                      T6I_ARG_UINT(p.splits == 1 ? 0 : p.merge ? 2 : 1), /* the kernel's MODE_* */
-                      T6I_ARG_MEM(partials),
-                      T6I_ARG_UINT(level2),
-                      T6I_ARG_MEM(counters),
-                      T6I_ARG_UINT(p.fanin)};
+                      T6I_ARG_UINT(p.splits == 1 ? 0 : 1), /* the kernel's MODE_* */
+                      T6I_ARG_MEM(partials)};
     T6I_TRY(t6i_set_args(ctx, kernel, what, args, (int)(sizeof args / sizeof args[0])));
     const size_t local[3] = {(size_t)p.wg_size, 1, 1};
     const size_t global[3] = {(size_t)p.wg_size * (size_t)p.splits, 1, (size_t)call->rows};
     T6I_TRY(t6i_launch(ctx, kernel, what, 3, global, local));
-    if (p.splits > 1 && !p.merge)
+    if (p.splits > 1)
         T6I_TRY(t6i_merge_splits(ctx, call->rows, c->heads, c->head_dim, p.splits, partials, call->out,
                                  call->out_offset));
 cleanup:

@@ -56,9 +56,8 @@ static const t6i_param_def decode_params[] = {
     {"T6_DEC_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
     {"T6_DEC_MIN_SPLIT", 64, 1, 1 << 20, "fewest cached positions per split"},
     /* kernel 3 (kernels_cl/attention_decode.cl, lib/attention_decode.c) */
-    {"T6_DEC_MERGE", 2, 0, 2,
-     "kernels 3, 4: 0 merge pass after the splits, 1 the last groups merge, 2 by kernel (3: the pass, 4: the groups)"},
-    {"T6_DEC_FANIN", 0, 0, 4096, "kernels 3, 4: splits merged per block by the last group; 0: about the square root"},
+    {"T6_DEC_MERGE", 2, 0, 2, "kernel 4: 0 merge pass after the splits, 1 or 2 (by device) the last groups merge"},
+    {"T6_DEC_FANIN", 0, 0, 4096, "kernel 4: splits merged per block by the last group; 0: about the square root"},
     {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernels 3, 4: split positions until about this many groups per compute unit"},
     {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
     {"T6_DEC_MMA", 1, 0, 2, "kernels 3, 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},

@@ -72,22 +72,11 @@ row "  WG_SIZE=128, CU_GROUPS=4" --param T6_DEC_WG_SIZE=128 --param T6_DEC_CU_GR
 row "  WG_SIZE=512, CU_GROUPS=1" --param T6_DEC_WG_SIZE=512 --param T6_DEC_CU_GROUPS=1 $SWEEP
 row "  TILE=16" --param T6_DEC_TILE=16 $SWEEP
 row "  TILE=64" --param T6_DEC_TILE=64 $SWEEP
-row "  MERGE=0 (merge pass)" --param T6_DEC_MERGE=0 $SWEEP
-row "  FANIN=4096 (one merge level)" --param T6_DEC_FANIN=4096 $SWEEP
 row "  MIN_SPLIT=32" --param T6_DEC_MIN_SPLIT=32 $SWEEP
 row "  MIN_SPLIT=256" --param T6_DEC_MIN_SPLIT=256 $SWEEP
 row "  VECTOR=4" --param T6_DEC_VECTOR=4 $SWEEP
 row "  fp32: CU_GROUPS=1 (no cap)" --param T6_DEC_MMA=0 --param T6_DEC_CU_GROUPS=1 $SWEEP
 row "  fp32: REGISTERS=168" --param T6_DEC_MMA=0 --param T6_DEC_REGISTERS=168 $SWEEP
 row "  fp32: ACC_HEADS=8" --param T6_DEC_MMA=0 --param T6_DEC_ACC_HEADS=8 $SWEEP
-# Profiling variants (results are wrong on purpose): copies of kernels_cl/ with T6_ATT_PROFILE set.
-for variant in 2 1 3; do
-  case $variant in 2) what="loads only";; 1) what="arithmetic only";; 3) what="no positions (launch+setup+merge)";; esac
-  dir=/tmp/t6-decode2-profile-$variant
-  rm -rf "$dir" && mkdir -p "$dir" && cp kernels_cl/*.cl "$dir"/
-  sed -i "1i #define T6_ATT_PROFILE $variant" "$dir/attention_decode.cl"
-  export T6_KERNEL_DIR=$dir
-  row "  as shipped: $what" $SWEEP
-  [ "$variant" = 3 ] || row "  fp32: $what" --param T6_DEC_MMA=0 $SWEEP
-  unset T6_KERNEL_DIR
-done
+# Kernel 3's profiling variants (T6_ATT_PROFILE, loads only / arithmetic only / no positions) left the shipped
+# source with kernel 4; docs/benchmarks/2026-12-04-h200/decode-profile.txt keeps what they measured.

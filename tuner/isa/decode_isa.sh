@@ -71,5 +71,5 @@ done
 # (the value product's k steps run 4 times), so the static count is a lower bound; the design note counted
 # ~6,900 warp instructions per tile by hand (~216 per position).
 compile "k3-paper-fp16" attention_decode.cl t6_attention_decode 32 8 $paper -DT6_CACHE_DTYPE=1 -DT6_MMA=1 \
-  -DT6_PTX=1 -DT6_S1_RANKS=4 -DT6_SCORE_T=2 -DT6_SCORE_H=2 -DT6_ACC_HEADS=4 -DT6_DEC_WG_SIZE=256 \
+  -DT6_S1_RANKS=4 -DT6_SCORE_T=2 -DT6_SCORE_H=2 -DT6_ACC_HEADS=4 -DT6_DEC_WG_SIZE=256 \
   -DT6_DEC_TILE=32 -DT6_DEC_VECTOR=8

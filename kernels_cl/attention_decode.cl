@@ -758,6 +758,9 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
             partials[(size_t)partial_rows * HEAD_DIM + partial0 + h] = reference[h] * M_LN2_F;
             partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + h] = row_sum[h];
         }
+    /* PoCL 3.1 computes wrong partial rows without this barrier (the group-uniform return above seems to upset its
+     * work-group loops; tests/check_attention.c's split cases catch it): harmless elsewhere. */
+    barrier(CLK_LOCAL_MEM_FENCE);
 }
 
 #if T6_MMA == 1

@@ -209,7 +209,7 @@ t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *ca
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
     t6i_define(options, sizeof options, "T6_GROUP_HEADS", p.group_heads);
     t6i_define(options, sizeof options, "T6_DIRECT", p.splits == 1);
-    t6i_params_append_options(&params, options, sizeof options);
+    t6i_params_append_options(&params, p.kernel == 1 ? "attention" : "attention_vector", options, sizeof options);
 
     cl_kernel kernel = NULL;
     if (p.kernel == 1) T6I_TRY(t6i_get_kernel(ctx, "attention", options, "t6_attention", &kernel));

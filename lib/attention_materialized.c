@@ -30,7 +30,7 @@ static t6_status materialize(t6_context *ctx, const t6i_params *params, const fa
         return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "materialize: T6_MAT_WG_SIZE=%d is over the device's %zu",
                         group_size, ctx->info.max_work_group_size);
     char options[256] = "";
-    t6i_params_append_options(params, options, sizeof options);
+    t6i_params_append_options(params, "materialize", options, sizeof options);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", head_dim);
     t6i_define(options, sizeof options, "T6_RANK", f->rank);
     t6i_define(options, sizeof options, "T6_SRC_DTYPE", f->dtype);

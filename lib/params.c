@@ -236,9 +236,13 @@ void t6i_define(char *buf, size_t cap, const char *name, long long value)
     if (used < cap) snprintf(buf + used, cap - used, " -D%s=%lld", name, value);
 }
 
-void t6i_params_append_options(const t6i_params *params, char *buf, size_t cap)
+void t6i_params_append_options(const t6i_params *params, const char *source, char *buf, size_t cap)
 {
-    for (int i = 0; i < params->count; i++) t6i_define(buf, cap, params->defs[i].name, params->values[i]);
+    size_t length = 0;
+    const char *text = t6i_embedded_source(source, &length);
+    for (int i = 0; i < params->count; i++)
+        if (!text || t6i_source_mentions(text, length, params->defs[i].name))
+            t6i_define(buf, cap, params->defs[i].name, params->values[i]);
 }
 
 /* ---- shape features ---- */

@@ -31,7 +31,7 @@ static pthread_once_t hashes_once = PTHREAD_ONCE_INIT;
 static bool is_identifier_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 /* Whether `name` occurs in `text` as a whole identifier (T6_DEC_WG must not match T6_DEC_WG_SIZE). */
-static bool mentions(const char *text, size_t length, const char *name)
+bool t6i_source_mentions(const char *text, size_t length, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i + n <= length; i++)
@@ -47,7 +47,7 @@ static bool source_belongs(t6_op op, const char *name, const char *text, size_t 
     int count = 0;
     const t6i_param_def *defs = t6i_op_params(op, &count);
     for (int i = 0; i < count; i++)
-        if (mentions(text, length, defs[i].name)) return true;
+        if (t6i_source_mentions(text, length, defs[i].name)) return true;
     return false;
 }
 

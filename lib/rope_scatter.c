@@ -39,7 +39,7 @@ t6_status t6i_rope_scatter(t6_context *ctx, const t6i_projection_call *call, cl_
     t6i_define(options, sizeof options, "T6_RANK_V", c->rank_v);
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", cache->config.dtype);
     t6i_define(options, sizeof options, "T6_ROPE_STYLE", c->rope_style);
-    t6i_params_append_options(&params, options, sizeof options);
+    t6i_params_append_options(&params, "rope_scatter", options, sizeof options);
     cl_kernel kernel = NULL;
     T6I_TRY(t6i_get_kernel(ctx, "rope_scatter", options, name, &kernel));
 

@@ -120,7 +120,11 @@ int t6i_param(const t6i_params *params, const char *name);
 t6_status t6i_params_resolve(t6_context *ctx, t6_op op, const t6i_shape *shape, t6i_params *out);
 
 /** Appends " -DNAME=value" for every tunable to `buf` (a NUL-terminated string of capacity `cap`). */
-void t6i_params_append_options(const t6i_params *params, char *buf, size_t cap);
+/** Appends " -DNAME=value" for each resolved tunable that kernels_cl/<source>.cl mentions, so that two plans
+ *  that differ only in tunables a kernel ignores build one program. */
+void t6i_params_append_options(const t6i_params *params, const char *source, char *buf, size_t cap);
+/** Whether `name` occurs in `text` as a whole identifier (T6_DEC_WG must not match T6_DEC_WG_SIZE). */
+bool t6i_source_mentions(const char *text, size_t length, const char *name);
 
 /** Appends one " -DNAME=value" to `buf`. */
 void t6i_define(char *buf, size_t cap, const char *name, long long value);

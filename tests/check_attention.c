@@ -37,10 +37,10 @@ static const struct {
 };
 enum { DECODERS = sizeof decoders / sizeof decoders[0], EMULATED = DECODERS - 2, KERNEL4 = DECODERS - 1 };
 
-/* Prefill keeps kernel 1 when decode runs kernel 3. */
+/* Prefill keeps kernel 1 when decode runs kernel 3 or 4. */
 static void use_decoder(t6_context *ctx, int decoder)
 {
-    use_kernel(ctx, decoders[decoder].kernel == 3 ? 1 : decoders[decoder].kernel);
+    use_kernel(ctx, decoders[decoder].kernel >= 3 ? 1 : decoders[decoder].kernel);
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", decoders[decoder].kernel));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_MERGE", decoders[decoder].merge));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_MMA", decoders[decoder].mma));

@@ -42,9 +42,9 @@ START_TEST(probe_passes_on_the_emulation)
 }
 END_TEST
 
-/* Both precision modes on every decode path, every cache type, flat and peaked inputs. Paths: the work-group
- * tiles (1), vectors per work-item (2), register-tiled stages (3, fp32 FMAs off NVIDIA) and tensor cores
- * emulated (4; an fp32 cache falls back to kernel 3). */
+/* Both precision modes on every decode and prefill path, every cache type, flat and peaked inputs. Paths: the
+ * work-group tiles (1), vectors per work-item (2), register-tiled stages (3, fp32 FMAs off NVIDIA) and tensor
+ * cores emulated (4; an fp32 cache falls back to kernel 3); prefill runs kernels 1 and 2. */
 START_TEST(precision_modes_hold_their_bounds)
 {
     static const int paths[] = {1, 2, 3, 4};
@@ -73,6 +73,16 @@ START_TEST(precision_modes_hold_their_bounds)
                     /* TPA.md: against the unrounded reference on flat inputs only. */
                     problem_check_rows(&p, &options, 2, slots, positions, tolerance((t6_precision)mode, dtype),
                                        peaks[k] == 1.0, what);
+                    if (paths[path] > 2) continue;
+                    /* Prefill (kernels 1 and 2): two queries at the end of slot 0. */
+                    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", paths[path]));
+                    const int start = 298, count = 2, prefill_slots[2] = {0, 0}, prefill_positions[2] = {298, 299};
+                    T6T_OK(ctx, t6_attention_prefill(p.cache, 16, 1, slots, &start, &count, p.query, 0, p.out, 0,
+                                                     &options));
+                    snprintf(what, sizeof what, "prefill kernel %d, %s, A_Q × %g", paths[path],
+                             t6_precision_name((t6_precision)mode), peaks[k]);
+                    problem_check_rows(&p, &options, 2, prefill_slots, prefill_positions,
+                                       tolerance((t6_precision)mode, dtype), peaks[k] == 1.0, what);
                 }
             problem_free(&p);
         }

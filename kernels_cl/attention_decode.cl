@@ -25,7 +25,7 @@
  * Splits (`mode`): with one split the normalized output is written at once. With several, each group writes
  * its partial rows (the layout of t6_internal.h and merge.cl: acc, then max in natural-log units, then sum,
  * rows [batch][split][head]), which the host merges with merge.cl. (Merging in the same launch, by the last
- * groups, measured 1.5–5 µs slower than the pass here on an H200; kernel 4 does it, attention_decode_mma.cl.)
+ * groups, measured 1.5–5 µs slower than the pass here on an H200; kernel 4 does it, attention_mma.cl.)
  *
  * Shape macros set by the host (not tuned): T6_HEADS, T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V,
  * T6_CACHE_DTYPE, T6_MMA, and the work division it fitted to the shape and the group: T6_S1_RANKS,

@@ -67,7 +67,8 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     const t6_cache_config *c = &call->cache->config;
     const bool prefill = call->prefill;
     p->kernel = tunable(params, prefill, "KERNEL");
-    if (p->kernel == 0) p->kernel = ctx->info.is_gpu ? 1 : 2; /* CPUs vectorize within a work-item, not across */
+    /* 0 by device (CPUs vectorize within a work-item, not across); 3 and 4 come here when they cannot serve. */
+    if (p->kernel == 0 || p->kernel > 2) p->kernel = ctx->info.is_gpu ? 1 : 2;
     p->wg_size = p->kernel == 1 ? tunable(params, prefill, "WG_SIZE") : 1;
     p->tile = tunable(params, prefill, "TILE");
     p->group_heads = tunable(params, prefill, "HEADS");
@@ -166,18 +167,18 @@ t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *ca
     shape.f[T6I_F_LENGTH] = call->max_end;
     t6i_params params;
     T6I_TRY(t6i_params_resolve(ctx, call->prefill ? T6_OP_PREFILL : T6_OP_DECODE, &shape, &params));
-    /* Decode on GPUs: tensor cores (kernel 4) where their probe passes and the shape fits, then kernel 3 where
-     * the shape fits it, else the work-group tiles. */
-    const int asked = call->prefill ? 0 : t6i_param(&params, "T6_DEC_KERNEL");
-    if (asked == 4 || (asked == 0 && !call->prefill && ctx->info.is_gpu)) {
+    /* On GPUs: tensor cores (kernel 4) where their probe passes and the shape fits; then, for decode, kernel 3
+     * where the shape fits it; else the work-group tiles. */
+    const int asked = t6i_param(&params, call->prefill ? "T6_PRE_KERNEL" : "T6_DEC_KERNEL");
+    if (asked == 4 || (asked == 0 && ctx->info.is_gpu)) {
         /* Even when asked for (a profile may pin it), an fp32 cache or a failed probe falls back. */
-        status = t6i_attention_decode_mma(ctx, call, &params);
+        status = t6i_attention_mma(ctx, call, &params);
         if (status != T6_ERROR_UNSUPPORTED) goto cleanup;
-        t6i_log(asked == 4 ? T6_LOG_INFO : T6_LOG_DEBUG, "%s: kernel 4 does not serve this call (%s); trying kernel 3",
+        t6i_log(asked == 4 ? T6_LOG_INFO : T6_LOG_DEBUG, "%s: kernel 4 does not serve this call (%s); falling back",
                 what, t6_context_last_error(ctx));
         status = T6_SUCCESS;
     }
-    if (asked >= 3 || (asked == 0 && !call->prefill && ctx->info.is_gpu)) {
+    if (!call->prefill && (asked >= 3 || (asked == 0 && ctx->info.is_gpu))) {
         status = t6i_attention_decode_tiles(ctx, call, &params);
         if (status != T6_ERROR_UNSUPPORTED || asked == 3) goto cleanup;
         t6i_log(T6_LOG_DEBUG, "%s: kernel 3 does not fit (%s); using kernel 1", what, t6_context_last_error(ctx));

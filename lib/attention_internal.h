@@ -31,13 +31,13 @@ t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *ca
  *  T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
 t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params);
 
-/** Decode through kernels_cl/attention_decode_mma.cl (T6_DEC_KERNEL 4, tensor cores or, T6_DEC_MMA 2, their
- *  emulation). T6_ERROR_UNSUPPORTED when the device, the cache type or the shape does not suit it (the caller
- *  falls back to kernel 3); T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
-t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params);
+/** Decode or prefill through kernels_cl/attention_mma.cl (T6_DEC_KERNEL / T6_PRE_KERNEL 4, tensor cores or, with
+ *  T6_DEC_MMA / T6_PRE_MMA 2, their emulation). T6_ERROR_UNSUPPORTED when the device, the cache type or the
+ *  shape does not suit it (the caller falls back); T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
+t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params);
 
-/** Runs kernel 4's probe kernel built with T6_MMA `mma` (1 PTX, 2 emulated) for an fp16 or bf16 cache; NULL
- *  when every instruction gave what the PTX ISA's fragment layouts say, else the reason. */
-const char *t6i_decode_mma_probe(t6_context *ctx, int mma, t6_dtype dtype);
+/** Runs the tensor-core kernels' probe built with T6_MMA `mma` (1 PTX, 2 emulated) for an fp16 or bf16 cache;
+ *  NULL when every instruction gave what the PTX ISA's fragment layouts say, else the reason. */
+const char *t6i_attention_mma_probe(t6_context *ctx, int mma, t6_dtype dtype);
 
 #endif /* T6_ATTENTION_INTERNAL_H */

@@ -62,13 +62,15 @@ static const t6i_param_def decode_params[] = {
     {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
     {"T6_DEC_MMA", 1, 0, 2, "kernels 3, 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
     {"T6_DEC_REGISTERS", 0, 0, 255, "kernel 3 on NVIDIA: registers per work-item; 0 fits CU_GROUPS groups per unit"},
-    /* kernel 4 (kernels_cl/attention_decode_mma.cl, lib/attention_decode_mma.c) */
+    /* kernel 4 (kernels_cl/attention_mma.cl, lib/attention_mma.c) */
     {"T6_DEC_STAGE", 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)"},
     {"T6_DEC_STAGES", 3, 2, 4, "kernel 4: stages in flight in local memory"},
 };
 
 static const t6i_param_def prefill_params[] = {
-    {"T6_PRE_KERNEL", 0, 0, 2, "1: work-group tiles (GPUs), 2: vectors per work-item (CPUs), 0: by device type"},
+    {"T6_PRE_KERNEL", 0, 0, 4,
+     "1: work-group tiles (GPUs), 2: vectors per work-item (CPUs), 4: tensor cores (NVIDIA, as decode's kernel 4), "
+     "0: by device type"},
     {"T6_PRE_WG_SIZE", 256, 32, 1024, "work-items per group"},
     {"T6_PRE_TILE", 16, 1, 128, "cached positions staged in local memory per step"},
     {"T6_PRE_HEADS", 64, 1, 256, "heads per work-group (more share each B_K/B_V tile and S1)"},
@@ -79,6 +81,10 @@ static const t6i_param_def prefill_params[] = {
     {"T6_PRE_STAGE_S1", 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries"},
     {"T6_PRE_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
     {"T6_PRE_MIN_SPLIT", 256, 1, 1 << 20, "fewest cached positions per split"},
+    /* kernel 4 (kernels_cl/attention_mma.cl, lib/attention_mma.c); QUERIES, GROUPS_PER_CU and MIN_SPLIT as above */
+    {"T6_PRE_MMA", 1, 0, 2, "kernel 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
+    {"T6_PRE_STAGE", 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)"},
+    {"T6_PRE_STAGES", 3, 2, 4, "kernel 4: stages in flight in local memory"},
 };
 
 static const t6i_param_def materialize_params[] = {

@@ -278,7 +278,7 @@ struct t6_context {
     cl_mem zeroed; /* t6i_zeroed */
     size_t zeroed_capacity;
     int decode_mma; /* kernel 3's tensor-core probe (attention_decode.c): 0 not run, 1 passed, -1 failed */
-    int decode_mma16[2]; /* kernel 4's probe per cache type, fp16 then bf16 (attention_decode_mma.c): the same */
+    int mma16_probe[2]; /* the tensor-core kernels' probe per cache type, fp16 then bf16 (attention_mma.c): the same */
     t6_precision precision; /* the default of attention calls: strict or fast, never T6_PRECISION_DEFAULT */
 };
 

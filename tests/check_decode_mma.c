@@ -34,9 +34,9 @@ static double tolerance(t6_precision precision, t6_dtype dtype)
 START_TEST(probe_passes_on_the_emulation)
 {
     t6_context *ctx = t6t_context();
-    const char *why = t6i_decode_mma_probe(ctx, 2, T6_F16);
+    const char *why = t6i_attention_mma_probe(ctx, 2, T6_F16);
     ck_assert_msg(why == NULL, "fp16: %s", why);
-    why = t6i_decode_mma_probe(ctx, 2, T6_BF16);
+    why = t6i_attention_mma_probe(ctx, 2, T6_BF16);
     ck_assert_msg(why == NULL, "bf16: %s", why);
     t6_context_destroy(ctx);
 }
@@ -167,6 +167,56 @@ START_TEST(kernel4_shapes_and_splits)
 }
 END_TEST
 
+/* Causal prefill on kernel 4 (emulated): queries that start mid-stage, a sequence from position 0, one shorter
+ * than a stage, several queries per group (the last group of an entry partly idle), splits merged by the last
+ * groups, both precision modes. */
+START_TEST(kernel4_prefill)
+{
+    static const struct {
+        t6_ref_shape shape;
+        t6_dtype dtype;
+        int stage, queries, groups;
+        t6_precision precision;
+    } cases[] = {
+        {{5, 32, 3, 1, 2}, T6_BF16, 32, 4, 64, T6_PRECISION_STRICT},
+        {{47, 64, 6, 2, 2}, T6_F16, 16, 2, 2, T6_PRECISION_STRICT},
+        {{16, 80, 16, 1, 1}, T6_F16, 16, 3, 64, T6_PRECISION_FAST},
+    };
+    t6_context *ctx = t6t_context();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        problem p;
+        const int written[3] = {90, 11, 8};
+        problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 3, 96, written, 35, 1400 + c);
+        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", 4));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", 2));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_STAGE", cases[c].stage));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_QUERIES", cases[c].queries));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_GROUPS_PER_CU", cases[c].groups));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MIN_SPLIT", 16));
+        const int slots[3] = {0, 1, 2}, starts[3] = {71, 0, 3}, counts[3] = {19, 11, 5};
+        int row_slots[35], positions[35], row = 0;
+        for (int e = 0; e < 3; e++)
+            for (int q = 0; q < counts[e]; q++, row++) {
+                row_slots[row] = slots[e];
+                positions[row] = starts[e] + q;
+            }
+        const t6_attention_options options = {0, 0, 0, 0, T6_ATTENTION_FACTORIZED, cases[c].precision};
+        T6T_OK(ctx, t6_attention_prefill(p.cache, p.shape.rank_q, 3, slots, starts, counts, p.query, 0, p.out, 0,
+                                         &options));
+        char what[128];
+        snprintf(what, sizeof what, "kernel 4 prefill: H=%d D=%d ranks %d,%d,%d %s, %d queries per group, %s",
+                 cases[c].shape.heads, cases[c].shape.head_dim, cases[c].shape.rank_q, cases[c].shape.rank_k,
+                 cases[c].shape.rank_v, t6_dtype_name(cases[c].dtype), cases[c].queries,
+                 t6_precision_name(cases[c].precision));
+        problem_check_rows(&p, &options, 35, row_slots, positions, tolerance(cases[c].precision, cases[c].dtype),
+                           true, what);
+        problem_free(&p);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
 /* Kernel 4 asked for where it cannot serve: an fp32 cache falls back (to kernel 3) and still computes the right
  * numbers; without tensor cores (T6_DEC_MMA 1 off NVIDIA, 0 anywhere) likewise; a stage it cannot take is
  * refused naming the parameter. */
@@ -201,6 +251,7 @@ int main(void)
     tcase_add_test(emulated, probe_passes_on_the_emulation);
     tcase_add_test(emulated, kernel4_shapes_and_splits);
     tcase_add_test(emulated, kernel4_falls_back_where_it_cannot_serve);
+    tcase_add_test(emulated, kernel4_prefill);
     suite_add_tcase(suite, emulated);
     TCase *precision = tcase_create("precision");
     tcase_set_timeout(precision, 600);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# decode_isa.sh — the decode kernels compiled for NVIDIA sm_90 without a GPU: clang-16 turns the OpenCL C into
+# decode_isa.sh — the attention kernels compiled for NVIDIA sm_90 without a GPU: clang-16 turns the OpenCL C into
 # PTX (builtins from nvptx_builtins.h), CUDA's ptxas assembles it, cuobjdump gives the SASS. Prints, per kernel,
 # precision and shape: registers, spill bytes, local memory, and SASS warp-instructions per cached position in
 # the position loop (common path: kernel 4's rare rescale branch apart). Nothing runs; NVIDIA's driver compiles
@@ -61,11 +61,20 @@ for dtype in 1 2; do
   type=$([[ $dtype == 1 ]] && echo fp16 || echo bf16)
   for mode in strict fast; do
     if [[ $mode == strict ]]; then pterms=2; qterms=$([[ $dtype == 1 ]] && echo 2 || echo 3); else pterms=1; qterms=2; fi
-    compile "k4-paper-$type-$mode" attention_decode_mma.cl t6_attention_decode_mma 32 2 $paper \
+    compile "k4-paper-$type-$mode" attention_mma.cl t6_attention_mma 32 2 $paper \
       -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=$pterms -DT6_DEC_STAGE=32 -DT6_DEC_STAGES=3
-    compile "k4-medium-$type-$mode" attention_decode_mma.cl t6_attention_decode_mma 16 3 $medium \
+    compile "k4-medium-$type-$mode" attention_mma.cl t6_attention_mma 16 3 $medium \
       -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=$pterms -DT6_DEC_STAGE=16 -DT6_DEC_STAGES=3
   done
+done
+# Causal prefill on the same kernel: 4 queries per group share each stage (8 warps at the paper shape); the count
+# is per (query, cached position) pair.
+for dtype in 1 2; do
+  type=$([[ $dtype == 1 ]] && echo fp16 || echo bf16)
+  qterms=$([[ $dtype == 1 ]] && echo 2 || echo 3)
+  compile "k4-prefill-paper-$type-strict" attention_mma.cl t6_attention_mma 128 8 $paper -DT6_PREFILL=1 \
+    -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=2 -DT6_PRE_STAGE=32 -DT6_PRE_STAGES=3 \
+    -DT6_PRE_QUERIES=4
 done
 # Kernel 3 as the library plans it for the paper shape (8 warps, 32-position tiles). Its loop has inner loops
 # (the value product's k steps run 4 times), so the static count is a lower bound; the design note counted

@@ -1,5 +1,5 @@
 /* nvptx_builtins.h — the OpenCL C builtins the decode kernels call, for clang's nvptx64-nvidia-nvcl target,
- * which has no library: enough to compile kernels_cl/attention_decode.cl and attention_decode_mma.cl to PTX for
+ * which has no library: enough to compile kernels_cl/attention_decode.cl and attention_mma.cl to PTX for
  * instruction counts (decode_isa.sh). Not a runtime: NVIDIA's driver brings its own builtins, so register counts
  * can differ from what the driver reports; inline PTX becomes the same SASS either way. */
 #define OVL __attribute__((overloadable, always_inline))

@@ -1,6 +1,7 @@
-/* attention_decode_mma.c — plans and launches kernels_cl/attention_decode_mma.cl (decode on tensor cores,
- * T6_DEC_KERNEL 4): probes the PTX instructions once per context and cache type, fits the stages to local
- * memory, splits the positions over the device, picks the precision parts and the merge. */
+/* attention_mma.c — plans and launches kernels_cl/attention_mma.cl (decode and causal prefill on tensor cores,
+ * T6_DEC_KERNEL / T6_PRE_KERNEL 4): probes the PTX instructions once per context and cache type, fits the stages
+ * and the queries per group to the device, splits the positions over it, picks the precision parts and the
+ * merge. */
 #include "attention_internal.h"
 
 #include <math.h>
@@ -14,11 +15,20 @@
 typedef struct plan {
     int mma;               /* the kernel's T6_MMA: 1 PTX, 2 emulated */
     int stage, stages;     /* positions per stage, stages in flight */
+    int queries;           /* consecutive queries per group (decode: 1) */
     int qterms, pterms;    /* fp16/bf16 parts of q̃ and of the softmax weights */
     int wg_size;
     size_t local_bytes;
-    int splits, split_length, merge, fanin, blocks_max;
+    int query_tiles, splits, split_length, merge, fanin, blocks_max;
 } plan;
+
+/* The call's tunable NAME: T6_DEC_NAME for decode, T6_PRE_NAME for prefill. */
+static int tunable(const t6i_attention_call *call, const t6i_params *params, const char *name)
+{
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", call->prefill ? "T6_PRE_" : "T6_DEC_", name);
+    return t6i_param(params, full);
+}
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
@@ -27,7 +37,7 @@ static bool is_nvidia_gpu(const t6_context *ctx)
     return ctx->info.is_gpu && strcmp(ctx->info.normalized_vendor, "nvidia") == 0;
 }
 
-/* Local memory of one stage, as attention_decode_mma.cl lays it out. */
+/* Local memory of one stage, as attention_mma.cl lays it out. */
 static size_t stage_bytes(const t6_cache_config *c, int stage)
 {
     const size_t row = (size_t)c->head_dim * 2 + (c->head_dim == 80 || c->head_dim == 96 ? 16 : 0);
@@ -42,9 +52,9 @@ static size_t stage_bytes(const t6_cache_config *c, int stage)
 /* The probe's inputs, built the same way by the kernel's host check: small integers, exact in fp16 and bf16. */
 static float probe_value(unsigned i) { return (float)((int)((i * 7u) % 13u) - 6); }
 
-/* Runs t6_mma_probe (attention_decode_mma.cl) built with `mma` (1 PTX, 2 emulated) for `dtype` and compares
+/* Runs t6_mma_probe (attention_mma.cl) built with `mma` (1 PTX, 2 emulated) for `dtype` and compares
  * every output with what the PTX ISA's fragment layouts give. Returns NULL when all match, else the reason. */
-const char *t6i_decode_mma_probe(t6_context *ctx, int mma, t6_dtype dtype)
+const char *t6i_attention_mma_probe(t6_context *ctx, int mma, t6_dtype dtype)
 {
     enum { INPUTS = 3 * 256, OUTPUTS = 3 * 128 + 32 + 2 };
     const char *why = NULL;
@@ -60,7 +70,7 @@ const char *t6i_decode_mma_probe(t6_context *ctx, int mma, t6_dtype dtype)
     t6i_define(options, sizeof options, "T6_HEAD_DIM", 64);
     t6i_define(options, sizeof options, "T6_DEC_STAGE", 16);
     t6i_define(options, sizeof options, "T6_DEC_STAGES", 2);
-    if (t6i_get_kernel(ctx, "attention_decode_mma", options, "t6_mma_probe", &kernel) != T6_SUCCESS)
+    if (t6i_get_kernel(ctx, "attention_mma", options, "t6_mma_probe", &kernel) != T6_SUCCESS)
         return ctx->last_error;
     for (unsigned i = 0; i < INPUTS; i++) {
         const float value = probe_value(i);
@@ -106,21 +116,21 @@ done:
  * and type; a failure is logged, not returned: kernel 3 serves then. */
 static bool tensor_cores_work(t6_context *ctx, t6_dtype dtype)
 {
-    int *known = &ctx->decode_mma16[dtype == T6_BF16];
+    int *known = &ctx->mma16_probe[dtype == T6_BF16];
     if (*known != 0) return *known > 0;
     *known = -1;
     if (!is_nvidia_gpu(ctx)) return false;
     char saved_error[T6I_ERROR_TEXT];
     memcpy(saved_error, ctx->last_error, sizeof saved_error);
-    const char *why = t6i_decode_mma_probe(ctx, 1, dtype);
+    const char *why = t6i_attention_mma_probe(ctx, 1, dtype);
     char reason[320] = "";
     if (why) snprintf(reason, sizeof reason, "%.300s", why);
     memcpy(ctx->last_error, saved_error, sizeof saved_error);
     *known = why ? -1 : 1;
     if (why)
-        t6i_log(T6_LOG_INFO, "decode on tensor cores (mma.sync m16n8k16 %s) not used: %s", t6_dtype_name(dtype),
+        t6i_log(T6_LOG_INFO, "attention on tensor cores (mma.sync m16n8k16 %s) not used: %s", t6_dtype_name(dtype),
                 reason);
-    else t6i_log(T6_LOG_INFO, "decode on tensor cores (mma.sync m16n8k16 %s) in use", t6_dtype_name(dtype));
+    else t6i_log(T6_LOG_INFO, "attention on tensor cores (mma.sync m16n8k16 %s) in use", t6_dtype_name(dtype));
     return *known > 0;
 }
 
@@ -130,19 +140,28 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
                            plan *p)
 {
     const t6_cache_config *c = &call->cache->config;
-    const char *fn = "t6_attention_decode (tensor cores)";
+    const char *fn = call->prefill ? "t6_attention_prefill (tensor cores)" : "t6_attention_decode (tensor cores)";
+    const int head_warps = ceil_div(c->heads, 16);
     p->mma = mma;
-    p->wg_size = 32 * ceil_div(c->heads, 16);
     p->qterms = c->dtype == T6_BF16 && call->precision == T6_PRECISION_STRICT ? 3 : 2;
     p->pterms = call->precision == T6_PRECISION_FAST ? 1 : 2;
-    p->stage = t6i_param(params, "T6_DEC_STAGE");
-    p->stages = t6i_param(params, "T6_DEC_STAGES");
+    p->stage = tunable(call, params, "STAGE");
+    p->stages = tunable(call, params, "STAGES");
     if (p->stage != 16 && p->stage != 32)
         return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: STAGE=%d must be 16 or 32", fn, p->stage);
+    /* Queries per group: as asked, within the group limit and the longest entry. */
+    p->queries = call->prefill ? tunable(call, params, "QUERIES") : 1;
+    int longest = 1;
+    for (int i = 0; i < call->batch; i++)
+        if (call->counts[i] > longest) longest = call->counts[i];
+    if (p->queries > longest) p->queries = longest;
+    while (p->queries > 1 && (size_t)(32 * head_warps * p->queries) > ctx->info.max_work_group_size) p->queries--;
+    p->wg_size = 32 * head_warps * p->queries;
     if ((size_t)p->wg_size > ctx->info.max_work_group_size)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: H=%d needs %d work-items per group, over the device's %zu",
                         fn, c->heads, p->wg_size, ctx->info.max_work_group_size);
     /* Fewer positions per stage first (registers and bytes), then fewer stages, down to two of 16. */
+    /* Besides the stages: the merge's totals and flag, and the emulation's exchange (12 floats per lane). */
     const size_t fixed = (size_t)(2 * c->heads + 1) * sizeof(float) + (mma == 2 ? (size_t)p->wg_size * 12 * 4 : 4);
     for (;;) {
         p->local_bytes = (size_t)p->stages * stage_bytes(c, p->stage) + fixed;
@@ -162,9 +181,12 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
 static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
 {
     const t6_cache_config *c = &call->cache->config;
-    const long long wanted = (long long)ctx->info.compute_units * t6i_param(params, "T6_DEC_CU_GROUPS");
-    int splits = call->rows >= wanted ? 1 : ceil_div(wanted, call->rows);
-    const int most = ceil_div(call->max_end, t6i_param(params, "T6_DEC_MIN_SPLIT"));
+    p->query_tiles = 0;
+    for (int i = 0; i < call->batch; i++) p->query_tiles += ceil_div(call->counts[i], p->queries);
+    const long long wanted =
+        (long long)ctx->info.compute_units * tunable(call, params, call->prefill ? "GROUPS_PER_CU" : "CU_GROUPS");
+    int splits = p->query_tiles >= wanted ? 1 : ceil_div(wanted, p->query_tiles);
+    const int most = ceil_div(call->max_end, tunable(call, params, "MIN_SPLIT"));
     if (splits > most) splits = most;
     if (splits < 1) splits = 1;
     p->split_length = ceil_div(ceil_div(call->max_end, splits), p->stage) * p->stage;
@@ -173,9 +195,10 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
         p->split_length *= 2;
         p->splits = ceil_div(call->max_end, p->split_length);
     }
-    /* By device (2) means the last groups merge: the point of this kernel is one launch per call. */
-    p->merge = t6i_param(params, "T6_DEC_MERGE") != 0;
-    p->fanin = t6i_param(params, "T6_DEC_FANIN");
+    /* By device (2) means the last groups merge: the point of this kernel is one launch per call. Prefill has
+     * no such tunables: the groups merge, in blocks of about √splits. */
+    p->merge = call->prefill || t6i_param(params, "T6_DEC_MERGE") != 0;
+    p->fanin = call->prefill ? 0 : t6i_param(params, "T6_DEC_FANIN");
     if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
     if (p->fanin < 2) p->fanin = 2;
     p->blocks_max = ceil_div(p->splits, p->fanin);
@@ -189,6 +212,7 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
 {
     const t6_cache_config *c = &call->cache->config;
     char options[1024] = "";
+    if (call->prefill) t6i_define(options, sizeof options, "T6_PREFILL", 1);
     t6i_define(options, sizeof options, "T6_HEADS", c->heads);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", c->head_dim);
     t6i_define(options, sizeof options, "T6_RANK_Q", call->rank_q);
@@ -198,20 +222,26 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
     t6i_define(options, sizeof options, "T6_MMA", p->mma);
     t6i_define(options, sizeof options, "T6_QTERMS", p->qterms);
     t6i_define(options, sizeof options, "T6_PTERMS", p->pterms);
-    t6i_define(options, sizeof options, "T6_DEC_STAGE", p->stage);
-    t6i_define(options, sizeof options, "T6_DEC_STAGES", p->stages);
-    return t6i_get_kernel(ctx, "attention_decode_mma", options, "t6_attention_decode_mma", kernel);
+    if (call->prefill) {
+        t6i_define(options, sizeof options, "T6_PRE_STAGE", p->stage);
+        t6i_define(options, sizeof options, "T6_PRE_STAGES", p->stages);
+        t6i_define(options, sizeof options, "T6_PRE_QUERIES", p->queries);
+    } else {
+        t6i_define(options, sizeof options, "T6_DEC_STAGE", p->stage);
+        t6i_define(options, sizeof options, "T6_DEC_STAGES", p->stages);
+    }
+    return t6i_get_kernel(ctx, "attention_mma", options, "t6_attention_mma", kernel);
 }
 
-t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params)
+t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params)
 {
     t6_status status = T6_SUCCESS;
     const t6_cache *cache = call->cache;
     const t6_cache_config *c = &cache->config;
-    const char *what = "t6_attention(decode, tensor cores)";
+    const char *what = call->prefill ? "t6_attention(prefill, tensor cores)" : "t6_attention(decode, tensor cores)";
     cl_int *tiles = NULL;
-    plan p;
-    const int asked_mma = t6i_param(params, "T6_DEC_MMA");
+    plan p = {0};
+    const int asked_mma = tunable(call, params, "MMA");
     if (c->dtype != T6_F16 && c->dtype != T6_BF16)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the cache holds %s; tensor cores take fp16 and bf16 caches",
                         what, t6_dtype_name(c->dtype));
@@ -231,7 +261,7 @@ t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *ca
     size_t kernel_limit = 0;
     T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
                                                &kernel_limit, NULL),
-                 "clGetKernelWorkGroupInfo(t6_attention_decode_mma)");
+                 "clGetKernelWorkGroupInfo(t6_attention_mma)");
     if ((size_t)p.wg_size > kernel_limit)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
                         "%s: %d work-items per group are over the %zu this kernel can run (registers)", what,
@@ -239,20 +269,25 @@ t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *ca
     cl_ulong kernel_local = 0;
     T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local,
                                                &kernel_local, NULL),
-                 "clGetKernelWorkGroupInfo(t6_attention_decode_mma)");
+                 "clGetKernelWorkGroupInfo(t6_attention_mma)");
     if (kernel_local > ctx->info.local_mem_bytes)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the build needs %llu bytes of local memory, over the %llu "
                         "of the device", what, (unsigned long long)kernel_local, ctx->info.local_mem_bytes);
 
-    T6I_ALLOC(ctx, tiles, (size_t)call->batch * 4);
+    /* Query tiles: up to `queries` consecutive queries of one entry (slot, first row, count, first position). */
+    T6I_ALLOC(ctx, tiles, (size_t)p.query_tiles * 4);
+    int row = 0, index = 0;
     for (int i = 0; i < call->batch; i++) {
-        tiles[4 * i + 0] = call->slots[i];
-        tiles[4 * i + 1] = i;
-        tiles[4 * i + 2] = 1;
-        tiles[4 * i + 3] = call->starts[i];
+        for (int q = 0; q < call->counts[i]; q += p.queries, index++) {
+            tiles[4 * index + 0] = call->slots[i];
+            tiles[4 * index + 1] = row + q;
+            tiles[4 * index + 2] = call->counts[i] - q < p.queries ? call->counts[i] - q : p.queries;
+            tiles[4 * index + 3] = call->starts[i] + q;
+        }
+        row += call->counts[i];
     }
     cl_mem tile_buffer = NULL;
-    T6I_TRY(t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)call->batch * 4 * sizeof *tiles, &tile_buffer));
+    T6I_TRY(t6i_upload_meta(ctx, META_CHANNEL, tiles, (size_t)p.query_tiles * 4 * sizeof *tiles, &tile_buffer));
 
     /* Partials, then (merge by the last groups over several blocks) the blocks' partials, 16-byte aligned. */
     cl_mem partials = call->out, counters = call->out;
@@ -265,7 +300,7 @@ t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *ca
                                         : 0;
         T6I_TRY(t6i_scratch(ctx, SCRATCH_CHANNEL, (level2 + second_level) * sizeof(float), &partials));
         if (p.merge)
-            T6I_TRY(t6i_zeroed(ctx, (size_t)call->rows * (size_t)(p.blocks_max + 1) * sizeof(cl_uint), &counters));
+            T6I_TRY(t6i_zeroed(ctx, (size_t)p.query_tiles * (size_t)(p.blocks_max + 1) * sizeof(cl_uint), &counters));
     }
     const float score_scale = call->scales.q * call->scales.k * call->scales.softmax * (float)M_LOG2E;
     t6i_arg args[] = {T6I_ARG_MEM(call->query),
@@ -276,6 +311,7 @@ t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *ca
                       T6I_ARG_MEM(cache->factor[T6_FACTOR_B_V]),
                       T6I_ARG_UINT(c->capacity),
                       T6I_ARG_MEM(tile_buffer),
+                      T6I_ARG_UINT(call->rows),
                       T6I_ARG_UINT(p.split_length),
                       T6I_ARG_FLOAT(score_scale),
                       T6I_ARG_FLOAT(call->scales.v),
@@ -288,7 +324,7 @@ t6_status t6i_attention_decode_mma(t6_context *ctx, const t6i_attention_call *ca
                       T6I_ARG_UINT(p.fanin)};
     T6I_TRY(t6i_set_args(ctx, kernel, what, args, (int)(sizeof args / sizeof args[0])));
     const size_t local[3] = {(size_t)p.wg_size, 1, 1};
-    const size_t global[3] = {(size_t)p.wg_size * (size_t)p.splits, 1, (size_t)call->rows};
+    const size_t global[3] = {(size_t)p.wg_size * (size_t)p.splits, 1, (size_t)p.query_tiles};
     T6I_TRY(t6i_launch(ctx, kernel, what, 3, global, local));
     if (p.splits > 1 && !p.merge)
         T6I_TRY(t6i_merge_splits(ctx, call->rows, c->heads, c->head_dim, p.splits, partials, call->out,

@@ -1,9 +1,11 @@
-/* attention_decode_mma.cl — factorized TPA decode on NVIDIA tensor cores (mma.sync m16n8k16, fp16 or bf16
- * operands, fp32 accumulation), FlashAttention-2 style, for fp16 and bf16 caches on sm_80 and later
+/* attention_mma.cl — factorized TPA decode and causal prefill on NVIDIA tensor cores (mma.sync m16n8k16, fp16
+ * or bf16 operands, fp32 accumulation), FlashAttention-2 style, for fp16 and bf16 caches on sm_80 and later
  * (docs/ATTENTION.md, "Tensor cores", has the design and its instruction counts).
  *
- * A work-group takes one query (batch row), every head, and one split of the cached positions. Warp w owns the
- * m16 tile of heads 16w .. 16w+15 for the whole split, so every softmax statistic of a head lives in one warp:
+ * A work-group takes QUERIES consecutive queries of one sequence (decode: one), every head, and one split of the
+ * cached positions; its warps share each staged tile of the cache. Warp w serves query w / HEAD_TILES and owns the
+ * m16 tile of heads 16·(w mod HEAD_TILES) .. +15 for the whole split, so every softmax statistic of a head lives
+ * in one warp:
  *  query   q̃_h = c·log2(e)·Σ_r A_Q[h][r]·B_Q[r] (fp32, once per group), scaled per head by a power of two and
  *          split into QTERMS fp16/bf16 parts that sum to it (TPA.md: a query rounded once is never allowed);
  *  stages  STAGE positions of B_K, B_V (rows swizzled so that ldmatrix hits distinct banks), A_K and A_V move
@@ -13,28 +15,48 @@
  *  softmax running max and sum per head row in registers: the max over positions is a max over the lane's
  *          values and two shuffles in its quad; accumulators are rescaled only when some row's max moved;
  *  values  W[h][(m,s)] = 2^(score − max)·A_V[m][h][s] goes from the score registers straight into the A
- *          fragments of acc += W·B_V (B fragments by ldmatrix.trans), split into PTERMS parts (strict: 2).
+ *          fragments of acc += W·B_V (B fragments by ldmatrix.trans), split into PTERMS parts (strict: 2);
+ *  causal  a query at position p sees positions ≤ p: positions past it are masked in the stages that hold them.
  * Lane c of a quad owns positions 4j + c of a stage (j < STAGE/4), so its score columns (position, rank) and its
  * value-product k slots (position, rank) are its own positions: no data crosses lanes between the products.
  *
  * Splits (`mode`): one split writes the normalized output at once; several write partial rows (acc, max in
  * natural-log units, sum: the layout of merge.cl), then either the host runs merge.cl (MODE_PARTIALS), or the
- * last group of each block of `fanin` splits merges that block and the last block merger of a row merges the
- * blocks into the output (MODE_MERGE), so that a call is one launch.
+ * last group of each block of `fanin` splits merges that block and the last block merger of a query tile merges
+ * the blocks into the output rows (MODE_MERGE), so that a call is one launch.
  *
- * T6_MMA 1 runs the PTX instructions (NVIDIA only, after lib/attention_decode_mma.c's probe); T6_MMA 2 runs
+ * T6_MMA 1 runs the PTX instructions (NVIDIA only, after lib/attention_mma.c's probe); T6_MMA 2 runs
  * every warp-level instruction (mma, ldmatrix, shuffle, vote, cp.async) emulated through local memory with the
  * same fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16"), so that any device — PoCL in the tests —
  * checks the kernel's indexing, staging, masking, merge and precision.
  *
- * Shape macros set by the host (not tuned): T6_HEADS, T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V,
- * T6_CACHE_DTYPE (1 fp16, 2 bf16), T6_MMA, T6_QTERMS, T6_PTERMS (from the precision mode and the dtype).
+ * Shape macros set by the host (not tuned): T6_PREFILL (prefill's tunables, else decode's), T6_HEADS,
+ * T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V, T6_CACHE_DTYPE (1 fp16, 2 bf16), T6_MMA, T6_QTERMS, T6_PTERMS
+ * (from the precision mode and the dtype).
  */
+#ifdef T6_PREFILL
+#ifndef T6_PRE_STAGE
+#define T6_PRE_STAGE 32 /* cached positions per pipeline stage: 16 or 32 */
+#endif
+#ifndef T6_PRE_STAGES
+#define T6_PRE_STAGES 3 /* stages in flight in local memory: 2 to 4 */
+#endif
+#ifndef T6_PRE_QUERIES
+#define T6_PRE_QUERIES 4 /* consecutive queries per work-group, sharing each stage (the host fits it) */
+#endif
+#define STAGE T6_PRE_STAGE
+#define STAGES T6_PRE_STAGES
+#define QUERIES T6_PRE_QUERIES
+#else
 #ifndef T6_DEC_STAGE
 #define T6_DEC_STAGE 32 /* cached positions per pipeline stage: 16 or 32 */
 #endif
 #ifndef T6_DEC_STAGES
 #define T6_DEC_STAGES 3 /* stages in flight in local memory: 2 to 4 */
+#endif
+#define STAGE T6_DEC_STAGE
+#define STAGES T6_DEC_STAGES
+#define QUERIES 1
 #endif
 
 #ifndef T6_HEADS
@@ -71,11 +93,10 @@
 #define RANK_Q T6_RANK_Q
 #define RANK_K T6_RANK_K
 #define RANK_V T6_RANK_V
-#define STAGE T6_DEC_STAGE
-#define STAGES T6_DEC_STAGES
 #define QTERMS T6_QTERMS
 #define PTERMS T6_PTERMS
-#define WARPS ((HEADS + 15) / 16)
+#define HEAD_TILES ((HEADS + 15) / 16)
+#define WARPS (HEAD_TILES * QUERIES)
 #define WG_SIZE (32 * WARPS)
 #define QUERY_ROW (HEADS * RANK_Q + RANK_Q * HEAD_DIM) /* floats per query: A_Q then B_Q */
 #define OWN (STAGE / 4)                                /* positions of a stage each lane owns */
@@ -482,11 +503,11 @@ inline void issue_stage(__local uchar *stage, const __global uchar *keys, const 
 #endif
 
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void t6_attention_decode_mma(const __global float *query, uint query_offset, const __global uchar *a_k,
-                             const __global uchar *a_v, const __global uchar *b_k, const __global uchar *b_v,
-                             uint capacity, const __global int4 *tiles, uint split_length, float score_scale,
-                             float value_scale, __global float *out, uint out_offset, uint mode,
-                             __global float *partials, uint level2, volatile __global uint *counters, uint fanin)
+void t6_attention_mma(const __global float *query, uint query_offset, const __global uchar *a_k,
+                      const __global uchar *a_v, const __global uchar *b_k, const __global uchar *b_v,
+                      uint capacity, const __global int4 *tiles, uint rows, uint split_length, float score_scale,
+                      float value_scale, __global float *out, uint out_offset, uint mode,
+                      __global float *partials, uint level2, volatile __global uint *counters, uint fanin)
 {
     __local uint4 stage_memory[STAGES * STAGE_BYTES / 16];
     __local float exchange[EXCHANGE_FLOATS];
@@ -495,22 +516,32 @@ void t6_attention_decode_mma(const __global float *query, uint query_offset, con
     (void)exchange;
 
     const uint lid = get_local_id(0), warp = lid / 32, lane = lid % 32, g = lane / 4, c = lane % 4;
-    const uint split = get_group_id(0), splits = get_num_groups(0), batch = get_num_groups(2);
-    const int4 tile = tiles[get_group_id(2)];
-    const uint slot = (uint)tile.x, row = (uint)tile.y, end = (uint)tile.w + 1; /* decode: position = length − 1 */
+    const uint split = get_group_id(0), splits = get_num_groups(0), tile_index = get_group_id(2);
+    /* The tile: `count` (≤ QUERIES) consecutive queries of one sequence, the first at position `start` and row
+     * `row0`; the last sees positions < end. */
+    const int4 tile = tiles[tile_index];
+    const uint slot = (uint)tile.x, row0 = (uint)tile.y, count = (uint)tile.z, start = (uint)tile.w;
+    const uint end = start + count;
     const uint first = split * split_length, last = min(first + split_length, end);
-    const uint partial_rows = batch * splits * HEADS;
+    const uint partial_rows = rows * splits * HEADS;
     const size_t position0 = (size_t)slot * capacity;
     __local uchar *stages = (__local uchar *)stage_memory;
+    /* This warp's query: past the tile's count a warp computes the last query again and stores nothing. */
+    const uint query_of = warp / HEAD_TILES, head_tile = warp % HEAD_TILES;
+    const bool stores = query_of < count;
+    const uint row = row0 + min(query_of, count - 1);
+    const uint own_end = min(last, start + min(query_of, count - 1) + 1); /* this query sees positions < own_end */
 
     if (first >= end) {
         if (mode == MODE_PARTIALS) {
             /* merge.cl reads every split: this one is empty. */
-            const uint partial0 = (row * splits + split) * HEADS;
-            for (uint i = lid; i < HEADS * HEAD_DIM; i += WG_SIZE) partials[(size_t)partial0 * HEAD_DIM + i] = 0.0f;
-            for (uint h = lid; h < HEADS; h += WG_SIZE) {
-                partials[(size_t)partial_rows * HEAD_DIM + partial0 + h] = -INFINITY;
-                partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + h] = 0.0f;
+            for (uint q = 0; q < count; q++) {
+                const uint partial0 = ((row0 + q) * splits + split) * HEADS;
+                for (uint i = lid; i < HEADS * HEAD_DIM; i += WG_SIZE) partials[(size_t)partial0 * HEAD_DIM + i] = 0.0f;
+                for (uint h = lid; h < HEADS; h += WG_SIZE) {
+                    partials[(size_t)partial_rows * HEAD_DIM + partial0 + h] = -INFINITY;
+                    partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + h] = 0.0f;
+                }
             }
         }
         return; /* before any barrier, and the same for the whole group */
@@ -552,18 +583,18 @@ void t6_attention_decode_mma(const __global float *query, uint query_offset, con
     }
 
     /* ---- q̃ for this lane's two head rows, scaled per head by 2^e and split into QTERMS parts ---- */
-    const uint head_top = 16 * warp + g, head_bottom = head_top + 8;
+    const uint head_top = 16 * head_tile + g, head_bottom = head_top + 8;
     const __global float *q = query + query_offset + (size_t)row * QUERY_ROW;
     float qv[KSTEPS][8]; /* per k step: top row k 2c, 2c+1, bottom row the same, top k 2c+8, 2c+9, bottom */
-UNROLL
+    UNROLL
     for (uint kk = 0; kk < KSTEPS; kk++)
-UNROLL
+        UNROLL
         for (uint i = 0; i < 8; i++) qv[kk][i] = 0.0f;
     for (uint r = 0; r < RANK_Q; r++) {
         const float top = head_top < HEADS ? q[head_top * RANK_Q + r] * score_scale : 0.0f;
         const float bottom = head_bottom < HEADS ? q[head_bottom * RANK_Q + r] * score_scale : 0.0f;
         const __global float *bq = q + HEADS * RANK_Q + r * HEAD_DIM;
-UNROLL
+        UNROLL
         for (uint kk = 0; kk < KSTEPS; kk++) {
             const float2 low = vload2(0, bq + 16 * kk + 2 * c), high = vload2(0, bq + 16 * kk + 2 * c + 8);
             qv[kk][0] = mad(top, low.x, qv[kk][0]);
@@ -579,7 +610,7 @@ UNROLL
     /* A power of two per head puts its largest |q̃| near 2^12, so that the low parts of fp16 stay normal; the
      * scores are scaled back exactly in fp32. */
     float top_max = 0.0f, bottom_max = 0.0f;
-UNROLL
+    UNROLL
     for (uint kk = 0; kk < KSTEPS; kk++) {
         top_max = fmax(top_max, fmax(fmax(fabs(qv[kk][0]), fabs(qv[kk][1])), fmax(fabs(qv[kk][4]), fabs(qv[kk][5]))));
         bottom_max =
@@ -593,13 +624,13 @@ UNROLL
     const int bottom_exponent = bottom_max > 0.0f ? 12 - ilogb(bottom_max) : 0;
     const float top_unscale = ldexp(1.0f, -top_exponent), bottom_unscale = ldexp(1.0f, -bottom_exponent);
     frag qa[QTERMS][KSTEPS][4];
-UNROLL
+    UNROLL
     for (uint kk = 0; kk < KSTEPS; kk++)
-UNROLL
+        UNROLL
         for (uint i = 0; i < 4; i++) {
             const int exponent = i % 2 == 0 ? top_exponent : bottom_exponent;
             float x = ldexp(qv[kk][2 * i], exponent), y = ldexp(qv[kk][2 * i + 1], exponent);
-UNROLL
+            UNROLL
             for (uint t = 0; t < QTERMS; t++) {
                 qa[t][kk][i] = pack(x, y);
                 const float2 part = unpack(qa[t][kk][i]);
@@ -690,10 +721,10 @@ UNROLL
 
         /* ---- the stage's max per row (positions past the split only in its last stage), the rescale where a
          * row's max moved ---- */
-        if (first + st * STAGE + STAGE > last) {
+        if (first + st * STAGE + STAGE > own_end) {
             UNROLL
             for (uint j = 0; j < OWN; j++)
-                if (first + st * STAGE + 4 * j + c >= last) top_score[j] = bottom_score[j] = -INFINITY;
+                if (first + st * STAGE + 4 * j + c >= own_end) top_score[j] = bottom_score[j] = -INFINITY;
         }
         float top_max_now = top_score[0], bottom_max_now = bottom_score[0];
         UNROLL
@@ -708,7 +739,9 @@ UNROLL
         const float top_new = fmax(top_ref, top_max_now * top_unscale);
         const float bottom_new = fmax(bottom_ref, bottom_max_now * bottom_unscale);
         if (any_in_warp(top_new != top_ref || bottom_new != bottom_ref)) {
-            const float top_factor = exp2_fast(top_ref - top_new), bottom_factor = exp2_fast(bottom_ref - bottom_new);
+            /* A row whose query has seen no position yet (prefill) keeps −∞ and a factor of 1. */
+            const float top_factor = top_new == top_ref ? 1.0f : exp2_fast(top_ref - top_new);
+            const float bottom_factor = bottom_new == bottom_ref ? 1.0f : exp2_fast(bottom_ref - bottom_new);
             UNROLL
             for (uint t = 0; t < NTILES; t++) {
                 acc[t][0] *= top_factor;
@@ -721,11 +754,14 @@ UNROLL
             top_ref = top_new;
             bottom_ref = bottom_new;
         }
-        /* P = 2^(score − max), the scale 2^-exponent folded in: the masked positions give 0. */
+        /* P = 2^(score − max), the scale 2^-exponent folded in: the masked positions give 0 (also where no
+         * position is seen yet, against a max of 0 instead of −∞). */
+        const float top_offset = top_ref == -INFINITY ? 0.0f : top_ref;
+        const float bottom_offset = bottom_ref == -INFINITY ? 0.0f : bottom_ref;
         UNROLL
         for (uint j = 0; j < OWN; j++) {
-            top_score[j] = exp2_fast(mad(top_score[j], top_unscale, -top_ref));
-            bottom_score[j] = exp2_fast(mad(bottom_score[j], bottom_unscale, -bottom_ref));
+            top_score[j] = exp2_fast(mad(top_score[j], top_unscale, -top_offset));
+            bottom_score[j] = exp2_fast(mad(bottom_score[j], bottom_unscale, -bottom_offset));
             top_sum += top_score[j];
             bottom_sum += bottom_score[j];
         }
@@ -781,15 +817,16 @@ UNROLL
                                                : partials + (size_t)partial0 * HEAD_DIM;
     const float top_scale = mode == MODE_OUTPUT ? value_scale / top_sum : value_scale;
     const float bottom_scale = mode == MODE_OUTPUT ? value_scale / bottom_sum : value_scale;
-UNROLL
+    UNROLL
     for (uint t = 0; t < NTILES; t++) {
         const uint e = 8 * t + 2 * c;
+        if (!stores) break;
         if (head_top < HEADS)
             vstore2((float2)(acc[t][0], acc[t][1]) * top_scale, 0, dest + head_top * HEAD_DIM + e);
         if (head_bottom < HEADS)
             vstore2((float2)(acc[t][2], acc[t][3]) * bottom_scale, 0, dest + head_bottom * HEAD_DIM + e);
     }
-    if (mode != MODE_OUTPUT && c == 0) {
+    if (mode != MODE_OUTPUT && c == 0 && stores) {
         if (head_top < HEADS) {
             partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_top] = top_ref * M_LN2_F;
             partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + head_top] = top_sum;
@@ -805,27 +842,30 @@ UNROLL
         const uint blocks = (active_splits + fanin - 1) / fanin, block_of = split / fanin;
         const uint blocks_max = (splits + fanin - 1) / fanin;
         const uint in_block = min(fanin, active_splits - block_of * fanin);
-        volatile __global uint *row_counters = counters + row * (blocks_max + 1);
+        volatile __global uint *tile_counters = counters + tile_index * (blocks_max + 1);
         /* The stages are free now (the host checked that fanin·H and blocks·H floats fit). */
         __local float *merge_weights = (__local float *)stage_memory;
-        const uint rows2 = batch * blocks_max * HEADS;
-        __global float *out_row = out + out_offset + (size_t)row * HEADS * HEAD_DIM;
+        const uint rows2 = rows * blocks_max * HEADS;
         bool merges = true; /* this group took part in the level */
         for (uint level = 0; level < 2; level++) {
             const bool single = blocks == 1;
-            merges = last_to_arrive(row_counters + (level == 0 ? block_of : blocks_max),
+            merges = last_to_arrive(tile_counters + (level == 0 ? block_of : blocks_max),
                                     level == 0 ? in_block : blocks, merges && (level == 0 || !single), &flag);
-            const uint count = !merges ? 0 : level == 0 ? in_block : blocks;
+            const uint merged = !merges ? 0 : level == 0 ? in_block : blocks;
             const bool to_output = level == 1 || single;
-            merge_partials(level == 0 ? partials : partials + level2, level == 0 ? partial_rows : rows2,
-                           level == 0 ? (row * splits + block_of * fanin) * HEADS : row * blocks_max * HEADS, count,
-                           to_output ? out_row : partials + level2, to_output ? 0 : rows2,
-                           (row * blocks_max + block_of) * HEADS, merge_weights, merge_totals);
+            for (uint q = 0; q < count; q++) { /* the tile's rows, one after the other */
+                const uint r = row0 + q;
+                merge_partials(level == 0 ? partials : partials + level2, level == 0 ? partial_rows : rows2,
+                               level == 0 ? (r * splits + block_of * fanin) * HEADS : r * blocks_max * HEADS, merged,
+                               to_output ? out + out_offset + (size_t)r * HEADS * HEAD_DIM : partials + level2,
+                               to_output ? 0 : rows2, (r * blocks_max + block_of) * HEADS, merge_weights,
+                               merge_totals);
+            }
         }
     }
 }
 
-/* The host's probe of the instructions above (lib/attention_decode_mma.c), one warp: three 16 × 16 matrices of
+/* The host's probe of the instructions above (lib/attention_mma.c), one warp: three 16 × 16 matrices of
  * small integers (exact in fp16 and bf16) come in by cp.async; A·B through ldmatrix (A) and ldmatrix.trans (B as
  * [k][n], two n8 tiles), A·Btᵀ through ldmatrix (Bt as [n][k], the key-row layout); shuffles, vote and a
  * pack/unpack round trip. The host computes every expected output from the same integers. */

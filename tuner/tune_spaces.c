@@ -259,16 +259,25 @@ static void attention_kernel_default(const tune_device *device, const tune_param
         for (int i = 0; i < ignored_count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
 }
 
-enum { PRE_KERNEL, PRE_WG, PRE_TILE, PRE_HEADS, PRE_QUERIES, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR };
+enum {
+    PRE_KERNEL, PRE_WG, PRE_TILE, PRE_HEADS, PRE_QUERIES, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR, PRE_STAGE,
+    PRE_STAGES
+};
 
 static const space_decl prefill_space;
 
-static bool prefill_group(const view *c) { return c->v[PRE_KERNEL] == 2 || fits_group(c, c->v[PRE_WG]); }
+/* Kernel 4's group: a warp per 16 heads and query. */
+static bool prefill_group(const view *c)
+{
+    if (c->v[PRE_KERNEL] == 4) return fits_group(c, 32 * ((c->shape->heads + 15) / 16) * c->v[PRE_QUERIES]);
+    return c->v[PRE_KERNEL] == 2 || fits_group(c, c->v[PRE_WG]);
+}
 static bool prefill_local(const view *c)
 {
     int heads = c->v[PRE_HEADS] < c->shape->heads ? c->v[PRE_HEADS] : c->shape->heads;
     int queries = c->v[PRE_QUERIES] < c->shape->rows ? c->v[PRE_QUERIES] : c->shape->rows;
-    return c->v[PRE_KERNEL] == 2 || fits_local(c, attention_local_bytes(c->shape, c->v[PRE_WG], c->v[PRE_TILE], heads,
+    /* Kernels 2 and 4 fit their memory themselves. */
+    return c->v[PRE_KERNEL] != 1 || fits_local(c, attention_local_bytes(c->shape, c->v[PRE_WG], c->v[PRE_TILE], heads,
                                                                          queries, c->v[PRE_VALUE_HEADS], true));
 }
 static bool prefill_clipped(const view *c)
@@ -276,27 +285,49 @@ static bool prefill_clipped(const view *c)
     return not_clipped(&prefill_space.params[PRE_HEADS], c->v[PRE_HEADS], c->shape->heads) &&
            not_clipped(&prefill_space.params[PRE_QUERIES], c->v[PRE_QUERIES], c->shape->rows);
 }
-static const int prefill_vector_ignores[] = {PRE_WG, PRE_HEADS, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR};
-static bool prefill_vector_kernel(const view *c)
+static const int prefill_vector_ignores[] = {PRE_WG,         PRE_HEADS,  PRE_TOKENS, PRE_VALUE_HEADS,
+                                            PRE_VECTOR,     PRE_STAGE,  PRE_STAGES};
+static const int prefill_tiles_ignores[] = {PRE_STAGE, PRE_STAGES};
+static const int prefill_kernel4_ignores[] = {PRE_WG, PRE_TILE, PRE_HEADS, PRE_TOKENS, PRE_VALUE_HEADS, PRE_VECTOR};
+static bool prefill_ignored_parameters(const view *c)
 {
-    return c->v[PRE_KERNEL] == 1 || only_first(c, prefill_space.params, prefill_vector_ignores, 5);
+    const tune_param *params = prefill_space.params;
+    switch (c->v[PRE_KERNEL]) {
+    case 1: return only_first(c, params, prefill_tiles_ignores, COUNT(prefill_tiles_ignores));
+    case 4: return only_first(c, params, prefill_kernel4_ignores, COUNT(prefill_kernel4_ignores));
+    default: return only_first(c, params, prefill_vector_ignores, COUNT(prefill_vector_ignores));
+    }
 }
+static bool prefill_kernel4_on_nvidia(const view *c) { return c->v[PRE_KERNEL] != 4 || kernel4_serves(c); }
 static void prefill_defaults(const tune_device *device, const tune_shape *shape, const tune_param *params,
                              int *defaults)
 {
-    (void)shape;
-    attention_kernel_default(device, params, defaults, prefill_vector_ignores, 5);
+    /* KERNEL 0 means kernel 4 where it serves (its probe aside), else 1 on GPUs and 2 elsewhere. */
+    if (defaults[PRE_KERNEL] == 0 && kernel4_serves(&(view){defaults, device, shape})) defaults[PRE_KERNEL] = 4;
+    const int *ignored = prefill_tiles_ignores;
+    int count = COUNT(prefill_tiles_ignores);
+    if (defaults[PRE_KERNEL] == 4) {
+        ignored = prefill_kernel4_ignores;
+        count = COUNT(prefill_kernel4_ignores);
+    } else {
+        attention_kernel_default(device, params, defaults, prefill_vector_ignores, COUNT(prefill_vector_ignores));
+    }
+    for (int i = 0; i < count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
 }
 
 /* Compute-bound at long prompts: the register tiles (TOKENS, VALUE_HEADS) and how many queries share each
  * staged key tile matter as much as the loads. */
 static const space_decl prefill_space = {
-    8,
-    {PARAM("T6_PRE_KERNEL", 1, 2), PARAM("T6_PRE_WG_SIZE", 128, 256, 512), PARAM("T6_PRE_TILE", 16, 32, 64),
+    10,
+    {PARAM("T6_PRE_KERNEL", 1, 2, 4), PARAM("T6_PRE_WG_SIZE", 128, 256, 512), PARAM("T6_PRE_TILE", 16, 32, 64),
      PARAM("T6_PRE_HEADS", 16, 32, 64), PARAM("T6_PRE_QUERIES", 2, 4, 8, 16), PARAM("T6_PRE_TOKENS", 1, 2, 4),
-     PARAM("T6_PRE_VALUE_HEADS", 2, 4, 8), PARAM("T6_PRE_VECTOR", 4, 8)},
-    {{"work-group limits", prefill_group}, {"heads or queries beyond the shape", prefill_clipped},
-     {"local memory", prefill_local}, {"parameters the vector kernel ignores", prefill_vector_kernel}},
+     PARAM("T6_PRE_VALUE_HEADS", 2, 4, 8), PARAM("T6_PRE_VECTOR", 4, 8), PARAM("T6_PRE_STAGE", 32, 16),
+     PARAM("T6_PRE_STAGES", 3, 2, 4)},
+    {{"work-group limits", prefill_group},
+     {"heads or queries beyond the shape", prefill_clipped},
+     {"local memory", prefill_local},
+     {"kernel 4 on NVIDIA fp16/bf16 only", prefill_kernel4_on_nvidia},
+     {"parameters a kernel ignores", prefill_ignored_parameters}},
     prefill_defaults,
 };
 

@@ -34,6 +34,17 @@
  * T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V, T6_CACHE_DTYPE (1 fp16, 2 bf16), T6_MMA, T6_QTERMS, T6_PTERMS
  * (from the precision mode and the dtype).
  */
+/* Read by the host only (lib/attention_mma.c), defined here beside the kernel's own tunables. */
+#ifndef T6_DEC_MERGE
+#define T6_DEC_MERGE 2 /* host: 0 merge.cl after the launch, 1 or 2 (by device) the last groups merge */
+#endif
+#ifndef T6_DEC_FANIN
+#define T6_DEC_FANIN 0 /* host: splits merged per block by the last group; 0: about √splits */
+#endif
+#ifndef T6_PRE_MMA
+#define T6_PRE_MMA 1 /* host: 1 tensor cores where the probe passes, 0 never, 2 emulated (tests) */
+#endif
+
 #ifdef T6_PREFILL
 #ifndef T6_PRE_STAGE
 #define T6_PRE_STAGE 32 /* cached positions per pipeline stage: 16 or 32 */

@@ -473,15 +473,25 @@ inline bool last_to_arrive(volatile __global uint *counter, uint expected, bool 
 #define AK_COPIES ((AK_CHUNKS + WG_SIZE - 1) / WG_SIZE)
 #define AV_COPIES ((AV_CHUNKS + WG_SIZE - 1) / WG_SIZE)
 
-/* Issues the copies of one stage into `stage`: B_K, B_V rows from `keys`, `values` (the stage's first row),
- * A_K, A_V from the aligned chunks at `a_keys`, `a_values` (`ak_end`, `av_end`: the bytes of real positions
- * from there). Rows past `valid` positions and bytes past the ends are zero-filled, never read. `key_at` and
- * `value_at`: this work-item's swizzled destinations, fixed for the split. */
-inline void issue_stage(__local uchar *stage, const __global uchar *keys, const __global uchar *values,
-                        const __global uchar *a_keys, const __global uchar *a_values, uint valid, int ak_end,
-                        int av_end, const uint *key_at, const uint *value_at)
+/* Where the next stage's copies come from: B_K and B_V rows from `keys`, `values` (the stage's first row), A_K
+ * and A_V from the aligned chunks at `a_keys`, `a_values`, whose first `ak_shift`, `av_shift` bytes belong to the
+ * position before the stage. */
+typedef struct copy_source {
+    const __global uchar *keys, *values, *a_keys, *a_values;
+    uint ak_shift, av_shift;
+} copy_source;
+
+/* Issues the copies of the next stage into `stage` and moves `from` past it: rows past `valid` positions and
+ * bytes past them are zero-filled, never read. `key_at` and `value_at`: this work-item's swizzled destinations,
+ * fixed for the split. */
+inline void issue_stage(__local uchar *stage, copy_source *from, uint valid, const uint *key_at,
+                        const uint *value_at)
 {
     const uint lid = get_local_id(0);
+    const __global uchar *keys = from->keys, *values = from->values, *a_keys = from->a_keys,
+                         *a_values = from->a_values;
+    const int ak_end = (int)(from->ak_shift + valid * (HEADS * RANK_K * 2));
+    const int av_end = (int)(from->av_shift + valid * (HEADS * RANK_V * 2));
     UNROLL
     for (uint i = 0; i < KEY_COPIES; i++) {
         const uint j = lid + i * WG_SIZE;
@@ -505,6 +515,10 @@ inline void issue_stage(__local uchar *stage, const __global uchar *keys, const 
         if (j < AV_CHUNKS)
             copy16(stage + AV_AT + j * 16, a_values + j * 16, (uint)clamp(av_end - (int)(j * 16), 0, 16));
     }
+    from->keys += STAGE * RANK_K * HEAD_DIM * 2;
+    from->values += STAGE * RANK_V * HEAD_DIM * 2;
+    from->a_keys += AK_BYTES;
+    from->a_values += AV_BYTES;
 }
 
 #if T6_MMA == 2
@@ -575,21 +589,16 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
     const size_t ak_first = (position0 + first) * (HEADS * RANK_K * 2);
     const size_t av_first = (position0 + first) * (HEADS * RANK_V * 2);
     const uint ak_shift = (uint)(ak_first % 16), av_shift = (uint)(av_first % 16);
-    const __global uchar *keys = b_k + (position0 + first) * (RANK_K * HEAD_DIM * 2);
-    const __global uchar *values = b_v + (position0 + first) * (RANK_V * HEAD_DIM * 2);
-    const __global uchar *a_keys = a_k + (ak_first - ak_shift), *a_values = a_v + (av_first - av_shift);
+    copy_source from = {b_k + (position0 + first) * (RANK_K * HEAD_DIM * 2),
+                        b_v + (position0 + first) * (RANK_V * HEAD_DIM * 2),
+                        a_k + (ak_first - ak_shift),
+                        a_v + (av_first - av_shift),
+                        ak_shift,
+                        av_shift};
     UNROLL
     for (uint s = 0; s + 1 < STAGES; s++) {
-        if (s < stage_count) {
-            const uint valid = min((uint)STAGE, last - first - s * STAGE);
-            issue_stage(stages + s * STAGE_BYTES, keys, values, a_keys, a_values, valid,
-                        (int)(ak_shift + valid * (HEADS * RANK_K * 2)), (int)(av_shift + valid * (HEADS * RANK_V * 2)),
-                        key_at, value_at);
-            keys += STAGE * RANK_K * HEAD_DIM * 2;
-            values += STAGE * RANK_V * HEAD_DIM * 2;
-            a_keys += AK_BYTES;
-            a_values += AV_BYTES;
-        }
+        if (s < stage_count)
+            issue_stage(stages + s * STAGE_BYTES, &from, min((uint)STAGE, last - first - s * STAGE), key_at, value_at);
         copies_commit();
     }
 
@@ -685,16 +694,9 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
     for (uint st = 0; st < stage_count; st++) {
         COPIES_WAIT(STAGES - 2);
         barrier(CLK_LOCAL_MEM_FENCE); /* stage st is in; every warp is done with stage st − 1 */
-        if (st + STAGES - 1 < stage_count) {
-            const uint valid = min((uint)STAGE, last - first - (st + STAGES - 1) * STAGE);
-            issue_stage(stages + ahead_at, keys, values, a_keys, a_values, valid,
-                        (int)(ak_shift + valid * (HEADS * RANK_K * 2)), (int)(av_shift + valid * (HEADS * RANK_V * 2)),
-                        key_at, value_at);
-            keys += STAGE * RANK_K * HEAD_DIM * 2;
-            values += STAGE * RANK_V * HEAD_DIM * 2;
-            a_keys += AK_BYTES;
-            a_values += AV_BYTES;
-        }
+        if (st + STAGES - 1 < stage_count)
+            issue_stage(stages + ahead_at, &from, min((uint)STAGE, last - first - (st + STAGES - 1) * STAGE), key_at,
+                        value_at);
         copies_commit();
         ahead_at = ahead_at + STAGE_BYTES == STAGES * STAGE_BYTES ? 0 : ahead_at + STAGE_BYTES;
         const __local uchar *stage = stages + stage_at;

@@ -14,14 +14,20 @@ static void set_decode(t6_context *ctx, const char *name, int value)
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, name, value));
 }
 
-/* Kernel 4 emulated; `merge` 1: the last groups merge the splits, 0: the merge pass. */
-static void use_kernel4(t6_context *ctx, int merge)
+/* Kernel 4 for decode and prefill, on tensor cores (`mma` 1) or emulated (2); `merge` 1: the last groups merge
+ * the splits, 0: the merge pass. */
+static void use_kernel4_on(t6_context *ctx, int mma, int merge)
 {
     T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
+    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
     set_decode(ctx, "T6_DEC_KERNEL", 4);
-    set_decode(ctx, "T6_DEC_MMA", 2);
+    set_decode(ctx, "T6_DEC_MMA", mma);
     set_decode(ctx, "T6_DEC_MERGE", merge);
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", 4));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", mma));
 }
+
+static void use_kernel4(t6_context *ctx, int merge) { use_kernel4_on(ctx, 2, merge); }
 
 static double tolerance(t6_precision precision, t6_dtype dtype)
 {
@@ -42,28 +48,29 @@ START_TEST(probe_passes_on_the_emulation)
 }
 END_TEST
 
-/* Both precision modes on every decode and prefill path, every cache type, flat and peaked inputs. Paths: the
- * work-group tiles (1), vectors per work-item (2), register-tiled stages (3, fp32 FMAs off NVIDIA) and tensor
- * cores emulated (4; an fp32 cache falls back to kernel 3); prefill runs kernels 1 and 2. */
-START_TEST(precision_modes_hold_their_bounds)
+/* Both precision modes on the given decode and prefill paths, every cache type, flat and peaked inputs, `length`
+ * positions. Paths: the work-group tiles (1), vectors per work-item (2), register-tiled stages (3, fp32 FMAs off
+ * NVIDIA; decode only) and tensor cores (4; an fp32 cache falls back), emulated unless `mma` is 1. */
+static void precision_matrix(t6_context *ctx, const int *paths, int path_count, int mma, int length)
 {
-    static const int paths[] = {1, 2, 3, 4};
     static const double peaks[] = {1.0, 8.0, 32.0};
-    t6_context *ctx = t6t_context();
     for (int d = 0; d < 3; d++) {
         const t6_dtype dtype = (t6_dtype)d;
         for (size_t k = 0; k < sizeof peaks / sizeof peaks[0]; k++) {
             problem p;
-            const int written[2] = {300, 37};
-            problem_make(&p, ctx, (t6_ref_shape){20, 64, 16, 1, 1}, dtype, 2, 320, written, 2, 1000 + 10 * d + k);
+            const int written[2] = {length, 37};
+            problem_make(&p, ctx, (t6_ref_shape){20, 64, 16, 1, 1}, dtype, 2, length, written, 2, 1000 + 10 * d + k);
             problem_scale_query_a(&p, peaks[k]);
-            const int slots[2] = {0, 1}, lengths[2] = {300, 37}, positions[2] = {299, 36};
+            const int slots[2] = {0, 1}, lengths[2] = {length, 37}, positions[2] = {length - 1, 36};
             for (int mode = T6_PRECISION_STRICT; mode <= T6_PRECISION_FAST; mode++)
-                for (size_t path = 0; path < sizeof paths / sizeof paths[0]; path++) {
-                    if (paths[path] == 4) use_kernel4(ctx, 1);
+                for (int path = 0; path < path_count; path++) {
+                    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
+                    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
+                    if (paths[path] == 4) use_kernel4_on(ctx, mma, 1);
                     else {
-                        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
                         set_decode(ctx, "T6_DEC_KERNEL", paths[path]);
+                        if (paths[path] < 3)
+                            T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", paths[path]));
                     }
                     const t6_attention_options options = {0, 0, 0, 0, T6_ATTENTION_FACTORIZED, (t6_precision)mode};
                     T6T_OK(ctx, t6_attention_decode(p.cache, 16, 2, slots, lengths, p.query, 0, p.out, 0, &options));
@@ -73,10 +80,10 @@ START_TEST(precision_modes_hold_their_bounds)
                     /* TPA.md: against the unrounded reference on flat inputs only. */
                     problem_check_rows(&p, &options, 2, slots, positions, tolerance((t6_precision)mode, dtype),
                                        peaks[k] == 1.0, what);
-                    if (paths[path] > 2) continue;
-                    /* Prefill (kernels 1 and 2): two queries at the end of slot 0. */
-                    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", paths[path]));
-                    const int start = 298, count = 2, prefill_slots[2] = {0, 0}, prefill_positions[2] = {298, 299};
+                    if (paths[path] == 3) continue;
+                    /* Prefill: two queries at the end of slot 0. */
+                    const int start = length - 2, count = 2, prefill_slots[2] = {0, 0};
+                    const int prefill_positions[2] = {length - 2, length - 1};
                     T6T_OK(ctx, t6_attention_prefill(p.cache, 16, 1, slots, &start, &count, p.query, 0, p.out, 0,
                                                      &options));
                     snprintf(what, sizeof what, "prefill kernel %d, %s, A_Q × %g", paths[path],
@@ -87,6 +94,30 @@ START_TEST(precision_modes_hold_their_bounds)
             problem_free(&p);
         }
     }
+}
+
+START_TEST(precision_modes_hold_their_bounds)
+{
+    static const int paths[] = {1, 2, 3, 4};
+    t6_context *ctx = t6t_context();
+    precision_matrix(ctx, paths, 4, 2, 300);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* On a GPU whose tensor cores pass the probe (NVIDIA): kernel 4 itself, both modes, flat and peaked inputs, a
+ * long sequence split over the device. Elsewhere the test says why it has nothing to run. */
+START_TEST(tensor_cores_on_the_device)
+{
+    t6_context *ctx = t6t_context();
+    const char *why = t6i_attention_mma_probe(ctx, 1, T6_F16);
+    if (why) {
+        fprintf(stderr, "tensor_cores_on_the_device: nothing to run here (%.200s)\n", why);
+        t6_context_destroy(ctx);
+        return;
+    }
+    static const int paths[] = {4};
+    precision_matrix(ctx, paths, 1, 1, 65536);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -257,6 +288,7 @@ int main(void)
     tcase_set_timeout(precision, 600);
     tcase_add_test(precision, precision_modes_hold_their_bounds);
     tcase_add_test(precision, context_precision_is_the_default);
+    tcase_add_test(precision, tensor_cores_on_the_device);
     suite_add_tcase(suite, precision);
     return t6t_run(suite);
 }

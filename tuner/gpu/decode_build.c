@@ -1,8 +1,10 @@
-/* decode_build.c — builds kernels_cl/attention_decode.cl (after common.cl) on the first GPU with the given
- * options plus NVIDIA's -cl-nv-verbose, and prints what the driver says: ptxas's registers and spills per
- * kernel, or the head of the log when the build fails (inline PTX refused, say). For tuner/gpu/run_decode2.sh;
- * it uses OpenCL only, so it says something even where t6 would quietly fall back.
- * Usage: decode_build KERNEL_DIR LABEL OPTIONS... */
+/* decode_build.c — builds a kernel file of kernels_cl/ (after common.cl; KERNEL_FILE, default
+ * attention_decode.cl) on the first GPU with the given options plus NVIDIA's -cl-nv-verbose, and prints what the
+ * driver says: ptxas's registers and spills per kernel and the PTX version and target of the binary (NVIDIA
+ * returns PTX text), or the head of the log when the build fails (inline PTX refused, say). For
+ * tuner/gpu/run_decode2.sh and run_tensor_cores.sh; it uses OpenCL only, so it says something even where t6
+ * would quietly fall back.
+ * Usage: [KERNEL_FILE=attention_mma.cl] decode_build KERNEL_DIR LABEL OPTIONS... */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <stdio.h>
@@ -38,7 +40,8 @@ int main(int argc, char **argv)
         strncat(options, argv[i], sizeof options - strlen(options) - 1);
     }
     size_t lengths[2];
-    char *sources[2] = {slurp(argv[1], "common.cl", &lengths[0]), slurp(argv[1], "attention_decode.cl", &lengths[1])};
+    const char *file = getenv("KERNEL_FILE") ? getenv("KERNEL_FILE") : "attention_decode.cl";
+    char *sources[2] = {slurp(argv[1], "common.cl", &lengths[0]), slurp(argv[1], file, &lengths[1])};
     if (!sources[0] || !sources[1]) {
         fprintf(stderr, "cannot read the kernels in %s\n", argv[1]);
         return 1;
@@ -73,6 +76,16 @@ int main(int argc, char **argv)
         }
     }
     free(log);
+    size_t binary_size = 0;
+    if (built == CL_SUCCESS &&
+        clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof binary_size, &binary_size, NULL) == CL_SUCCESS &&
+        binary_size > 0) {
+        unsigned char *binary = calloc(binary_size + 1, 1);
+        if (binary && clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binary, &binary, NULL) == CL_SUCCESS)
+            for (char *line = strtok((char *)binary, "\n"); line; line = strtok(NULL, "\n"))
+                if (strncmp(line, ".version", 8) == 0 || strncmp(line, ".target", 7) == 0) printf("    %s\n", line);
+        free(binary);
+    }
     clReleaseProgram(program);
     clReleaseContext(context);
     free(sources[0]);

@@ -27,7 +27,8 @@ for tool in CLANG PTXAS CUOBJDUMP; do
   fi
 done
 # cuobjdump runs nvdisasm, which the nvidia-cuda-nvdisasm wheel puts beside it.
-export PATH="$(dirname "$CUOBJDUMP"):$PATH"
+cuobjdump_dir=$(dirname "$CUOBJDUMP")
+export PATH="$cuobjdump_dir:$PATH"
 if ! command -v nvdisasm > /dev/null; then
   echo "decode_isa.sh: nvdisasm not found beside cuobjdump (pip install nvidia-cuda-nvdisasm)" >&2
   exit 2

@@ -86,7 +86,8 @@ typedef enum t6_status {
     T6_ERROR_DEVICE_UNSUPPORTED = -5, /**< the device is below OpenCL 1.2 or lacks something t6 needs */
     T6_ERROR_BUILD_FAILED = -6,       /**< a kernel did not compile; the last error holds the head of the log */
     T6_ERROR_BUFFER_TOO_SMALL = -7,   /**< a cl_mem is smaller than offset + the elements the shape needs */
-    T6_ERROR_INVALID_PARAMS = -8,     /**< kernel parameters (explicit or from a profile) the device cannot run */
+    T6_ERROR_INVALID_PARAMS = -8,     /**< kernel parameters the device cannot run (set explicitly: a profile's
+                                           values that fail give way to the next level, see Profiles) */
     T6_ERROR_IO = -9,                 /**< a file could not be read or written */
     T6_ERROR_FORMAT = -10,            /**< a file (profile, checkpoint) is malformed */
     T6_ERROR_CLBLAST = -11,           /**< a CLBlast routine failed; the last error holds its status */
@@ -577,8 +578,14 @@ T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
  * and among equals the one found first. The choice is made per op, so a profile whose part for one op is stale
  * still serves the others. A file that is malformed, of another schema or version, or that was tuned against
  * other kernel sources than this library's (see t6_kernel_hash) is skipped with a warning in the log, never
- * an error. Each call then uses the profile's bucket whose shape is nearest its own; parameters set with
- * t6_context_set_param win over any profile.
+ * an error; so is a bucket whose values are in range but that its op refuses on the device (T6_DEC_VECTOR=3,
+ * tiles that do not divide, a work-group over the device's limit), the warning naming the file, the bucket and
+ * the parameter. Each call then uses the profile's bucket whose shape is nearest its own; parameters set with
+ * t6_context_set_param win over any profile. When a call fails with a profile's values all the same (a plan
+ * that does not fit its shape, a build the driver refuses: T6_ERROR_INVALID_PARAMS or T6_ERROR_BUILD_FAILED),
+ * it is run again with the next level's values, in the end the built-in defaults; once a lower level has
+ * worked, the failing bucket is logged as a warning and skipped from then on. The call fails only when the
+ * built-in defaults (with the explicit parameters) fail too.
  * ------------------------------------------------------------------------------------------------------- */
 #define T6_PROFILE_SCHEMA "t6-profile" /**< the value of a profile's "schema" field */
 #define T6_PROFILE_SCHEMA_VERSION 1    /**< the "schema_version" this library reads */

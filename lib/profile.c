@@ -119,25 +119,11 @@ t6_profile_level t6i_profile_match(const t6i_profile_file *file, const t6_device
 t6_status t6i_profile_read(const char *path, t6i_profile_file **out)
 {
     *out = NULL;
-    FILE *stream = fopen(path, "rb");
-    if (!stream) return t6i_fail(NULL, T6_ERROR_IO, "profile %s cannot be opened", path);
-    t6_status status = T6_SUCCESS;
     char *text = NULL;
-    struct stat st;
-    if (fstat(fileno(stream), &st) != 0 || !S_ISREG(st.st_mode)) {
-        status = t6i_fail(NULL, T6_ERROR_IO, "profile %s is not a regular file", path);
-    } else if ((unsigned long long)st.st_size > T6I_PROFILE_MAX_BYTES) {
-        status = t6i_fail(NULL, T6_ERROR_FORMAT, "profile %s: %lld bytes is over the size limit of %u", path,
-                          (long long)st.st_size, (unsigned)T6I_PROFILE_MAX_BYTES);
-    } else if (!(text = malloc((size_t)st.st_size + 1))) {
-        status = t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (profile %s)", path);
-    } else if (fread(text, 1, (size_t)st.st_size, stream) != (size_t)st.st_size) {
-        status = t6i_fail(NULL, T6_ERROR_IO, "profile %s could not be read", path);
-    } else {
-        status = t6i_profile_parse(text, (size_t)st.st_size, path, out);
-    }
+    size_t length = 0;
+    t6_status status = t6i_read_regular(NULL, path, "profile", T6I_PROFILE_MAX_BYTES, &text, &length);
+    if (status == T6_SUCCESS) status = t6i_profile_parse(text, length, path, out);
     free(text);
-    fclose(stream);
     return status;
 }
 

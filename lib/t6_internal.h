@@ -63,6 +63,17 @@ void t6i_log(t6_log_level level, const char *fmt, ...) __attribute__((format(pri
         }                                                                                                        \
     } while (0)
 
+/* ---- files from outside (file_read.c) ---- */
+
+/** Opens `path` for reading when it is a regular file, without blocking on anything else (a FIFO, a device):
+ *  the descriptor in *fd (the caller closes it) and the file's size in *size. T6_ERROR_IO naming `what`
+ *  ("checkpoint", "profile", …), the path and what it is otherwise. Every reader of a file uses it. */
+t6_status t6i_open_regular(const t6_context *ctx, const char *path, const char *what, int *fd, size_t *size);
+/** The whole regular file at `path` (t6i_open_regular) in a new buffer with a NUL after its `length` bytes;
+ *  the caller frees *text. T6_ERROR_FORMAT when it is over `max_bytes`. */
+t6_status t6i_read_regular(const t6_context *ctx, const char *path, const char *what, size_t max_bytes, char **text,
+                           size_t *length);
+
 /* ---- host-side storage conversion (dtype.c) ---- */
 
 uint16_t t6i_float_to_half(float value);

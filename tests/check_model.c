@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void small_config(t6_model_config *c, t6_attention_kind kind)
@@ -287,6 +288,18 @@ START_TEST(checkpoint_files_are_checked)
     unlink(path);
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_from_file(ctx, NULL, NULL, &model));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_from_file(ctx, path, NULL, NULL));
+
+    /* A FIFO in place of the checkpoint is refused at once (before, the open waited for a writer forever). */
+    alarm(60);
+    char dir[256], fifo[512];
+    t6t_temp_dir("t6-check-model", dir, sizeof dir);
+    snprintf(fifo, sizeof fifo, "%s/model.safetensors", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    T6T_STATUS(ctx, T6_ERROR_IO, t6_model_create_from_file(ctx, fifo, NULL, &model));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "a FIFO"), "%s", t6_context_last_error(ctx));
+    ck_assert_ptr_null(model);
+    alarm(0);
+    t6t_remove_tree(dir);
     t6_context_destroy(ctx);
 }
 END_TEST

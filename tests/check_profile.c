@@ -269,6 +269,35 @@ START_TEST(foreign_and_malformed_files_are_skipped)
 }
 END_TEST
 
+/* A FIFO named like a profile, in a folder of the search path, as an entry of it, or loaded explicitly, is
+ * refused at once with a warning (before, open() waited for a writer: every t6_context_create hung). */
+START_TEST(special_files_are_refused_without_blocking)
+{
+    alarm(120); /* a hang fails the test now instead of at Check's timeout */
+    const char *dir = temp_dir();
+    char path[600], search[1300];
+    snprintf(path, sizeof path, "%s/evil.json", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    write_profile(dir, "good.json", "intel", NULL, NULL, NULL, T6_OP_DECODE, "T6_DEC_TILE", 9);
+    t6_device_info info = made_up("Intel(R) Corporation", 0x8086, "Intel(R) Arc(TM) A770 Graphics", "1", 1);
+    snprintf(search, sizeof search, "%s:%s", dir, path);
+    capture_warnings();
+    t6i_profile *profile = t6i_profile_select(&info, search);
+    ck_assert_int_eq(t6i_profile_level(profile, T6_OP_DECODE, NULL), T6_PROFILE_VENDOR);
+    ck_assert_msg(strstr(warnings, "evil.json is not a regular file (a FIFO)"), "warnings: %s", warnings);
+    t6i_profile_free(profile);
+
+    setenv("T6_PROFILE_PATH", dir, 1);
+    t6_context *ctx = t6t_context();
+    T6T_STATUS(ctx, T6_ERROR_IO, t6_context_load_profile(ctx, path));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "a FIFO"), "%s", t6_context_last_error(ctx));
+    t6_context_destroy(ctx);
+    unsetenv("T6_PROFILE_PATH");
+    alarm(0);
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
 /* Every way a file can be wrong: each must be refused (T6_ERROR_FORMAT) or read with its bad bucket dropped,
  * never crash or read out of bounds (the sanitizer build runs this too). */
 START_TEST(hostile_inputs)
@@ -856,6 +885,7 @@ int main(void)
     tcase_add_test(hostile, hostile_inputs);
     tcase_add_test(hostile, truncated_files);
     tcase_add_test(hostile, refused_values_skip_their_bucket);
+    tcase_add_test(hostile, special_files_are_refused_without_blocking);
     suite_add_tcase(suite, hostile);
     TCase *context = tcase_create("context");
     tcase_add_test(context, context_finds_profiles_and_explicit_params_win);

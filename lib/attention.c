@@ -129,8 +129,9 @@ t6_status t6_attention_prefill(t6_cache *cache, int rank_q, int batch, const int
         T6I_REQUIRE(ctx, starts[i] >= 0, "%s: starts[%d]=%d must be ≥ 0", fn, i, starts[i]);
         T6I_REQUIRE(ctx, counts[i] >= 1, "%s: counts[%d]=%d must be ≥ 1", fn, i, counts[i]);
         T6I_REQUIRE(ctx, counts[i] <= written - starts[i],
-                    "%s: positions %d..%d of entry %d are past the %d positions written to slot %d (capacity %d)",
-                    fn, starts[i], starts[i] + counts[i] - 1, i, written, slots[i], cache->config.capacity);
+                    "%s: positions %d..%lld of entry %d are past the %d positions written to slot %d (capacity %d)",
+                    fn, starts[i], (long long)starts[i] + counts[i] - 1, i, written, slots[i],
+                    cache->config.capacity);
         rows += counts[i];
         if (starts[i] + counts[i] > call.max_end) call.max_end = starts[i] + counts[i];
     }

@@ -156,8 +156,10 @@ static t6_status host_access(t6_cache *cache, t6_cache_factor factor, int slot, 
     const t6_cache_config *c = &cache->config;
     T6I_REQUIRE(ctx, factor >= T6_FACTOR_A_K && factor <= T6_FACTOR_B_V, "%s: unknown factor %d", what, (int)factor);
     T6I_REQUIRE(ctx, slot >= 0 && slot < c->slots, "%s: slot %d is outside 0..%d", what, slot, c->slots - 1);
+    /* The message's last position is computed wide: first + count − 1 overflows an int for extreme arguments. */
     T6I_REQUIRE(ctx, first >= 0 && count >= 1 && first <= c->capacity - count,
-                "%s: positions %d..%d are outside the capacity %d", what, first, first + count - 1, c->capacity);
+                "%s: positions %d..%lld are outside the capacity %d", what, first, (long long)first + count - 1,
+                c->capacity);
     T6I_REQUIRE(ctx, host, "%s: host is NULL", what);
     size_t per_position = t6_cache_factor_size(c, factor);
     size_t offset = ((size_t)slot * (size_t)c->capacity + (size_t)first) * per_position;

@@ -4,6 +4,7 @@
  * in chunks), tunables that must not change results, and the arguments that must be rejected. */
 #include "support.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -654,9 +655,23 @@ START_TEST(invalid_arguments_are_rejected)
     slot = 0;
     count = 5; /* 5 query rows, the buffers hold 4 */
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    start = count = INT_MAX; /* refused, and the message's arithmetic does not overflow (the sanitizer build) */
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "2147483647..4294967293"), "%s", t6_context_last_error(ctx));
+    start = 0;
     count = 4; /* and the valid call still works after all that */
     T6T_OK(ctx, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
 #undef PREFILL
+
+    /* Host access to the cache at extreme positions (D3: first + count − 1 overflowed in the message). */
+    float host[64] = {0};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_K, 0, INT_MAX, INT_MAX, host));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "positions 2147483647..4294967293 are outside the capacity 12"),
+                  "%s", t6_context_last_error(ctx));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_read(p.cache, T6_FACTOR_B_V, 2, INT_MAX, 1, host));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_V, 0, 1, INT_MAX, host));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_V, 0, INT_MIN, 1, host));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_V, 0, 0, INT_MIN, host));
     problem_free(&p);
     t6_context_destroy(ctx);
 }

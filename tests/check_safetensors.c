@@ -6,6 +6,7 @@
 #include "safetensors.h"
 #include "support.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,6 +477,11 @@ START_TEST(cache_bytes_per_token)
     c.layers = 0;
     ck_assert_uint_eq(t6_model_cache_bytes_per_token(&c), 0);
     ck_assert_uint_eq(t6_model_cache_bytes_per_token(NULL), 0);
+    /* Ranks the library refuses: 0, with no signed overflow on the way (the sanitizer build checks that). */
+    c.layers = 24;
+    c.attention = T6_MODEL_TPA;
+    c.rank_k = c.rank_v = INT_MAX;
+    ck_assert_uint_eq(t6_model_cache_bytes_per_token(&c), 0);
 }
 END_TEST
 

@@ -458,10 +458,13 @@ typedef struct t6_model_config {
     t6_dtype cache_dtype;       /**< storage of the attention cache */
     int slots;                  /**< sequences held at once, ≥ 1 */
     int capacity;               /**< positions per sequence, ≥ 1 */
+    int allow_nonfinite_weights; /**< 0 (t6_model_config_init): a checkpoint tensor holding NaN or ±Inf, or a
+                                     value that overflows weight_dtype, is refused; nonzero: loaded as it is
+                                     (every logit is then likely NaN) */
 } t6_model_config;
 
 /** Fills `config` with T6.py's settings: TPA, RoPE half with base 10000, ε = 1.1920929e-07, fp32 weights and
- *  cache, 1 slot of capacity 2048, and every shape field 0 (taken from the checkpoint). */
+ *  cache, 1 slot of capacity 2048, every shape field 0 (taken from the checkpoint), non-finite weights refused. */
 T6_API void t6_model_config_init(t6_model_config *config);
 
 typedef struct t6_model t6_model;
@@ -470,7 +473,9 @@ typedef struct t6_model t6_model;
  * Loads a safetensors checkpoint at `path`. Shape fields of `config` that are 0 are taken from the file
  * (for TPA every one can be: H, D and Rq follow from the shapes of W_A_q, W_B_q and c_proj; an MHA checkpoint
  * needs head_dim); fields that are set must agree with it. config NULL: t6_model_config_init's settings. A file
- * that cannot be read is T6_ERROR_IO; a malformed one, a missing tensor or a shape that disagrees is
+ * that cannot be read (missing, or not a regular file: a FIFO or a device is refused without waiting on it) is
+ * T6_ERROR_IO; a malformed one, a missing tensor, a shape that disagrees, or (unless
+ * config->allow_nonfinite_weights) a weight that is NaN or ±Inf, as stored or once rounded to weight_dtype, is
  * T6_ERROR_FORMAT naming the tensor. The file is only read during the call.
  */
 T6_API t6_status t6_model_create_from_file(t6_context *ctx, const char *path, const t6_model_config *config,

@@ -275,7 +275,9 @@ t6_status t6i_zeroed(t6_context *ctx, size_t bytes, cl_mem *out);
 t6_status t6i_transfer(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count, float *host,
                        bool upload, const char *what);
 
-/** Fails with T6_ERROR_BUFFER_TOO_SMALL unless `buffer` holds offset + count elements of `dtype`. */
+/** The check of every cl_mem an application passes: T6_ERROR_INVALID_ARGUMENT when `buffer` is NULL or belongs
+ *  to another OpenCL context than ctx's, T6_ERROR_BUFFER_TOO_SMALL unless it holds offset + count elements of
+ *  `dtype`. `name` names the argument in the message. */
 t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,
                            const char *name);
 

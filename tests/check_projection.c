@@ -702,6 +702,23 @@ START_TEST(invalid_calls_are_rejected)
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, mismatched, 3, hidden, 0, slots, positions, query, 0, NULL);
     ck_assert(strstr(t6_context_last_error(ctx), "does not match") != NULL);
     t6_cache_destroy(mismatched);
+
+    /* Buffers of another OpenCL context (D6): PoCL would run the call on them, another driver anything at all. */
+    t6_context *other_ctx = t6t_context();
+    cl_mem foreign_hidden = NULL, foreign_query = NULL;
+    T6T_OK(other_ctx, t6_buffer_create(other_ctx, T6_F32, 3 * 100, &foreign_hidden));
+    T6T_OK(other_ctx, t6_buffer_create(other_ctx, T6_F32, 3 * row_size, &foreign_query));
+    REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, foreign_hidden, 0, slots, positions, query, 0, NULL);
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "t6_project: hidden belongs to another OpenCL context"), "%s",
+                  t6_context_last_error(ctx));
+    REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, hidden, 0, slots, positions, foreign_query, 0, NULL);
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "t6_project: query belongs to another OpenCL context"), "%s",
+                  t6_context_last_error(ctx));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_upload(ctx, foreign_hidden, T6_F32, 0, 3 * 100, p.hidden));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_download(ctx, foreign_hidden, T6_F32, 0, 3 * 100, p.hidden));
+    clReleaseMemObject(foreign_hidden);
+    clReleaseMemObject(foreign_query);
+    t6_context_destroy(other_ctx);
 #undef REJECT
     for (int s = 0; s < 2; s++) { /* nothing was written by any refused call */
         int length = -1;

@@ -15,7 +15,8 @@
  *   context keep a reference to it: destroy them before the context.
  * - Buffers are the application's cl_mem objects; every offset and count is in elements of the buffer's storage
  *   type, never in bytes. A buffer smaller than the shape needs is rejected with T6_ERROR_BUFFER_TOO_SMALL
- *   before any kernel runs.
+ *   before any kernel runs, and one created in another OpenCL context than the t6 context's (CL_MEM_CONTEXT)
+ *   with T6_ERROR_INVALID_ARGUMENT naming the argument.
  * - Operations are enqueued on the context's command queue and return without waiting; results are ready once
  *   the queue is finished (clFinish) or after a blocking download through this library.
  * - Thread safety: distinct contexts may be used from distinct threads at the same time. One context, and

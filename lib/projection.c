@@ -259,7 +259,10 @@ t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, 
         T6I_TRY(project_fused(ctx, &call));
     else
         T6I_TRY(t6i_project_clblast(ctx, &call));
-    for (int i = 0; i < rows; i++) t6i_cache_note_written(cache, slots[i], positions[i] + 1);
+    for (int i = 0; i < rows; i++) {
+        t6i_cache_note_written(cache, slots[i], positions[i] + 1);
+        t6i_cache_note_rank_q(cache, slots[i], lc->rank_q); /* attention checks its rank_q against it */
+    }
 cleanup:
     free(meta);
     t6i_unlock(ctx);

@@ -349,12 +349,16 @@ struct t6_cache {
     t6_cache_config config;
     cl_mem factor[4];   /* by t6_cache_factor: [slot][position][factor size] */
     int *length;        /* per slot: one past the highest position written */
+    int *rank_q;        /* per slot: rank_q of the layer whose t6_project wrote it last; 0 when none did, or
+                           t6_cache_write or t6_cache_reset came since (then attention cannot check it) */
 };
 
 /** Validates a t6_cache_config (T6_ERROR_INVALID_ARGUMENT naming the field). */
 t6_status t6i_check_cache_config(const t6_context *ctx, const t6_cache_config *config);
 /** Marks positions as written after a device-side write, for t6_cache_length. */
 void t6i_cache_note_written(t6_cache *cache, int slot, int end_position);
+/** Records that t6_project with a layer of `rank_q` wrote `slot` (0: written otherwise, nothing to check). */
+void t6i_cache_note_rank_q(t6_cache *cache, int slot, int rank_q);
 
 /** Validates the shape fields shared by layers and caches (heads, head_dim, ranks). */
 t6_status t6i_check_attention_shape(const t6_context *ctx, int heads, int head_dim, int rank_q, int rank_k,

@@ -301,12 +301,14 @@ T6_API size_t t6_cache_factor_size(const t6_cache_config *config, t6_cache_facto
  */
 T6_API t6_status t6_cache_length(const t6_cache *cache, int slot, int *length);
 
-/** Forgets the contents of `slot` (its length becomes 0), so it can hold a new sequence. */
+/** Forgets the contents of `slot` (its length becomes 0, and the rank_q it recorded), so it can hold a new
+ *  sequence. */
 T6_API t6_status t6_cache_reset(t6_cache *cache, int slot);
 
 /**
  * Writes `count` positions of one factor from `first` on, from host floats (count × factor size), rounded to
- * the cache's storage type. Positions past capacity are rejected. Blocking.
+ * the cache's storage type. Positions past capacity are rejected. Blocking. The slot forgets the rank_q that
+ * t6_project recorded (see t6_attention_decode): its queries are the application's affair from then on.
  */
 T6_API t6_status t6_cache_write(t6_cache *cache, t6_cache_factor factor, int slot, int first, int count,
                                 const float *host);
@@ -336,7 +338,8 @@ typedef struct t6_project_options {
  * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
  * Every argument is checked before anything is enqueued (T6_ERROR_INVALID_ARGUMENT naming it,
  * T6_ERROR_BUFFER_TOO_SMALL); tunables the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast
- * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once.
+ * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once, and each slot written records the
+ * layer's rank_q, which attention over the slot must then be called with.
  */
 T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
                             const int *slots, const int *positions, cl_mem query, size_t query_offset,
@@ -361,8 +364,11 @@ typedef struct t6_attention_options {
  * (the query's own position is lengths[i]−1: project it into the cache first). query: batch ×
  * (H·Rq + Rq·D) fp32 at `query_offset`, as t6_project writes it. out: batch × H·D fp32 at `out_offset`.
  * Each length must be ≥ 1 and ≤ the slot's cache length. Slots may repeat. options: NULL for defaults.
- * Offsets plus the rows they address must stay below 2^32 elements. Returns T6_ERROR_INVALID_ARGUMENT (NULL,
- * rank_q, batch, a slot or length out of range, a non-finite scale, an unknown method),
+ * Offsets plus the rows they address must stay below 2^32 elements. rank_q is the query's rank: where
+ * t6_project last wrote a slot (and no t6_cache_write or t6_cache_reset came since), it must be that layer's
+ * rank_q, else the query would be read with the wrong layout. Returns T6_ERROR_INVALID_ARGUMENT (NULL,
+ * rank_q out of range or not the projecting layer's (both named), batch, a slot or length out of range, a
+ * non-finite scale, an unknown method),
  * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_INVALID_PARAMS (tunables the device cannot run), T6_ERROR_BUILD_FAILED or
  * T6_ERROR_OPENCL.
  */

@@ -261,7 +261,8 @@ static t6_status resolve_below(t6_context *ctx, t6_op op, const t6i_shape *shape
         }
         char why[256];
         if (t6i_params_check(&ctx->info, out, why, sizeof why)) return T6_SUCCESS;
-        if (out->level == T6_PROFILE_BUILTIN) return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: %s", op_names[op], why);
+        if (out->level == T6_PROFILE_BUILTIN)
+            return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: %s", op_names[op], why);
         t6i_log(T6_LOG_DEBUG, "%s: profile %s (level %s) with the explicit values: %s; trying the level below",
                 op_names[op], out->origin, t6_profile_level_name(out->level), why);
         below = out->level;

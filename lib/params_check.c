@@ -30,7 +30,8 @@ static bool one_of(int value, const int *allowed, int count)
     return false;
 }
 
-#define ONE_OF(value, ...) one_of((value), (const int[]){__VA_ARGS__}, (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)))
+#define ONE_OF(value, ...)                                                                                       \
+    one_of((value), (const int[]){__VA_ARGS__}, (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)))
 
 /* Work-items per group against the device's limit. */
 static bool group_fits(const t6_device_info *info, size_t group)

@@ -710,7 +710,8 @@ START_TEST(rank_q_must_match_the_projecting_layer)
     int slot = 0, position = 0, length = 1, start = 0, count = 1;
     T6T_OK(ctx, t6_project(layer, cache, 1, hidden, 0, &slot, &position, query, 0, NULL));
     T6T_OK(ctx, t6_attention_decode(cache, RQ, 1, &slot, &length, query, 0, out, 0, NULL));
-    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, NULL));
     ck_assert_msg(strstr(t6_context_last_error(ctx), "rank_q=3, but slot 0 was last written by t6_project with a "
                                                     "layer of rank_q=2"),
                   "%s", t6_context_last_error(ctx));
@@ -729,7 +730,8 @@ START_TEST(rank_q_must_match_the_projecting_layer)
     cl_mem query2 = NULL, out2 = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * widest_row, &query2));
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * H * D, &out2));
-    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_attention_decode(cache, 3, 2, both, lengths, query2, 0, out2, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 2, both, lengths, query2, 0, out2, 0, NULL));
     /* Host writes (or a reset) leave nothing to check against: any rank_q is the caller's word. */
     T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_K, slot, 0, 1, factors));
     T6T_OK(ctx, t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, NULL));
@@ -742,7 +744,8 @@ START_TEST(rank_q_must_match_the_projecting_layer)
     t6_context *other_ctx = t6t_context();
     cl_mem foreign = NULL;
     T6T_OK(other_ctx, t6_buffer_create(other_ctx, T6_F32, widest_row, &foreign));
-    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_attention_decode(cache, 3, 1, &slot, &length, foreign, 0, out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 1, &slot, &length, foreign, 0, out, 0, NULL));
     ck_assert_msg(strstr(t6_context_last_error(ctx), "query belongs to another OpenCL context"), "%s",
                   t6_context_last_error(ctx));
     clReleaseMemObject(foreign);

@@ -36,9 +36,16 @@ static t6_status check_call(t6_context *ctx, const char *fn, t6i_attention_call 
     T6I_TRY(t6i_check_attention_shape(ctx, c->heads, c->head_dim, call->rank_q, c->rank_k, c->rank_v));
     T6I_REQUIRE(ctx, call->batch >= 1, "%s: batch=%d must be ≥ 1", fn, call->batch);
     T6I_REQUIRE(ctx, slots, "%s: slots is NULL", fn);
-    for (int i = 0; i < call->batch; i++)
+    for (int i = 0; i < call->batch; i++) {
         T6I_REQUIRE(ctx, slots[i] >= 0 && slots[i] < c->slots, "%s: slots[%d]=%d is outside 0..%d", fn, i, slots[i],
                     c->slots - 1);
+        /* The query's layout (H·Rq A factors, then Rq·D B factors per row) follows rank_q: a rank_q other than
+         * the layer's that projected into the slot reads it wrong. Slots written otherwise cannot be checked. */
+        const int projected = call->cache->rank_q[slots[i]];
+        T6I_REQUIRE(ctx, projected == 0 || projected == call->rank_q,
+                    "%s: rank_q=%d, but slot %d was last written by t6_project with a layer of rank_q=%d", fn,
+                    call->rank_q, slots[i], projected);
+    }
     T6I_TRY(check_options(ctx, fn, options));
     call->slots = slots;
     call->scales = t6i_resolve_scales(options, call->rank_q, c->rank_k, c->rank_v, c->head_dim);
@@ -165,8 +172,9 @@ t6_status t6_attention_prefill(t6_cache *cache, int rank_q, int batch, const int
         T6I_REQUIRE(ctx, starts[i] >= 0, "%s: starts[%d]=%d must be ≥ 0", fn, i, starts[i]);
         T6I_REQUIRE(ctx, counts[i] >= 1, "%s: counts[%d]=%d must be ≥ 1", fn, i, counts[i]);
         T6I_REQUIRE(ctx, counts[i] <= written - starts[i],
-                    "%s: positions %d..%d of entry %d are past the %d positions written to slot %d (capacity %d)",
-                    fn, starts[i], starts[i] + counts[i] - 1, i, written, slots[i], cache->config.capacity);
+                    "%s: positions %d..%lld of entry %d are past the %d positions written to slot %d (capacity %d)",
+                    fn, starts[i], (long long)starts[i] + counts[i] - 1, i, written, slots[i],
+                    cache->config.capacity);
         rows += counts[i];
         if (starts[i] + counts[i] > call.max_end) call.max_end = starts[i] + counts[i];
     }

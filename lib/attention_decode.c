@@ -165,14 +165,8 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     p->mma = mma;
     p->wg_size = t6i_param(params, "T6_DEC_WG_SIZE");
     p->vector = t6i_param(params, "T6_DEC_VECTOR");
+    /* VECTOR, ACC_HEADS and WG_SIZE are within what the kernel and the device take: t6i_params_check. */
     const int acc_heads = t6i_param(params, "T6_DEC_ACC_HEADS");
-    if (p->vector != 1 && p->vector != 2 && p->vector != 4 && p->vector != 8)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: VECTOR=%d must be 1, 2, 4 or 8", fn, p->vector);
-    if (acc_heads % 4 != 0)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: ACC_HEADS=%d must be 0, 4, 8, 12 or 16", fn, acc_heads);
-    if ((size_t)p->wg_size > ctx->info.max_work_group_size)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: WG_SIZE=%d is over the device's %zu work-items", fn,
-                        p->wg_size, ctx->info.max_work_group_size);
     p->registers = t6i_param(params, "T6_DEC_REGISTERS");
     if (p->registers == 0) {
         const int groups = t6i_param(params, "T6_DEC_CU_GROUPS");

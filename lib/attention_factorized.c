@@ -80,11 +80,7 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     p->groups_per_cu = tunable(params, prefill, "GROUPS_PER_CU");
     p->min_split = tunable(params, prefill, "MIN_SPLIT");
     const char *op = prefill ? "prefill" : "decode";
-    if (p->vector != 1 && p->vector != 2 && p->vector != 4 && p->vector != 8)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: VECTOR=%d must be 1, 2, 4 or 8", op, p->vector);
-    if ((size_t)p->wg_size > ctx->info.max_work_group_size)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: WG_SIZE=%d is over the device's %zu work-items", op,
-                        p->wg_size, ctx->info.max_work_group_size);
+    /* VECTOR and WG_SIZE are within what the kernels and the device take: t6i_params_check. */
     if (p->group_heads > c->heads || p->kernel == 2) p->group_heads = c->heads;
     if (p->queries > call->rows) p->queries = call->rows;
 
@@ -147,26 +143,14 @@ cleanup:
     return status;
 }
 
-t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *call)
+/* The call with one resolution of the tunables. */
+static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call, const t6i_params *resolved)
 {
     t6_status status = T6_SUCCESS;
     const t6_cache *cache = call->cache;
     const t6_cache_config *c = &cache->config;
     const char *what = call->prefill ? "t6_attention(prefill)" : "t6_attention(decode)";
-
-    t6i_shape shape;
-    memset(&shape, 0, sizeof shape);
-    shape.f[T6I_F_HEADS] = c->heads;
-    shape.f[T6I_F_HEAD_DIM] = c->head_dim;
-    shape.f[T6I_F_RANK_Q] = call->rank_q;
-    shape.f[T6I_F_RANK_K] = c->rank_k;
-    shape.f[T6I_F_RANK_V] = c->rank_v;
-    shape.f[T6I_F_DTYPE] = c->dtype;
-    shape.f[T6I_F_BATCH] = call->batch;
-    shape.f[T6I_F_ROWS] = call->rows;
-    shape.f[T6I_F_LENGTH] = call->max_end;
-    t6i_params params;
-    T6I_TRY(t6i_params_resolve(ctx, call->prefill ? T6_OP_PREFILL : T6_OP_DECODE, &shape, &params));
+    t6i_params params = *resolved; /* the plan's fitted values replace some below */
     /* On GPUs: tensor cores (kernel 4) where their probe passes and the shape fits; then, for decode, kernel 3
      * where the shape fits it; else the work-group tiles. */
     const int asked = t6i_param(&params, call->prefill ? "T6_PRE_KERNEL" : "T6_DEC_KERNEL");
@@ -255,6 +239,32 @@ t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *ca
     if (p.splits > 1)
         T6I_TRY(t6i_merge_splits(ctx, call->rows, c->heads, c->head_dim, p.splits, target, call->out,
                                  call->out_offset));
+cleanup:
+    return status;
+}
+
+t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *call)
+{
+    t6_status status = T6_SUCCESS;
+    const t6_cache_config *c = &call->cache->config;
+    t6i_shape shape;
+    memset(&shape, 0, sizeof shape);
+    shape.f[T6I_F_HEADS] = c->heads;
+    shape.f[T6I_F_HEAD_DIM] = c->head_dim;
+    shape.f[T6I_F_RANK_Q] = call->rank_q;
+    shape.f[T6I_F_RANK_K] = c->rank_k;
+    shape.f[T6I_F_RANK_V] = c->rank_v;
+    shape.f[T6I_F_DTYPE] = c->dtype;
+    shape.f[T6I_F_BATCH] = call->batch;
+    shape.f[T6I_F_ROWS] = call->rows;
+    shape.f[T6I_F_LENGTH] = call->max_end;
+    t6i_params params;
+    T6I_TRY(t6i_params_resolve(ctx, call->prefill ? T6_OP_PREFILL : T6_OP_DECODE, &shape, &params));
+    /* A profile's values that fail here (a plan that does not fit, a build the driver refuses) give way to the
+     * level below. */
+    do {
+        status = attention_with(ctx, call, &params);
+    } while (t6i_params_fall_back(ctx, &status, &shape, &params));
 cleanup:
     return status;
 }

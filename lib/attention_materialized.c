@@ -21,14 +21,12 @@ typedef struct factor_rows {
     float scale;
 } factor_rows;
 
-static t6_status materialize(t6_context *ctx, const t6i_params *params, const factor_rows *f, int rows, int heads,
-                             int head_dim, cl_mem out, size_t out_offset)
+static t6_status materialize_with(t6_context *ctx, const t6i_params *params, const factor_rows *f, int rows,
+                                  int heads, int head_dim, cl_mem out, size_t out_offset)
 {
     t6_status status = T6_SUCCESS;
+    /* WG_SIZE is within the device's limit: t6i_params_check */
     const int group_size = t6i_param(params, "T6_MAT_WG_SIZE"), chunk = t6i_param(params, "T6_MAT_HEAD_CHUNK");
-    if ((size_t)group_size > ctx->info.max_work_group_size)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "materialize: T6_MAT_WG_SIZE=%d is over the device's %zu",
-                        group_size, ctx->info.max_work_group_size);
     char options[256] = "";
     t6i_params_append_options(params, "materialize", options, sizeof options);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", head_dim);
@@ -61,6 +59,18 @@ static factor_rows cache_rows(const t6_cache *cache, int slot, bool values, cons
                      first * (size_t)rank * (size_t)c->head_dim, (size_t)rank * (size_t)c->head_dim,
                      c->dtype, rank, values ? scales->v : scales->k};
     return f;
+}
+
+/* One factor pair into `out`. When a profile's values fail (a build the driver refuses), the level below serves
+ * this and the call's later factors (t6i_params_fall_back updates `params`). */
+static t6_status materialize(t6_context *ctx, t6i_params *params, const t6i_shape *shape, const factor_rows *f,
+                             int rows, int heads, int head_dim, cl_mem out, size_t out_offset)
+{
+    t6_status status = T6_SUCCESS;
+    do {
+        status = materialize_with(ctx, params, f, rows, heads, head_dim, out, out_offset);
+    } while (t6i_params_fall_back(ctx, &status, shape, params));
+    return status;
 }
 
 typedef struct materialized_call {
@@ -125,7 +135,7 @@ static t6_status run(const materialized_call *call)
     factor_rows qf = {call->query, call->query, call->query_offset, query_row,
                       call->query_offset + (size_t)c->heads * (size_t)call->rank_q, query_row, T6_F32,
                       call->rank_q, call->scales->q};
-    T6I_TRY(materialize(ctx, &params, &qf, (int)rows, c->heads, c->head_dim, q, 0));
+    T6I_TRY(materialize(ctx, &params, &shape, &qf, (int)rows, c->heads, c->head_dim, q, 0));
 
     T6I_ALLOC(ctx, local_slots, call->batch);
     for (int i = 0; i < call->batch; i++) local_slots[i] = i;
@@ -144,8 +154,10 @@ static t6_status run(const materialized_call *call)
         for (int e = g0; e < g1; e++) {
             factor_rows kf = cache_rows(cache, call->slots[e], false, call->scales);
             factor_rows vf = cache_rows(cache, call->slots[e], true, call->scales);
-            T6I_TRY(materialize(ctx, &params, &kf, call->ends[e], c->heads, c->head_dim, k, (size_t)(e - g0) * stride));
-            T6I_TRY(materialize(ctx, &params, &vf, call->ends[e], c->heads, c->head_dim, v, (size_t)(e - g0) * stride));
+            T6I_TRY(materialize(ctx, &params, &shape, &kf, call->ends[e], c->heads, c->head_dim, k,
+                                (size_t)(e - g0) * stride));
+            T6I_TRY(materialize(ctx, &params, &shape, &vf, call->ends[e], c->heads, c->head_dim, v,
+                                (size_t)(e - g0) * stride));
         }
         t6i_kv_view view = {k, v, T6_F32, c->heads, c->head_dim, stride};
         size_t offset = first_row * row;

@@ -71,6 +71,7 @@ t6_status t6_cache_create(t6_context *ctx, const t6_cache_config *config, t6_cac
     cache->ctx = ctx;
     cache->config = *config;
     T6I_ALLOC(ctx, cache->length, config->slots);
+    T6I_ALLOC(ctx, cache->rank_q, config->slots);
     size_t element = t6_dtype_size(config->dtype);
     for (int f = 0; f < 4; f++) {
         size_t per_position = t6_cache_factor_size(config, (t6_cache_factor)f);
@@ -105,6 +106,7 @@ void t6_cache_destroy(t6_cache *cache)
     for (int f = 0; f < 4; f++)
         if (cache->factor[f]) clReleaseMemObject(cache->factor[f]);
     free(cache->length);
+    free(cache->rank_q);
     free(cache);
 }
 
@@ -137,6 +139,7 @@ t6_status t6_cache_reset(t6_cache *cache, int slot)
                         cache->config.slots - 1);
     t6i_lock(cache->ctx);
     cache->length[slot] = 0;
+    cache->rank_q[slot] = 0;
     t6i_unlock(cache->ctx);
     return T6_SUCCESS;
 }
@@ -145,6 +148,8 @@ void t6i_cache_note_written(t6_cache *cache, int slot, int end_position)
 {
     if (end_position > cache->length[slot]) cache->length[slot] = end_position;
 }
+
+void t6i_cache_note_rank_q(t6_cache *cache, int slot, int rank_q) { cache->rank_q[slot] = rank_q; }
 
 static t6_status host_access(t6_cache *cache, t6_cache_factor factor, int slot, int first, int count, float *host,
                              bool write, const char *what)
@@ -156,14 +161,19 @@ static t6_status host_access(t6_cache *cache, t6_cache_factor factor, int slot, 
     const t6_cache_config *c = &cache->config;
     T6I_REQUIRE(ctx, factor >= T6_FACTOR_A_K && factor <= T6_FACTOR_B_V, "%s: unknown factor %d", what, (int)factor);
     T6I_REQUIRE(ctx, slot >= 0 && slot < c->slots, "%s: slot %d is outside 0..%d", what, slot, c->slots - 1);
+    /* The message's last position is computed wide: first + count − 1 overflows an int for extreme arguments. */
     T6I_REQUIRE(ctx, first >= 0 && count >= 1 && first <= c->capacity - count,
-                "%s: positions %d..%d are outside the capacity %d", what, first, first + count - 1, c->capacity);
+                "%s: positions %d..%lld are outside the capacity %d", what, first, (long long)first + count - 1,
+                c->capacity);
     T6I_REQUIRE(ctx, host, "%s: host is NULL", what);
     size_t per_position = t6_cache_factor_size(c, factor);
     size_t offset = ((size_t)slot * (size_t)c->capacity + (size_t)first) * per_position;
     T6I_TRY(t6i_transfer(ctx, cache->factor[factor], c->dtype, offset, (size_t)count * per_position, host, write,
                          what));
-    if (write) t6i_cache_note_written(cache, slot, first + count);
+    if (write) {
+        t6i_cache_note_written(cache, slot, first + count);
+        t6i_cache_note_rank_q(cache, slot, 0); /* factors from the host: no layer to compare queries with */
+    }
 cleanup:
     t6i_unlock(ctx);
     return status;

@@ -432,6 +432,18 @@ t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype,
         snprintf(call, sizeof call, "clGetMemObjectInfo(%s)", name);
         return t6i_fail_cl(ctx, err, call);
     }
+    /* A buffer of another OpenCL context may even work on a driver whose contexts share memory (PoCL), and be
+     * undefined behaviour on the next: refuse it by name. */
+    cl_context owner = NULL;
+    err = clGetMemObjectInfo(buffer, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err != CL_SUCCESS) {
+        char call[160];
+        snprintf(call, sizeof call, "clGetMemObjectInfo(%s, CONTEXT)", name);
+        return t6i_fail_cl(ctx, err, call);
+    }
+    if (owner != ctx->cl_ctx)
+        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "%s belongs to another OpenCL context than the t6 context's",
+                        name);
     size_t element = t6_dtype_size(dtype);
     size_t limit = size / element;
     if (offset > limit || count > limit - offset)

@@ -8,6 +8,7 @@
 #include "t6_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +85,18 @@ bool t6i_disk_cache_load(const t6_context *ctx, const char *key, size_t key_leng
     (void)ctx;
     char path[4096];
     if (!cache_path(key, key_length, path, sizeof path)) return false;
-    FILE *file = fopen(path, "rb");
-    if (!file) return false;
+    int fd = -1;
+    size_t size = 0;
+    if (t6i_open_regular(NULL, path, "disk cache: file", &fd, &size) != T6_SUCCESS) {
+        /* Missing is the common case; anything else under the name (a FIFO, a folder) is worth a word. */
+        if (access(path, F_OK) == 0) t6i_log(T6_LOG_WARN, "%s; not used", t6_context_last_error(NULL));
+        return false;
+    }
+    FILE *file = fdopen(fd, "rb");
+    if (!file) {
+        close(fd);
+        return false;
+    }
     bool ok = false;
     char *stored_key = NULL;
     unsigned char *data = NULL;
@@ -123,9 +134,15 @@ void t6i_disk_cache_save(const t6_context *ctx, const char *key, size_t key_leng
         return;
     }
     snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid());
-    FILE *file = fopen(temporary, "wb");
+    /* Not blocking either: opening a FIFO someone left under the temporary name fails instead of waiting. */
+    int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0644);
+    struct stat st;
+    FILE *file = NULL;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) file = fdopen(fd, "wb");
     if (!file) {
-        t6i_log(T6_LOG_WARN, "disk cache: cannot write %s (%s)", temporary, strerror(errno));
+        t6i_log(T6_LOG_WARN, "disk cache: cannot write %s (%s)", temporary,
+                fd >= 0 ? "not a regular file" : strerror(errno));
+        if (fd >= 0) close(fd);
         return;
     }
     file_header header;

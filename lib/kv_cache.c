@@ -111,9 +111,10 @@ t6_status t6_kv_cache_write(t6_kv_cache *cache, int slot, int first, int count, 
     t6i_lock(ctx);
     const t6_kv_cache_config *c = &cache->config;
     T6I_REQUIRE(ctx, slot >= 0 && slot < c->slots, "t6_kv_cache_write: slot %d is outside 0..%d", slot, c->slots - 1);
+    /* The message's last position is computed wide: first + count − 1 overflows an int for extreme arguments. */
     T6I_REQUIRE(ctx, first >= 0 && count >= 1 && first <= c->capacity - count,
-                "t6_kv_cache_write: positions %d..%d are outside the capacity %d", first, first + count - 1,
-                c->capacity);
+                "t6_kv_cache_write: positions %d..%lld are outside the capacity %d", first,
+                (long long)first + count - 1, c->capacity);
     T6I_REQUIRE(ctx, k && v, "t6_kv_cache_write: k and v must not be NULL");
     size_t row = (size_t)c->kv_heads * (size_t)c->head_dim;
     size_t offset = ((size_t)slot * (size_t)c->capacity + (size_t)first) * row;

@@ -3,16 +3,12 @@
  * shaped for GPUs and one for CPUs per operation, picked by device type unless a tunable says otherwise. */
 #include "t6_internal.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define T6I_ARG_ULONG(v) ((t6i_arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(v)}})
 #define LOG2_E 1.4426950408889634
-
-static bool power_of_two(int value) { return value > 0 && (value & (value - 1)) == 0; }
 
 static t6i_shape call_shape(const t6i_kv_view *kv, int heads, int batch, int length)
 {
@@ -40,33 +36,6 @@ static t6_status check_fits(t6_context *ctx, const char *op, size_t group_size, 
 }
 
 /* ---- decode ---- */
-
-/* The built-in defaults suit GPUs. On other devices these replace them unless a profile bucket or the
- * application set the tunable (as lib/projection.c does): a CPU's cores share their work-groups unevenly when
- * other processes run, and more, shorter splits even that out. */
-static const struct {
-    const char *name;
-    int value;
-} cpu_decode_defaults[] = {{"T6_MHD_GROUPS_PER_CU", 8}};
-
-static t6_status resolve_decode_params(t6_context *ctx, const t6i_shape *shape, t6i_params *params)
-{
-    t6_status status = t6i_params_resolve(ctx, T6_OP_MHA_DECODE, shape, params);
-    if (status != T6_SUCCESS || ctx->info.is_gpu) return status;
-    /* Which tunables did a profile or the application set? Resolve the profile over sentinel values. */
-    t6i_params set_elsewhere = *params;
-    for (int i = 0; i < set_elsewhere.count; i++) set_elsewhere.values[i] = INT_MIN;
-    if (ctx->profile) t6i_profile_apply(ctx->profile, T6_OP_MHA_DECODE, shape, &set_elsewhere);
-    for (int i = 0; i < ctx->explicit_count[T6_OP_MHA_DECODE]; i++)
-        for (int k = 0; k < set_elsewhere.count; k++)
-            if (strcmp(set_elsewhere.defs[k].name, ctx->explicit_params[T6_OP_MHA_DECODE][i].name) == 0)
-                set_elsewhere.values[k] = 0;
-    for (size_t d = 0; d < sizeof cpu_decode_defaults / sizeof cpu_decode_defaults[0]; d++)
-        for (int k = 0; k < params->count; k++)
-            if (strcmp(params->defs[k].name, cpu_decode_defaults[d].name) == 0 && set_elsewhere.values[k] == INT_MIN)
-                params->values[k] = cpu_decode_defaults[d].value;
-    return T6_SUCCESS;
-}
 
 typedef struct decode_plan {
     bool rows_kernel; /* t6_mha_decode_rows, else t6_mha_decode_split */
@@ -103,9 +72,7 @@ static t6_status plan_decode(t6_context *ctx, const t6i_params *params, const t6
     const int group = heads / kv->kv_heads;
     const int kernel = t6i_param(params, "T6_MHD_KERNEL");
     plan->rows_kernel = kernel == 2 || (kernel == 0 && !ctx->info.is_gpu);
-    plan->vec = t6i_param(params, "T6_MHD_VEC");
-    if (!power_of_two(plan->vec) || plan->vec < 2 || plan->vec > 16)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "mha_decode: T6_MHD_VEC=%d must be 2, 4, 8 or 16", plan->vec);
+    plan->vec = t6i_param(params, "T6_MHD_VEC"); /* 2, 4, 8 or 16: t6i_params_check */
     int head_block = t6i_param(params, "T6_MHD_HEAD_BLOCK");
     plan->blocks = (group + head_block - 1) / head_block;
     plan->heads_per_block = (group + plan->blocks - 1) / plan->blocks;
@@ -150,18 +117,14 @@ static t6_status plan_decode(t6_context *ctx, const t6i_params *params, const t6
     return T6_SUCCESS;
 }
 
-t6_status t6i_mha_decode_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
-                              const int *lengths, cl_mem q, size_t q_offset, cl_mem out, size_t out_offset,
-                              float scale)
+/* The decode with one resolution of the tunables. */
+static t6_status decode_view_with(t6_context *ctx, const t6i_params *resolved, const t6i_kv_view *kv, int heads,
+                                  int batch, const int *slots, const int *lengths, int max_length, cl_mem q,
+                                  size_t q_offset, cl_mem out, size_t out_offset, float scale)
 {
     t6_status status = T6_SUCCESS;
     int *entries = NULL;
-    int max_length = 0;
-    for (int i = 0; i < batch; i++) max_length = lengths[i] > max_length ? lengths[i] : max_length;
-
-    t6i_params params;
-    t6i_shape shape = call_shape(kv, heads, batch, max_length);
-    T6I_TRY(resolve_decode_params(ctx, &shape, &params));
+    const t6i_params params = *resolved;
     decode_plan plan = {0}; /* every field is set by the planner; zeroed so no path reads garbage */
     T6I_TRY(plan_decode(ctx, &params, kv, heads, batch, max_length, &plan));
 
@@ -218,6 +181,25 @@ cleanup:
     return status;
 }
 
+t6_status t6i_mha_decode_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
+                              const int *lengths, cl_mem q, size_t q_offset, cl_mem out, size_t out_offset,
+                              float scale)
+{
+    t6_status status = T6_SUCCESS;
+    int max_length = 0;
+    for (int i = 0; i < batch; i++) max_length = lengths[i] > max_length ? lengths[i] : max_length;
+    t6i_params params;
+    t6i_shape shape = call_shape(kv, heads, batch, max_length);
+    T6I_TRY(t6i_params_resolve(ctx, T6_OP_MHA_DECODE, &shape, &params));
+    /* A profile's values that fail here give way to the level below. */
+    do {
+        status = decode_view_with(ctx, &params, kv, heads, batch, slots, lengths, max_length, q, q_offset, out,
+                                  out_offset, scale);
+    } while (t6i_params_fall_back(ctx, &status, &shape, &params));
+cleanup:
+    return status;
+}
+
 /* ---- prefill ---- */
 
 /* The largest register block a work-item of the GPU kernel may hold (scores or outputs): beyond it compilers
@@ -234,10 +216,8 @@ static t6_status plan_prefill(t6_context *ctx, const t6i_params *params, int hea
     const int kernel = t6i_param(params, "T6_MHP_KERNEL");
     const int queries = t6i_param(params, "T6_MHP_QUERIES"), keys = t6i_param(params, "T6_MHP_KEYS");
     *rows_kernel = kernel == 2 || (kernel == 0 && !ctx->info.is_gpu);
+    /* The values themselves (VEC; divisors of QUERIES and KEYS) are checked by t6i_params_check. */
     if (*rows_kernel) {
-        const int vec = t6i_param(params, "T6_MHP_VEC");
-        if (!power_of_two(vec) || vec < 2 || vec > 16)
-            return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "mha_prefill: T6_MHP_VEC=%d must be 2, 4, 8 or 16", vec);
         if (keys * head_dim > PREFILL_ROWS_MAX_TILE)
             return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "mha_prefill: T6_MHP_KEYS=%d × head_dim %d is over %d",
                             keys, head_dim, PREFILL_ROWS_MAX_TILE);
@@ -246,11 +226,9 @@ static t6_status plan_prefill(t6_context *ctx, const t6i_params *params, int hea
     }
     const int thread_queries = t6i_param(params, "T6_MHP_THREAD_QUERIES");
     const int columns = t6i_param(params, "T6_MHP_COLUMNS");
-    if (queries % thread_queries || keys % columns || head_dim % columns)
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS,
-                        "mha_prefill: T6_MHP_THREAD_QUERIES=%d must divide T6_MHP_QUERIES=%d, and T6_MHP_COLUMNS=%d "
-                        "must divide T6_MHP_KEYS=%d and head_dim=%d", thread_queries, queries, columns, keys,
-                        head_dim);
+    if (head_dim % columns)
+        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "mha_prefill: T6_MHP_COLUMNS=%d must divide head_dim=%d",
+                        columns, head_dim);
     if (thread_queries * (keys / columns) > PREFILL_MAX_BLOCK ||
         thread_queries * (head_dim / columns) > PREFILL_MAX_BLOCK)
         return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS,
@@ -265,21 +243,15 @@ static t6_status plan_prefill(t6_context *ctx, const t6i_params *params, int hea
     return check_fits(ctx, "mha_prefill", *group_size, local_floats);
 }
 
-t6_status t6i_mha_prefill_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
-                               const int *starts, const int *counts, cl_mem q, size_t q_offset, cl_mem out,
-                               size_t out_offset, float scale)
+/* The prefill with one resolution of the tunables. */
+static t6_status prefill_view_with(t6_context *ctx, const t6i_params *resolved, const t6i_kv_view *kv, int heads,
+                                   int batch, const int *slots, const int *starts, const int *counts, int max_count,
+                                   cl_mem q, size_t q_offset, cl_mem out, size_t out_offset, float scale)
 {
     t6_status status = T6_SUCCESS;
     int *entries = NULL;
-    int max_count = 0, max_end = 0, rows = 0;
-    for (int i = 0; i < batch; i++) {
-        max_count = counts[i] > max_count ? counts[i] : max_count;
-        max_end = starts[i] + counts[i] > max_end ? starts[i] + counts[i] : max_end;
-    }
-
-    t6i_params params;
-    t6i_shape shape = call_shape(kv, heads, batch, max_end);
-    T6I_TRY(t6i_params_resolve(ctx, T6_OP_MHA_PREFILL, &shape, &params));
+    int rows = 0;
+    const t6i_params params = *resolved;
     bool rows_kernel = false;
     size_t group_size = 0;
     T6I_TRY(plan_prefill(ctx, &params, kv->head_dim, &rows_kernel, &group_size));
@@ -322,6 +294,28 @@ t6_status t6i_mha_prefill_view(t6_context *ctx, const t6i_kv_view *kv, int heads
     T6I_TRY(t6i_launch(ctx, kernel, kernel_name, 3, global, local));
 cleanup:
     free(entries);
+    return status;
+}
+
+t6_status t6i_mha_prefill_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
+                               const int *starts, const int *counts, cl_mem q, size_t q_offset, cl_mem out,
+                               size_t out_offset, float scale)
+{
+    t6_status status = T6_SUCCESS;
+    int max_count = 0, max_end = 0;
+    for (int i = 0; i < batch; i++) {
+        max_count = counts[i] > max_count ? counts[i] : max_count;
+        max_end = starts[i] + counts[i] > max_end ? starts[i] + counts[i] : max_end;
+    }
+    t6i_params params;
+    t6i_shape shape = call_shape(kv, heads, batch, max_end);
+    T6I_TRY(t6i_params_resolve(ctx, T6_OP_MHA_PREFILL, &shape, &params));
+    /* A profile's values that fail here give way to the level below. */
+    do {
+        status = prefill_view_with(ctx, &params, kv, heads, batch, slots, starts, counts, max_count, q, q_offset,
+                                   out, out_offset, scale);
+    } while (t6i_params_fall_back(ctx, &status, &shape, &params));
+cleanup:
     return status;
 }
 

@@ -67,8 +67,8 @@ size_t t6_model_cache_bytes_per_token(const t6_model_config *config)
         return 0;
     size_t heads = (size_t)config->heads, head_dim = (size_t)config->head_dim, per_layer = 0;
     if (config->attention == T6_MODEL_TPA) {
-        if (config->rank_k < 1 || config->rank_v < 1) return 0;
-        per_layer = (size_t)(config->rank_k + config->rank_v) * (heads + head_dim); /* A_K, A_V, B_K, B_V */
+        if (config->rank_k < 1 || config->rank_k > 16 || config->rank_v < 1 || config->rank_v > 16) return 0;
+        per_layer = ((size_t)config->rank_k + (size_t)config->rank_v) * (heads + head_dim); /* A_K, A_V, B_K, B_V */
     } else if (config->attention == T6_MODEL_MHA) {
         per_layer = 2 * heads * head_dim; /* K and V */
     }

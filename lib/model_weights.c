@@ -28,22 +28,45 @@ static void fill_random(uint64_t seed, const char *name, size_t rows, size_t col
     }
 }
 
+/* A NaN or an infinity in one weight makes every logit NaN, silently (argmax then picks token 0): a checkpoint's
+ * tensor is refused unless the application asked for it as it is. A finite value that rounds to infinity in the
+ * weight dtype (70000 as fp16) is refused too. */
+static t6_status check_finite(const t6_model *model, const weight_source *source, const char *name, size_t cols,
+                              const float *values, size_t count, bool rounded)
+{
+    if (model->config.allow_nonfinite_weights) return T6_SUCCESS;
+    for (size_t i = 0; i < count; i++) {
+        if (isfinite(values[i])) continue;
+        if (rounded)
+            return t6i_fail(model->ctx, T6_ERROR_FORMAT, "%s: tensor '%s' at row %zu, column %zu overflows %s "
+                            "(weight_dtype); refused (allow_nonfinite_weights loads it anyway)", source->st->label,
+                            name, i / cols, i % cols, t6_dtype_name(model->config.weight_dtype));
+        return t6i_fail(model->ctx, T6_ERROR_FORMAT, "%s: tensor '%s' holds %s at row %zu, column %zu; refused "
+                        "(allow_nonfinite_weights loads it anyway)", source->st->label, name,
+                        isnan(values[i]) ? "NaN" : values[i] > 0 ? "+Inf" : "-Inf", i / cols, i % cols);
+    }
+    return T6_SUCCESS;
+}
+
 /* rows × cols floats of tensor `name` into `out`, rounded to the model's weight dtype. */
 static t6_status fetch(t6_model *model, const weight_source *source, const char *name, size_t rows, size_t cols,
                        float *out)
 {
+    t6_status status = T6_SUCCESS;
     if (source->st) {
         const t6i_st_tensor *tensor = t6i_safetensors_find(source->st, name);
         if (!tensor || tensor->elements != rows * cols)
             return t6i_fail(model->ctx, T6_ERROR_FORMAT, "%s: tensor '%s' is missing or of the wrong size",
                             source->st->label, name);
-        t6_status status = t6i_safetensors_read(model->ctx, source->st, tensor, out);
-        if (status != T6_SUCCESS) return status;
+        T6I_TRY(t6i_safetensors_read(model->ctx, source->st, tensor, out));
+        T6I_TRY(check_finite(model, source, name, cols, out, rows * cols, false));
     } else {
         fill_random(source->seed, name, rows, cols, out);
     }
     for (size_t i = 0; i < rows * cols; i++) out[i] = t6_round_to_dtype(model->config.weight_dtype, out[i]);
-    return T6_SUCCESS;
+    if (source->st) T6I_TRY(check_finite(model, source, name, cols, out, rows * cols, true));
+cleanup:
+    return status;
 }
 
 /* A dense fp32 weight buffer of `rows` × cols made of the listed tensors stacked by rows (each parts_rows[i]

@@ -1,9 +1,10 @@
 /* params.c — the tunable parameters of every op: their tables (names, defaults, ranges, the same macros as the
  * #ifndef blocks of kernels_cl/), explicit overrides, and resolution for one call:
- * defaults < the profile's nearest bucket < values set with t6_context_set_param.
+ * defaults < the profile's nearest bucket < values set with t6_context_set_param;
+ * and the fallback, level by level, when a profile's values fail at run time.
  *
  * Each table is owned by its op: change a default here and in the .cl file together (a test compares them). */
-#include "t6_internal.h"
+#include "profile_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +13,8 @@
 
 /* Fused projection (kernels_cl/projection.cl): RW_* shape the rows kernel (decode), the CLBlast-style names
  * the tiles kernel (prefill); ROWS_MAX picks between them. Combinations the host rejects (divisibility, local
- * memory) fail with T6_ERROR_INVALID_PARAMS. These defaults suit GPUs; lib/projection.c replaces some on
- * CPU devices unless a profile or the application sets them. */
+ * memory) fail with T6_ERROR_INVALID_PARAMS. These defaults suit GPUs; cpu_defaults below replaces some on
+ * other devices unless a profile or the application sets them. */
 static const t6i_param_def projection_params[] = {
     {"T6_PRJ_ROWS_MAX", 16, 0, 1 << 24, "calls of at most this many rows use the rows kernel, more the tiles kernel"},
     {"T6_PRJ_RW_BLOCK", 16, 1, 64, "rows kernel: most rows per group; larger calls take several groups"},
@@ -222,18 +223,107 @@ int t6i_param(const t6i_params *params, const char *name)
     return params->count > 0 ? params->values[0] : 0;
 }
 
-t6_status t6i_params_resolve(t6_context *ctx, t6_op op, const t6i_shape *shape, t6i_params *out)
+/* The built-in defaults suit GPUs. A CPU driver (PoCL) runs a work-group as a loop over its work-items and
+ * uses SIMD only for explicit vector code, so on devices that are not GPUs these values replace them (a
+ * profile bucket or t6_context_set_param still wins): the projection's rows kernel for every call, one
+ * work-item per group, a register block of 4 rows × 4 columns × 8-wide vectors; and MHA decode in more,
+ * shorter splits, because a CPU's cores share their work-groups unevenly when other processes run. */
+static const struct {
+    t6_op op;
+    const char *name;
+    int value;
+} cpu_defaults[] = {
+    {T6_OP_PROJECTION, "T6_PRJ_ROWS_MAX", 1 << 24}, {T6_OP_PROJECTION, "T6_PRJ_RW_BLOCK", 4},
+    {T6_OP_PROJECTION, "T6_PRJ_RW_LANES", 1},       {T6_OP_PROJECTION, "T6_PRJ_RW_COLS", 4},
+    {T6_OP_PROJECTION, "T6_PRJ_RW_VW", 8},          {T6_OP_MHA_DECODE, "T6_MHD_GROUPS_PER_CU", 8},
+};
+
+void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out)
 {
+    memset(out, 0, sizeof *out);
     out->op = op;
     out->defs = tables[op].defs;
     out->count = tables[op].count;
+    out->level = T6_PROFILE_BUILTIN;
     for (int i = 0; i < out->count; i++) out->values[i] = out->defs[i].default_value;
-    if (ctx->profile) t6i_profile_apply(ctx->profile, op, shape, out);
-    for (int i = 0; i < ctx->explicit_count[op]; i++) {
+    if (info->is_gpu) return;
+    for (size_t d = 0; d < sizeof cpu_defaults / sizeof cpu_defaults[0]; d++) {
         int index = 0;
-        if (find_def(op, ctx->explicit_params[op][i].name, &index)) out->values[index] = ctx->explicit_params[op][i].value;
+        if (cpu_defaults[d].op == op && find_def(op, cpu_defaults[d].name, &index))
+            out->values[index] = cpu_defaults[d].value;
     }
-    return T6_SUCCESS;
+}
+
+/* Resolution from the profile levels below `below` on: a level whose values (with the explicit ones) the op
+ * refuses is passed over for the next. */
+static t6_status resolve_below(t6_context *ctx, t6_op op, const t6i_shape *shape, t6_profile_level below,
+                               t6i_params *out)
+{
+    for (;;) {
+        t6i_params_defaults(&ctx->info, op, out);
+        if (ctx->profile) t6i_profile_apply_below(ctx->profile, op, shape, below, out);
+        for (int i = 0; i < ctx->explicit_count[op]; i++) {
+            int index = 0;
+            if (find_def(op, ctx->explicit_params[op][i].name, &index)) {
+                out->values[index] = ctx->explicit_params[op][i].value;
+                out->source[index] = T6I_FROM_EXPLICIT;
+            }
+        }
+        char why[256];
+        if (t6i_params_check(&ctx->info, out, why, sizeof why)) return T6_SUCCESS;
+        if (out->level == T6_PROFILE_BUILTIN)
+            return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: %s", op_names[op], why);
+        t6i_log(T6_LOG_DEBUG, "%s: profile %s (level %s) with the explicit values: %s; trying the level below",
+                op_names[op], out->origin, t6_profile_level_name(out->level), why);
+        below = out->level;
+    }
+}
+
+t6_status t6i_params_resolve(t6_context *ctx, t6_op op, const t6i_shape *shape, t6i_params *out)
+{
+    return resolve_below(ctx, op, shape, (t6_profile_level)(T6_PROFILE_EXPLICIT + 1), out);
+}
+
+bool t6i_params_fall_back(t6_context *ctx, t6_status *status, const t6i_shape *shape, t6i_params *params)
+{
+    const char *op = op_names[params->op];
+    if (*status == T6_SUCCESS) {
+        /* The level below worked: the buckets above it are what failed, so later calls skip them. */
+        for (int i = 0; i < params->failed_count; i++) {
+            t6i_profile_bucket *bucket = params->failed[i];
+            bucket->failed = true;
+            t6i_log(T6_LOG_WARN, "profile %s: the %s bucket [%d]%s%s%s fails on this device (%s); the calls it "
+                    "served use the %s level from now on", params->failed_origin[i], op, bucket->position,
+                    bucket->name[0] ? " \"" : "", bucket->name, bucket->name[0] ? "\"" : "", params->failure,
+                    t6_profile_level_name(params->level));
+        }
+        params->failed_count = 0;
+        return false;
+    }
+    if (*status != T6_ERROR_INVALID_PARAMS && *status != T6_ERROR_BUILD_FAILED) return false;
+    bool tuned = false;
+    for (int i = 0; i < params->count; i++) tuned = tuned || params->source[i] == T6I_FROM_PROFILE;
+    if (params->level == T6_PROFILE_BUILTIN || !tuned || params->failed_count > T6_PROFILE_EXPLICIT) return false;
+
+    if (params->failed_count == 0)
+        snprintf(params->failure, sizeof params->failure, "%s", t6_context_last_error(ctx));
+    params->failed[params->failed_count] = params->bucket;
+    params->failed_origin[params->failed_count] = params->origin;
+    t6i_log(T6_LOG_DEBUG, "%s: the values of profile %s (level %s) failed: %s; trying the level below", op,
+            params->origin, t6_profile_level_name(params->level), t6_context_last_error(ctx));
+    /* Resolution starts the record afresh: keep it across. */
+    t6i_params kept = *params;
+    kept.failed_count++;
+    t6_status resolved = resolve_below(ctx, params->op, shape, params->level, params);
+    params->failed_count = kept.failed_count;
+    memcpy(params->failed, kept.failed, sizeof params->failed);
+    memcpy(params->failed_origin, kept.failed_origin, sizeof params->failed_origin);
+    memcpy(params->failure, kept.failure, sizeof params->failure);
+    if (resolved != T6_SUCCESS) {
+        *status = resolved;
+        return false;
+    }
+    return true;
 }
 
 void t6i_define(char *buf, size_t cap, const char *name, long long value)

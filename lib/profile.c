@@ -15,12 +15,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Files that serve at least one op; an op served by none runs the built-in defaults. */
+/* The levels a file can serve at: T6_PROFILE_VENDOR .. T6_PROFILE_EXPLICIT (index 0, built-in, stays empty). */
+#define LEVELS (T6_PROFILE_EXPLICIT + 1)
+
+/* Files that serve at least one op at some level. Each op keeps the best file of every level, not only of the
+ * best one: when a bucket's values fail at run time, the call falls back level by level (t6i_params_fall_back),
+ * and an op served by none runs the built-in defaults. */
 struct t6i_profile {
-    t6i_profile_file *files[T6_OP_COUNT];
+    t6i_profile_file *files[T6_OP_COUNT * LEVELS];
     int file_count;
-    int serving[T6_OP_COUNT]; /* index into files, or -1 */
-    t6_profile_level level[T6_OP_COUNT];
+    int serving[T6_OP_COUNT][LEVELS]; /* index into files, or -1 */
 };
 
 /* ---- kernel source hashes ---- */
@@ -115,25 +119,11 @@ t6_profile_level t6i_profile_match(const t6i_profile_file *file, const t6_device
 t6_status t6i_profile_read(const char *path, t6i_profile_file **out)
 {
     *out = NULL;
-    FILE *stream = fopen(path, "rb");
-    if (!stream) return t6i_fail(NULL, T6_ERROR_IO, "profile %s cannot be opened", path);
-    t6_status status = T6_SUCCESS;
     char *text = NULL;
-    struct stat st;
-    if (fstat(fileno(stream), &st) != 0 || !S_ISREG(st.st_mode)) {
-        status = t6i_fail(NULL, T6_ERROR_IO, "profile %s is not a regular file", path);
-    } else if ((unsigned long long)st.st_size > T6I_PROFILE_MAX_BYTES) {
-        status = t6i_fail(NULL, T6_ERROR_FORMAT, "profile %s: %lld bytes is over the size limit of %u", path,
-                          (long long)st.st_size, (unsigned)T6I_PROFILE_MAX_BYTES);
-    } else if (!(text = malloc((size_t)st.st_size + 1))) {
-        status = t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (profile %s)", path);
-    } else if (fread(text, 1, (size_t)st.st_size, stream) != (size_t)st.st_size) {
-        status = t6i_fail(NULL, T6_ERROR_IO, "profile %s could not be read", path);
-    } else {
-        status = t6i_profile_parse(text, (size_t)st.st_size, path, out);
-    }
+    size_t length = 0;
+    t6_status status = t6i_read_regular(NULL, path, "profile", T6I_PROFILE_MAX_BYTES, &text, &length);
+    if (status == T6_SUCCESS) status = t6i_profile_parse(text, length, path, out);
     free(text);
-    fclose(stream);
     return status;
 }
 
@@ -188,45 +178,46 @@ static t6i_profile *new_profile(void)
 {
     t6i_profile *profile = calloc(1, sizeof *profile);
     if (profile)
-        for (int op = 0; op < T6_OP_COUNT; op++) profile->serving[op] = -1;
+        for (int op = 0; op < T6_OP_COUNT; op++)
+            for (int level = 0; level < LEVELS; level++) profile->serving[op][level] = -1;
     return profile;
 }
 
-/* Whether `file` should serve `op` instead of what serves it now. Among equals found by the search the first
- * stays; an explicit load replaces an earlier explicit load. */
+/* Whether `file` should serve `op` at `level` instead of what serves it there now. Among equals found by the
+ * search the first stays; an explicit load replaces an earlier explicit load. */
 static bool beats(const t6i_profile *profile, const t6i_profile_file *file, t6_profile_level level, int op)
 {
     const t6i_profile_op *part = &file->ops[op];
     if (!part->present || part->stale || part->bucket_count == 0) return false;
-    return level > profile->level[op] || (level == T6_PROFILE_EXPLICIT && profile->level[op] == T6_PROFILE_EXPLICIT);
+    return profile->serving[op][level] < 0 || level == T6_PROFILE_EXPLICIT;
 }
 
-/* Gives `file` to `profile` for every op it beats. Returns false when it serves nothing, and then the caller
- * still owns it. */
+/* Gives `file` to `profile` at `level` for every op it beats. Returns false when it serves nothing, and then
+ * the caller still owns it. */
 static bool offer(t6i_profile *profile, t6i_profile_file *file, t6_profile_level level)
 {
     bool wanted = false;
     for (int op = 0; op < T6_OP_COUNT; op++) wanted = wanted || beats(profile, file, level, op);
     if (!wanted) return false;
-    /* Files that no longer serve any op are dropped first, so the array never needs more than one per op. */
+    /* Files that no longer serve anything are dropped first, so the array never needs more than one per op
+     * and level. */
     for (int op = 0; op < T6_OP_COUNT; op++)
-        if (beats(profile, file, level, op)) {
-            profile->serving[op] = -2; /* marked: the new file takes it below */
-            profile->level[op] = level;
-        }
+        if (beats(profile, file, level, op)) profile->serving[op][level] = -2; /* the new file takes it below */
     for (int i = profile->file_count - 1; i >= 0; i--) {
         bool used = false;
-        for (int op = 0; op < T6_OP_COUNT; op++) used = used || profile->serving[op] == i;
+        for (int op = 0; op < T6_OP_COUNT; op++)
+            for (int l = 0; l < LEVELS; l++) used = used || profile->serving[op][l] == i;
         if (used) continue;
         t6i_profile_file_free(profile->files[i]);
         for (int j = i; j + 1 < profile->file_count; j++) profile->files[j] = profile->files[j + 1];
         profile->file_count--;
         for (int op = 0; op < T6_OP_COUNT; op++)
-            if (profile->serving[op] > i) profile->serving[op]--;
+            for (int l = 0; l < LEVELS; l++)
+                if (profile->serving[op][l] > i) profile->serving[op][l]--;
     }
     profile->files[profile->file_count] = file;
     for (int op = 0; op < T6_OP_COUNT; op++)
-        if (profile->serving[op] == -2) profile->serving[op] = profile->file_count;
+        if (profile->serving[op][level] == -2) profile->serving[op][level] = profile->file_count;
     profile->file_count++;
     return true;
 }
@@ -239,6 +230,35 @@ static void warn_stale(const t6i_profile_file *file)
         t6_kernel_hash((t6_op)op, current);
         t6i_log(T6_LOG_WARN, "profile %s: its %s part was tuned for kernel sources %s, this library has %s; "
                 "skipped (run t6-tune again)", file->origin, t6_op_name((t6_op)op), file->ops[op].stale_hash, current);
+    }
+}
+
+/* One stray or hand-edited file must not make every call of an op fail: buckets with values the op refuses on
+ * this device (a value its kernels do not accept, a group over the device's limit) are dropped, each with a
+ * warning naming the file, the bucket and the parameter. The values are checked as a call resolves them: over
+ * the defaults this device gets. */
+void t6i_profile_drop_refused(t6i_profile_file *file, const t6_device_info *info)
+{
+    for (int op = 0; op < T6_OP_COUNT; op++) {
+        t6i_profile_op *part = &file->ops[op];
+        if (!part->present || part->stale) continue;
+        int kept = 0;
+        for (int b = 0; b < part->bucket_count; b++) {
+            const t6i_profile_bucket *bucket = &part->buckets[b];
+            t6i_params params;
+            t6i_params_defaults(info, (t6_op)op, &params);
+            for (int i = 0; i < bucket->count; i++) params.values[bucket->index[i]] = bucket->value[i];
+            char why[256];
+            if (!t6i_params_check(info, &params, why, sizeof why)) {
+                t6i_log(T6_LOG_WARN, "profile %s: \"ops\".\"%s\".\"buckets\"[%d]%s%s%s: %s; bucket skipped",
+                        file->origin, t6_op_name((t6_op)op), bucket->position, bucket->name[0] ? " (\"" : "",
+                        bucket->name, bucket->name[0] ? "\")" : "", why);
+                continue;
+            }
+            if (kept != b) part->buckets[kept] = *bucket;
+            kept++;
+        }
+        part->bucket_count = kept;
     }
 }
 
@@ -255,6 +275,7 @@ static void consider_file(t6i_profile *profile, const t6_device_info *info, cons
                 file->identity[0] ? file->identity : file->vendor);
     } else {
         warn_stale(file);
+        t6i_profile_drop_refused(file, info);
         if (offer(profile, file, level)) return;
     }
     t6i_profile_file_free(file);
@@ -297,9 +318,13 @@ t6i_profile *t6i_profile_select(const t6_device_info *info, const char *search_p
 t6_profile_level t6i_profile_level(const t6i_profile *profile, t6_op op, const char **path)
 {
     if (path) *path = NULL;
-    if (!profile || (int)op < 0 || op >= T6_OP_COUNT || profile->serving[op] < 0) return T6_PROFILE_BUILTIN;
-    if (path) *path = profile->files[profile->serving[op]]->origin;
-    return profile->level[op];
+    if (!profile || (int)op < 0 || op >= T6_OP_COUNT) return T6_PROFILE_BUILTIN;
+    for (int level = T6_PROFILE_EXPLICIT; level > T6_PROFILE_BUILTIN; level--)
+        if (profile->serving[op][level] >= 0) {
+            if (path) *path = profile->files[profile->serving[op][level]]->origin;
+            return (t6_profile_level)level;
+        }
+    return T6_PROFILE_BUILTIN;
 }
 
 /* The search path of t6.h's Profiles section, colon-separated. */
@@ -367,6 +392,7 @@ t6_status t6_context_load_profile(t6_context *ctx, const char *path)
         t6i_log(T6_LOG_WARN, "profile %s describes %s, not this device (%s); used as asked", path,
                 file->identity[0] ? file->identity : file->vendor, ctx->info.identity);
     warn_stale(file);
+    t6i_profile_drop_refused(file, &ctx->info);
     if (!ctx->profile && !(ctx->profile = new_profile())) {
         status = t6i_fail(ctx, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (profile)");
         goto cleanup;
@@ -406,26 +432,51 @@ static double distance(const t6i_profile_bucket *bucket, const t6i_shape *shape)
     return d;
 }
 
-const t6i_profile_bucket *t6i_profile_nearest(const t6i_profile_op *part, const t6i_shape *shape)
+static int nearest_index(const t6i_profile_op *part, const t6i_shape *shape)
 {
-    const t6i_profile_bucket *best = NULL;
+    int best = -1;
     double best_distance = INFINITY;
     for (int i = 0; i < part->bucket_count; i++) {
         double d = distance(&part->buckets[i], shape);
         if (d < best_distance) {
             best_distance = d;
-            best = &part->buckets[i];
+            best = i;
         }
     }
     return best;
 }
 
-bool t6i_profile_apply(const t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params)
+const t6i_profile_bucket *t6i_profile_nearest(const t6i_profile_op *part, const t6i_shape *shape)
 {
-    if (!profile || (int)op < 0 || op >= T6_OP_COUNT || profile->serving[op] < 0) return false;
-    const t6i_profile_bucket *bucket = t6i_profile_nearest(&profile->files[profile->serving[op]]->ops[op], shape);
-    if (!bucket) return false;
-    for (int i = 0; i < bucket->count; i++)
-        if (bucket->index[i] < params->count) params->values[bucket->index[i]] = bucket->value[i];
-    return true;
+    int index = nearest_index(part, shape);
+    return index >= 0 ? &part->buckets[index] : NULL;
+}
+
+bool t6i_profile_apply_below(t6i_profile *profile, t6_op op, const t6i_shape *shape, t6_profile_level below,
+                             t6i_params *params)
+{
+    if (!profile || (int)op < 0 || op >= T6_OP_COUNT) return false;
+    for (int level = (int)below - 1; level > T6_PROFILE_BUILTIN; level--) {
+        if (level >= LEVELS || profile->serving[op][level] < 0) continue;
+        t6i_profile_file *file = profile->files[profile->serving[op][level]];
+        int index = nearest_index(&file->ops[op], shape);
+        /* A bucket that failed here before (t6i_params_fall_back) sends its calls to the level below. */
+        if (index < 0 || file->ops[op].buckets[index].failed) continue;
+        t6i_profile_bucket *bucket = &file->ops[op].buckets[index];
+        for (int i = 0; i < bucket->count; i++)
+            if (bucket->index[i] < params->count) {
+                params->values[bucket->index[i]] = bucket->value[i];
+                params->source[bucket->index[i]] = T6I_FROM_PROFILE;
+            }
+        params->level = (t6_profile_level)level;
+        params->bucket = bucket;
+        params->origin = file->origin;
+        return true;
+    }
+    return false;
+}
+
+bool t6i_profile_apply(t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params)
+{
+    return t6i_profile_apply_below(profile, op, shape, (t6_profile_level)LEVELS, params);
 }

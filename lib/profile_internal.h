@@ -13,13 +13,16 @@
 #define T6I_PROFILE_MAX_FILES_PER_FOLDER 512
 
 /** One bucket: the shape it was tuned for (only the features it names) and the parameter values. */
-typedef struct t6i_profile_bucket {
+struct t6i_profile_bucket {
     long long feature[T6I_F_COUNT];
     bool has[T6I_F_COUNT];
     int count;
     int index[T6I_MAX_PARAMS]; /* into the op's parameter table */
     int value[T6I_MAX_PARAMS];
-} t6i_profile_bucket;
+    int position;              /* in the file's "buckets" array, for messages */
+    char name[48];             /* its "name", possibly cut short; "" when it has none */
+    bool failed;               /* its values failed at run time where the level below worked: skipped since */
+};
 
 /** A file's part for one op. */
 typedef struct t6i_profile_op {
@@ -61,5 +64,9 @@ t6_profile_level t6i_profile_level(const t6i_profile *profile, t6_op op, const c
 
 /** The bucket of `part` nearest `shape` (see profile.c for the distance), or NULL when it has none. */
 const t6i_profile_bucket *t6i_profile_nearest(const t6i_profile_op *part, const t6i_shape *shape);
+
+/** Drops the buckets of `file` whose values t6i_params_check refuses on the device `info`, with a warning
+ *  each (what the search and t6_context_load_profile do to every file they keep). */
+void t6i_profile_drop_refused(t6i_profile_file *file, const t6_device_info *info);
 
 #endif /* T6_PROFILE_INTERNAL_H */

@@ -138,6 +138,9 @@ static bool parse_bucket(parse_state *st, const cJSON *json, t6_op op, int posit
                                           "evaluations", "space_size", NULL};
     static const char *const texts[] = {"name", NULL};
     if (!check_kinds(st, json, where, numbers, texts, NULL)) return false;
+    bucket->position = position;
+    const cJSON *name = field(json, "name");
+    if (name && name->valuestring) snprintf(bucket->name, sizeof bucket->name, "%s", name->valuestring);
     const cJSON *results = field(json, "results");
     if (results && !cJSON_IsArray(results)) return reject(st, "%s: \"results\" is not an array", where);
 

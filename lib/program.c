@@ -36,27 +36,8 @@ void t6i_programs_release(t6_context *ctx)
     ctx->programs = NULL;
 }
 
-static char *read_text_file(const char *path, size_t *length)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    char *text = NULL;
-    if (fseek(file, 0, SEEK_END) == 0) {
-        long size = ftell(file);
-        if (size >= 0 && fseek(file, 0, SEEK_SET) == 0) {
-            text = malloc((size_t)size + 1);
-            if (text && fread(text, 1, (size_t)size, file) == (size_t)size) {
-                text[size] = '\0';
-                *length = (size_t)size;
-            } else {
-                free(text);
-                text = NULL;
-            }
-        }
-    }
-    fclose(file);
-    return text;
-}
+/* Kernel sources are far below this; a larger file under T6_KERNEL_DIR is a mistake. */
+#define KERNEL_SOURCE_MAX_BYTES (16u << 20)
 
 /* The text of kernels_cl/<name>.cl: from T6_KERNEL_DIR when set (development: edit .cl files without
  * rebuilding the library), else embedded. Caller frees. */
@@ -66,8 +47,10 @@ static t6_status load_source(const t6_context *ctx, const char *name, char **tex
     if (dir && *dir) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-        *text = read_text_file(path, length);
-        if (!*text) return t6i_fail(ctx, T6_ERROR_IO, "T6_KERNEL_DIR is set but %s cannot be read", path);
+        /* The reason goes to the thread's record first, then into the context's with the variable named. */
+        t6_status status = t6i_read_regular(NULL, path, "kernel source", KERNEL_SOURCE_MAX_BYTES, text, length);
+        if (status != T6_SUCCESS)
+            return t6i_fail(ctx, status, "T6_KERNEL_DIR is set but %s", t6_context_last_error(NULL));
         return T6_SUCCESS;
     }
     const char *embedded = t6i_embedded_source(name, length);

@@ -4,7 +4,6 @@
  * the epilogue of split and CLBlast calls in rope_scatter.c. Also the projection's self-test. */
 #include "projection.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +28,6 @@ static t6i_shape projection_shape(const t6_layer *layer, const t6_cache *cache, 
     shape.f[T6I_F_ROWS] = rows;
     return shape;
 }
-
-static bool power_of_two(int value) { return value > 0 && (value & (value - 1)) == 0; }
 
 #define REQUIRE_PARAMS(ctx, cond, ...)                                                                           \
     do {                                                                                                         \
@@ -105,17 +102,13 @@ static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, 
     static const char name[] = "t6_project_rows";
     t6_status status = T6_SUCCESS;
     const int lanes = t6i_param(params, "T6_PRJ_RW_LANES"), cols = t6i_param(params, "T6_PRJ_RW_COLS");
-    const int vw = t6i_param(params, "T6_PRJ_RW_VW"), block = t6i_param(params, "T6_PRJ_RW_BLOCK");
+    const int block = t6i_param(params, "T6_PRJ_RW_BLOCK");
     int bound = 1;
     while (bound < call->rows && bound < block) bound *= 2;
     if (bound > block) bound = block;
     const int outputs = cols * bound, parts = lanes >= outputs ? lanes / outputs : 1;
     const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(outputs + 1) + (size_t)(parts * outputs));
-    REQUIRE_PARAMS(ctx, vw == 2 || vw == 4 || vw == 8, "%s: T6_PRJ_RW_VW=%d must be 2, 4 or 8", name, vw);
-    REQUIRE_PARAMS(ctx, power_of_two(cols), "%s: T6_PRJ_RW_COLS=%d must be a power of two", name, cols);
-    REQUIRE_PARAMS(ctx, (size_t)lanes <= ctx->info.max_work_group_size,
-                   "%s: T6_PRJ_RW_LANES=%d is over the device's %zu work-items per group", name, lanes,
-                   ctx->info.max_work_group_size);
+    /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is here. */
     REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
                    "%s: %d lanes × %d columns × %d rows need %zu bytes of local memory; the device has %llu", name,
                    lanes, cols, bound, local_bytes, ctx->info.local_mem_bytes);
@@ -166,29 +159,12 @@ static t6_status project_tiles(t6_context *ctx, const t6i_projection_call *call,
     static const char name[] = "t6_project_tiles";
     t6_status status = T6_SUCCESS;
     const int mwg = t6i_param(params, "T6_PRJ_MWG"), nwg = t6i_param(params, "T6_PRJ_NWG");
-    const int kwg = t6i_param(params, "T6_PRJ_KWG"), mdimc = t6i_param(params, "T6_PRJ_MDIMC");
-    const int ndimc = t6i_param(params, "T6_PRJ_NDIMC"), vwm = t6i_param(params, "T6_PRJ_VWM");
-    const int vwn = t6i_param(params, "T6_PRJ_VWN"), sa = t6i_param(params, "T6_PRJ_SA");
-    const int sb = t6i_param(params, "T6_PRJ_SB");
+    const int mdimc = t6i_param(params, "T6_PRJ_MDIMC"), ndimc = t6i_param(params, "T6_PRJ_NDIMC");
     const size_t group = (size_t)mdimc * (size_t)ndimc;
-    const size_t local_bytes =
-        sizeof(float) * (size_t)kwg * ((sa ? (size_t)(mwg + vwm) : 0) + (sb ? (size_t)(nwg + vwn) : 0));
-    REQUIRE_PARAMS(ctx, kwg == 8 || kwg == 16 || kwg == 32, "%s: T6_PRJ_KWG=%d must be 8, 16 or 32", name, kwg);
-    REQUIRE_PARAMS(ctx, power_of_two(vwm) && vwm <= 8, "%s: T6_PRJ_VWM=%d must be 1, 2, 4 or 8", name, vwm);
-    REQUIRE_PARAMS(ctx, vwn == 2 || vwn == 4 || vwn == 8, "%s: T6_PRJ_VWN=%d must be 2, 4 or 8", name, vwn);
-    REQUIRE_PARAMS(ctx, mwg % (mdimc * vwm) == 0, "%s: T6_PRJ_MWG=%d must be a multiple of MDIMC·VWM = %d", name,
-                   mwg, mdimc * vwm);
-    REQUIRE_PARAMS(ctx, nwg % (ndimc * vwn) == 0, "%s: T6_PRJ_NWG=%d must be a multiple of NDIMC·VWN = %d", name,
-                   nwg, ndimc * vwn);
+    /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the layer is here. */
     REQUIRE_PARAMS(ctx, t6i_round_up((size_t)call->layer->columns, (size_t)nwg) <= (size_t)call->layer->rows_allocated,
                    "%s: T6_PRJ_NWG=%d tiles run past the layer's %d padded weight rows", name, nwg,
                    call->layer->rows_allocated);
-    REQUIRE_PARAMS(ctx, group <= ctx->info.max_work_group_size,
-                   "%s: MDIMC·NDIMC = %zu is over the device's %zu work-items per group", name, group,
-                   ctx->info.max_work_group_size);
-    REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
-                   "%s: the tiles need %zu bytes of local memory; the device has %llu", name, local_bytes,
-                   ctx->info.local_mem_bytes);
 
     const size_t row_tiles = t6i_round_up((size_t)call->rows, (size_t)mwg) / (size_t)mwg;
     const size_t column_tiles = t6i_round_up((size_t)call->layer->columns, (size_t)nwg) / (size_t)nwg;
@@ -211,49 +187,18 @@ cleanup:
     return status;
 }
 
-/* The built-in defaults suit GPUs. A CPU driver (PoCL) runs a work-group as a loop over its work-items and
- * uses SIMD only for explicit vector code, so on devices that are not GPUs these values replace the built-in
- * defaults: the rows kernel for every call, one work-item per group, a register block of 4 rows × 4 columns
- * × 8-wide vectors. A profile bucket or t6_context_set_param still wins over them. */
-static const struct {
-    const char *name;
-    int value;
-} cpu_defaults[] = {
-    {"T6_PRJ_ROWS_MAX", 1 << 24}, {"T6_PRJ_RW_BLOCK", 4}, {"T6_PRJ_RW_LANES", 1},
-    {"T6_PRJ_RW_COLS", 4},        {"T6_PRJ_RW_VW", 8},
-};
-
-static t6_status resolve_params(t6_context *ctx, const t6i_shape *shape, t6i_params *params)
-{
-    t6_status status = T6_SUCCESS;
-    T6I_TRY(t6i_params_resolve(ctx, T6_OP_PROJECTION, shape, params));
-    if (ctx->info.is_gpu) goto cleanup;
-    /* Which tunables did a profile or the application set? Resolve the profile over sentinel values. */
-    t6i_params set_elsewhere = *params;
-    for (int i = 0; i < set_elsewhere.count; i++) set_elsewhere.values[i] = INT_MIN;
-    if (ctx->profile) t6i_profile_apply(ctx->profile, T6_OP_PROJECTION, shape, &set_elsewhere);
-    for (int i = 0; i < ctx->explicit_count[T6_OP_PROJECTION]; i++)
-        for (int k = 0; k < set_elsewhere.count; k++)
-            if (strcmp(set_elsewhere.defs[k].name, ctx->explicit_params[T6_OP_PROJECTION][i].name) == 0)
-                set_elsewhere.values[k] = 0;
-    for (size_t d = 0; d < sizeof cpu_defaults / sizeof cpu_defaults[0]; d++)
-        for (int k = 0; k < params->count; k++)
-            if (strcmp(params->defs[k].name, cpu_defaults[d].name) == 0 && set_elsewhere.values[k] == INT_MIN)
-                params->values[k] = cpu_defaults[d].value;
-cleanup:
-    return status;
-}
-
+/* Defaults, profile and explicit values; when a profile's values fail here (a plan that does not fit, a build
+ * the driver refuses), the level below serves the call (t6i_params_fall_back). */
 static t6_status project_fused(t6_context *ctx, const t6i_projection_call *call)
 {
     t6_status status = T6_SUCCESS;
     t6i_params params;
     t6i_shape shape = projection_shape(call->layer, call->cache, call->rows);
-    T6I_TRY(resolve_params(ctx, &shape, &params));
-    if (call->rows <= t6i_param(&params, "T6_PRJ_ROWS_MAX"))
-        T6I_TRY(project_rows(ctx, call, &params));
-    else
-        T6I_TRY(project_tiles(ctx, call, &params));
+    T6I_TRY(t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &params));
+    do {
+        if (call->rows <= t6i_param(&params, "T6_PRJ_ROWS_MAX")) status = project_rows(ctx, call, &params);
+        else status = project_tiles(ctx, call, &params);
+    } while (t6i_params_fall_back(ctx, &status, &shape, &params));
 cleanup:
     return status;
 }
@@ -314,7 +259,10 @@ t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, 
         T6I_TRY(project_fused(ctx, &call));
     else
         T6I_TRY(t6i_project_clblast(ctx, &call));
-    for (int i = 0; i < rows; i++) t6i_cache_note_written(cache, slots[i], positions[i] + 1);
+    for (int i = 0; i < rows; i++) {
+        t6i_cache_note_written(cache, slots[i], positions[i] + 1);
+        t6i_cache_note_rank_q(cache, slots[i], lc->rank_q); /* attention checks its rank_q against it */
+    }
 cleanup:
     free(meta);
     t6i_unlock(ctx);

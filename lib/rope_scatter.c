@@ -5,31 +5,15 @@
 
 #include <string.h>
 
-t6_status t6i_rope_scatter(t6_context *ctx, const t6i_projection_call *call, cl_mem product, int ranges)
+static t6_status rope_scatter_with(t6_context *ctx, const t6i_projection_call *call, cl_mem product, int ranges,
+                                   const t6i_params *params)
 {
     static const char name[] = "t6_rope_scatter";
     t6_status status = T6_SUCCESS;
     const t6_layer *layer = call->layer;
     const t6_cache *cache = call->cache;
     const t6_layer_config *c = &layer->config;
-
-    t6i_params params;
-    t6i_shape shape;
-    memset(&shape, 0, sizeof shape);
-    shape.f[T6I_F_HEADS] = c->heads;
-    shape.f[T6I_F_HEAD_DIM] = c->head_dim;
-    shape.f[T6I_F_RANK_Q] = c->rank_q;
-    shape.f[T6I_F_RANK_K] = c->rank_k;
-    shape.f[T6I_F_RANK_V] = c->rank_v;
-    shape.f[T6I_F_DTYPE] = cache->config.dtype;
-    shape.f[T6I_F_ROWS] = call->rows;
-    T6I_TRY(t6i_params_resolve(ctx, T6_OP_ROPE_SCATTER, &shape, &params));
-    const int group = t6i_param(&params, "T6_RS_WG_SIZE");
-    if ((size_t)group > ctx->info.max_work_group_size) {
-        status = t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: T6_RS_WG_SIZE=%d is over the device's %zu", name, group,
-                          ctx->info.max_work_group_size);
-        goto cleanup;
-    }
+    const int group = t6i_param(params, "T6_RS_WG_SIZE"); /* within the device's limit: t6i_params_check */
     /* Only the macros rope_scatter.cl reads: layers of any width and weight dtype share its programs. */
     char options[512] = "";
     t6i_define(options, sizeof options, "T6_HEADS", c->heads);
@@ -39,7 +23,7 @@ t6_status t6i_rope_scatter(t6_context *ctx, const t6i_projection_call *call, cl_
     t6i_define(options, sizeof options, "T6_RANK_V", c->rank_v);
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", cache->config.dtype);
     t6i_define(options, sizeof options, "T6_ROPE_STYLE", c->rope_style);
-    t6i_params_append_options(&params, "rope_scatter", options, sizeof options);
+    t6i_params_append_options(params, "rope_scatter", options, sizeof options);
     cl_kernel kernel = NULL;
     T6I_TRY(t6i_get_kernel(ctx, "rope_scatter", options, name, &kernel));
 
@@ -58,6 +42,28 @@ t6_status t6i_rope_scatter(t6_context *ctx, const t6i_projection_call *call, cl_
     const size_t local = (size_t)group;
     const size_t global = t6i_round_up((size_t)call->rows * ((size_t)layer->columns / 2), local);
     T6I_TRY(t6i_launch(ctx, kernel, name, 1, &global, &local));
+cleanup:
+    return status;
+}
+
+t6_status t6i_rope_scatter(t6_context *ctx, const t6i_projection_call *call, cl_mem product, int ranges)
+{
+    t6_status status = T6_SUCCESS;
+    const t6_layer_config *c = &call->layer->config;
+    t6i_params params;
+    t6i_shape shape;
+    memset(&shape, 0, sizeof shape);
+    shape.f[T6I_F_HEADS] = c->heads;
+    shape.f[T6I_F_HEAD_DIM] = c->head_dim;
+    shape.f[T6I_F_RANK_Q] = c->rank_q;
+    shape.f[T6I_F_RANK_K] = c->rank_k;
+    shape.f[T6I_F_RANK_V] = c->rank_v;
+    shape.f[T6I_F_DTYPE] = call->cache->config.dtype;
+    shape.f[T6I_F_ROWS] = call->rows;
+    T6I_TRY(t6i_params_resolve(ctx, T6_OP_ROPE_SCATTER, &shape, &params));
+    do {
+        status = rope_scatter_with(ctx, call, product, ranges, &params);
+    } while (t6i_params_fall_back(ctx, &status, &shape, &params));
 cleanup:
     return status;
 }

@@ -3,13 +3,11 @@
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every dtype the format defines, so that a checkpoint with an int64 step counter still opens; only F32, F16
@@ -235,17 +233,7 @@ t6_status t6i_safetensors_open(const t6_context *ctx, const char *path, t6i_safe
     int fd = -1;
     T6I_REQUIRE(ctx, path && out, "t6i_safetensors_open: NULL argument");
     *out = NULL;
-    fd = open(path, O_RDONLY);
-    struct stat info;
-    if (fd < 0 || fstat(fd, &info) != 0) {
-        status = t6i_fail(ctx, T6_ERROR_IO, "%s: cannot open the checkpoint", path);
-        goto cleanup;
-    }
-    if (!S_ISREG(info.st_mode)) {
-        status = t6i_fail(ctx, T6_ERROR_IO, "%s: not a regular file", path);
-        goto cleanup;
-    }
-    map_size = (size_t)info.st_size;
+    T6I_TRY(t6i_open_regular(ctx, path, "checkpoint", &fd, &map_size));
     /* An empty file cannot be mapped; parse reports it as truncated. */
     if (map_size > 0) {
         map = mmap(NULL, map_size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -63,6 +63,17 @@ void t6i_log(t6_log_level level, const char *fmt, ...) __attribute__((format(pri
         }                                                                                                        \
     } while (0)
 
+/* ---- files from outside (file_read.c) ---- */
+
+/** Opens `path` for reading when it is a regular file, without blocking on anything else (a FIFO, a device):
+ *  the descriptor in *fd (the caller closes it) and the file's size in *size. T6_ERROR_IO naming `what`
+ *  ("checkpoint", "profile", …), the path and what it is otherwise. Every reader of a file uses it. */
+t6_status t6i_open_regular(const t6_context *ctx, const char *path, const char *what, int *fd, size_t *size);
+/** The whole regular file at `path` (t6i_open_regular) in a new buffer with a NUL after its `length` bytes;
+ *  the caller frees *text. T6_ERROR_FORMAT when it is over `max_bytes`. */
+t6_status t6i_read_regular(const t6_context *ctx, const char *path, const char *what, size_t max_bytes, char **text,
+                           size_t *length);
+
 /* ---- host-side storage conversion (dtype.c) ---- */
 
 uint16_t t6i_float_to_half(float value);
@@ -85,12 +96,27 @@ typedef struct t6i_param_def {
     const char *description;
 } t6i_param_def;
 
+/** Where a resolved value came from. */
+typedef enum t6i_param_source { T6I_FROM_DEFAULT, T6I_FROM_PROFILE, T6I_FROM_EXPLICIT } t6i_param_source;
+
+/** A profile bucket (profile_internal.h). */
+typedef struct t6i_profile_bucket t6i_profile_bucket;
+
 /** The resolved tunables of one op for one call, in the order of the op's table. */
 typedef struct t6i_params {
     t6_op op;
     int count;
     const t6i_param_def *defs;
     int values[T6I_MAX_PARAMS];
+    unsigned char source[T6I_MAX_PARAMS]; /* t6i_param_source of each value */
+    t6_profile_level level;               /* of the profile bucket applied; T6_PROFILE_BUILTIN: none */
+    t6i_profile_bucket *bucket;           /* that bucket, and the file it is from */
+    const char *origin;
+    /* t6i_params_fall_back's record of the buckets that failed during this call (at most one per level) */
+    int failed_count;
+    t6i_profile_bucket *failed[T6_PROFILE_EXPLICIT + 1];
+    const char *failed_origin[T6_PROFILE_EXPLICIT + 1];
+    char failure[256];
 } t6i_params;
 
 /** Shape features a profile bucket is matched on. Fields an op does not use stay 0. */
@@ -115,9 +141,31 @@ const t6i_param_def *t6i_op_params(t6_op op, int *count);
  *  yields the first table entry's value; tests catch it). */
 int t6i_param(const t6i_params *params, const char *name);
 
-/** Resolves `op`'s tunables for a call of `shape`: defaults, then the profile's nearest bucket, then the
- *  values set with t6_context_set_param. */
+/** `op`'s built-in defaults for the device `info`: the table's, with the values devices that are not GPUs get
+ *  in their place (params.c). Every source is T6I_FROM_DEFAULT, the level T6_PROFILE_BUILTIN. */
+void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out);
+
+/** Whether `op`'s kernels accept `params` whatever the call's shape (params_check.c): enumerated values,
+ *  divisibility, work-groups within the device's limits (limits of 0 are not checked). When not, `why` gets
+ *  the reason naming the parameter. What also depends on the call's shape the planners check. Pure. */
+bool t6i_params_check(const t6_device_info *info, const t6i_params *params, char *why, size_t cap);
+
+/** Resolves `op`'s tunables for a call of `shape`: the defaults, then the nearest bucket of the best profile
+ *  level, then the values set with t6_context_set_param. Values t6i_params_check refuses are never handed
+ *  out: a profile level that gives such values (with the explicit ones) is passed over for the level below;
+ *  with none left, T6_ERROR_INVALID_PARAMS naming the parameter. */
 t6_status t6i_params_resolve(t6_context *ctx, t6_op op, const t6i_shape *shape, t6i_params *out);
+
+/**
+ * The run-time fallback of tuned values. Call it after running an op with `params`, in a loop:
+ *     while (run(..., &params) fails and t6i_params_fall_back(ctx, &status, &shape, &params)) retry;
+ * When `*status` is a failure tuned values can cause (T6_ERROR_INVALID_PARAMS: a plan that does not fit,
+ * T6_ERROR_BUILD_FAILED) and a profile bucket set some of the values, resolves them again from the profile
+ * level below (in the end the built-in defaults) and returns true: run the op again. Otherwise returns false,
+ * having set `*status` to the resolution's failure if there was one. After a success it marks every bucket
+ * that failed on the way, so that later calls skip it, and logs a warning naming it.
+ */
+bool t6i_params_fall_back(t6_context *ctx, t6_status *status, const t6i_shape *shape, t6i_params *params);
 
 /** Appends " -DNAME=value" for every tunable to `buf` (a NUL-terminated string of capacity `cap`). */
 /** Appends " -DNAME=value" for each resolved tunable that kernels_cl/<source>.cl mentions, so that two plans
@@ -131,9 +179,13 @@ void t6i_define(char *buf, size_t cap, const char *name, long long value);
 
 /** The profile layer: per context, the loaded profile of its device (profile.c). NULL when none matched. */
 typedef struct t6i_profile t6i_profile;
-/** Looks up the bucket of `op` nearest `shape` and copies its values into `params` (only names it knows).
- *  Returns true when a bucket applied. */
-bool t6i_profile_apply(const t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params);
+/** Looks up the bucket of `op` nearest `shape` at the best level below `below` whose nearest bucket has not
+ *  failed, copies its values into `params` (marking them T6I_FROM_PROFILE) and records the level, bucket and
+ *  file there. Returns true when a bucket applied. */
+bool t6i_profile_apply_below(t6i_profile *profile, t6_op op, const t6i_shape *shape, t6_profile_level below,
+                             t6i_params *params);
+/** t6i_profile_apply_below from the best level on. */
+bool t6i_profile_apply(t6i_profile *profile, t6_op op, const t6i_shape *shape, t6i_params *params);
 /** Loads the best-matching profile for the context's device (logs which level matched). Never fails: a
  *  missing or broken profile means built-in defaults. */
 void t6i_profile_load_for_context(t6_context *ctx);
@@ -227,7 +279,9 @@ t6_status t6i_zeroed(t6_context *ctx, size_t bytes, cl_mem *out);
 t6_status t6i_transfer(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count, float *host,
                        bool upload, const char *what);
 
-/** Fails with T6_ERROR_BUFFER_TOO_SMALL unless `buffer` holds offset + count elements of `dtype`. */
+/** The check of every cl_mem an application passes: T6_ERROR_INVALID_ARGUMENT when `buffer` is NULL or belongs
+ *  to another OpenCL context than ctx's, T6_ERROR_BUFFER_TOO_SMALL unless it holds offset + count elements of
+ *  `dtype`. `name` names the argument in the message. */
 t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t offset, size_t count,
                            const char *name);
 
@@ -301,12 +355,16 @@ struct t6_cache {
     t6_cache_config config;
     cl_mem factor[4];   /* by t6_cache_factor: [slot][position][factor size] */
     int *length;        /* per slot: one past the highest position written */
+    int *rank_q;        /* per slot: rank_q of the layer whose t6_project wrote it last; 0 when none did, or
+                           t6_cache_write or t6_cache_reset came since (then attention cannot check it) */
 };
 
 /** Validates a t6_cache_config (T6_ERROR_INVALID_ARGUMENT naming the field). */
 t6_status t6i_check_cache_config(const t6_context *ctx, const t6_cache_config *config);
 /** Marks positions as written after a device-side write, for t6_cache_length. */
 void t6i_cache_note_written(t6_cache *cache, int slot, int end_position);
+/** Records that t6_project with a layer of `rank_q` wrote `slot` (0: written otherwise, nothing to check). */
+void t6i_cache_note_rank_q(t6_cache *cache, int slot, int rank_q);
 
 /** Validates the shape fields shared by layers and caches (heads, head_dim, ranks). */
 t6_status t6i_check_attention_shape(const t6_context *ctx, int heads, int head_dim, int rank_q, int rank_k,

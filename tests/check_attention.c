@@ -4,6 +4,7 @@
  * in chunks), tunables that must not change results, and the arguments that must be rejected. */
 #include "attention_problem.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -544,10 +545,110 @@ START_TEST(invalid_arguments_are_rejected)
     slot = 0;
     count = 5; /* 5 query rows, the buffers hold 4 */
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    start = count = INT_MAX; /* refused, and the message's arithmetic does not overflow (the sanitizer build) */
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "2147483647..4294967293"), "%s", t6_context_last_error(ctx));
+    start = 0;
     count = 4; /* and the valid call still works after all that */
     T6T_OK(ctx, PREFILL(p.cache, rq, 1, &slot, &start, &count, p.query, 0, p.out, 0, NULL));
 #undef PREFILL
+
+    /* Host access to the cache at extreme positions (D3: first + count − 1 overflowed in the message). */
+    float host[64] = {0};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_K, 0, INT_MAX, INT_MAX, host));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "positions 2147483647..4294967293 are outside the capacity 12"),
+                  "%s", t6_context_last_error(ctx));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_read(p.cache, T6_FACTOR_B_V, 2, INT_MAX, 1, host));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_V, 0, 1, INT_MAX, host));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_V, 0, INT_MIN, 1, host));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_cache_write(p.cache, T6_FACTOR_A_V, 0, 0, INT_MIN, host));
     problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* The query's layout follows rank_q, which the cache does not hold: a decode or prefill with another rank_q
+ * than the layer's that projected into the slot read the query wrong and succeeded (D7). The slot records the
+ * layer's rank_q; factors written from the host (t6_cache_write) or a reset leave nothing to check against. A
+ * query buffer of another OpenCL context is refused too (D6). */
+START_TEST(rank_q_must_match_the_projecting_layer)
+{
+    enum { C = 64, H = 4, D = 32, RQ = 2 };
+    t6_context *ctx = t6t_context();
+    const t6_layer_config config = {C, H, D, RQ, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
+    const int sizes[6] = {H * RQ, H, H, RQ * D, D, D};
+    float *w[6];
+    t6t_rng rng = t6t_rng_make(1300);
+    for (int f = 0; f < 6; f++) {
+        w[f] = malloc((size_t)sizes[f] * C * sizeof *w[f]);
+        t6t_fill_normal(&rng, w[f], (size_t)sizes[f] * C, 0.1);
+    }
+    const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
+    t6_layer *layer = NULL;
+    T6T_OK(ctx, t6_layer_create(ctx, &config, &weights, &layer));
+    const t6_cache_config cc = {H, D, 1, 1, 2, 8, T6_F32};
+    t6_cache *cache = NULL;
+    T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
+    float hidden_host[C];
+    t6t_fill_normal(&rng, hidden_host, C, 1.0);
+    cl_mem hidden = NULL, query = NULL, out = NULL;
+    const size_t widest_row = (size_t)H * 3 + 3 * D; /* a query row of rank 3, the wrong one below */
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, C, &hidden));
+    T6T_OK(ctx, t6_buffer_upload(ctx, hidden, T6_F32, 0, C, hidden_host));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, widest_row, &query));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, H * D, &out));
+    int slot = 0, position = 0, length = 1, start = 0, count = 1;
+    T6T_OK(ctx, t6_project(layer, cache, 1, hidden, 0, &slot, &position, query, 0, NULL));
+    T6T_OK(ctx, t6_attention_decode(cache, RQ, 1, &slot, &length, query, 0, out, 0, NULL));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, NULL));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "rank_q=3, but slot 0 was last written by t6_project with a "
+                                                    "layer of rank_q=2"),
+                  "%s", t6_context_last_error(ctx));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_prefill(cache, 1, 1, &slot, &start, &count, query, 0, out, 0, NULL));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "rank_q=1") && strstr(t6_context_last_error(ctx), "rank_q=2"),
+                  "%s", t6_context_last_error(ctx));
+    const t6_attention_options materialized = {0, 0, 0, 0, T6_ATTENTION_MATERIALIZED, T6_PRECISION_DEFAULT};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, &materialized));
+    /* One slot of a batch projected by the layer, the other written from the host. */
+    float factors[64] = {0};
+    const int other = 1, both[2] = {0, 1}, lengths[2] = {1, 1};
+    for (int f = 0; f < 4; f++) T6T_OK(ctx, t6_cache_write(cache, (t6_cache_factor)f, other, 0, 1, factors));
+    T6T_OK(ctx, t6_attention_decode(cache, 3, 1, &other, &length, query, 0, out, 0, NULL));
+    cl_mem query2 = NULL, out2 = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * widest_row, &query2));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * H * D, &out2));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 2, both, lengths, query2, 0, out2, 0, NULL));
+    /* Host writes (or a reset) leave nothing to check against: any rank_q is the caller's word. */
+    T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_K, slot, 0, 1, factors));
+    T6T_OK(ctx, t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, NULL));
+    T6T_OK(ctx, t6_project(layer, cache, 1, hidden, 0, &slot, &position, query, 0, NULL));
+    T6T_OK(ctx, t6_cache_reset(cache, slot));
+    T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_K, slot, 0, 1, factors));
+    T6T_OK(ctx, t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, NULL));
+
+    /* A query buffer of another OpenCL context. */
+    t6_context *other_ctx = t6t_context();
+    cl_mem foreign = NULL;
+    T6T_OK(other_ctx, t6_buffer_create(other_ctx, T6_F32, widest_row, &foreign));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
+               t6_attention_decode(cache, 3, 1, &slot, &length, foreign, 0, out, 0, NULL));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "query belongs to another OpenCL context"), "%s",
+                  t6_context_last_error(ctx));
+    clReleaseMemObject(foreign);
+    t6_context_destroy(other_ctx);
+
+    clReleaseMemObject(hidden);
+    clReleaseMemObject(query);
+    clReleaseMemObject(out);
+    clReleaseMemObject(query2);
+    clReleaseMemObject(out2);
+    t6_cache_destroy(cache);
+    t6_layer_destroy(layer);
+    for (int f = 0; f < 6; f++) free(w[f]);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -585,6 +686,7 @@ int main(void)
     TCase *arguments = tcase_create("arguments");
     tcase_set_timeout(arguments, 300);
     tcase_add_test(arguments, invalid_arguments_are_rejected);
+    tcase_add_test(arguments, rank_q_must_match_the_projecting_layer);
     tcase_add_test(arguments, self_test_passes);
     suite_add_tcase(suite, arguments);
     return t6t_run(suite);

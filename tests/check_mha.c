@@ -3,6 +3,7 @@
  * against a single split; prefill against decode and against itself in chunks; argument validation. */
 #include "support.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,6 +454,9 @@ START_TEST(append_stores_rows)
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
                t6_kv_cache_append(c.cache, ROWS, k_buffer, 8, v_buffer, 0, slots, positions));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_kv_cache_write(c.cache, 0, 10, 3, k, v));
+    /* Extreme positions: refused, and the message's arithmetic does not overflow (the sanitizer build checks). */
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_kv_cache_write(c.cache, 0, INT_MAX, INT_MAX, k, v));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "2147483647..4294967293"), "%s", t6_context_last_error(ctx));
     T6T_OK(ctx, t6_kv_cache_reset(c.cache, 1));
     T6T_OK(ctx, t6_kv_cache_length(c.cache, 1, &length));
     ck_assert_int_eq(length, 0);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void small_config(t6_model_config *c, t6_attention_kind kind)
@@ -287,6 +288,131 @@ START_TEST(checkpoint_files_are_checked)
     unlink(path);
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_from_file(ctx, NULL, NULL, &model));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_create_from_file(ctx, path, NULL, NULL));
+
+    /* A FIFO in place of the checkpoint is refused at once (before, the open waited for a writer forever). */
+    alarm(60);
+    char dir[256], fifo[512];
+    t6t_temp_dir("t6-check-model", dir, sizeof dir);
+    snprintf(fifo, sizeof fifo, "%s/model.safetensors", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    T6T_STATUS(ctx, T6_ERROR_IO, t6_model_create_from_file(ctx, fifo, NULL, &model));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "a FIFO"), "%s", t6_context_last_error(ctx));
+    ck_assert_ptr_null(model);
+    alarm(0);
+    t6t_remove_tree(dir);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* A TPA checkpoint of F32 tensors at `path` (V=41, C=48, 2 layers, H=3, D=32, ranks 3/1/2, F=128), small random
+ * weights; element 5 of the tensor `poison` (NULL: none) is set to `value`. */
+static void write_checkpoint(const char *path, const char *poison, float value)
+{
+    enum { V = 41, C = 48, H = 3, D = 32, F = 128, LAYERS = 2 };
+    const int ranks[3] = {3, 1, 2};
+    struct {
+        char name[96];
+        int rows, cols;
+    } tensors[1 + LAYERS * 10];
+    int n = 0;
+    snprintf(tensors[n].name, sizeof tensors[n].name, "transformer.wte.weight");
+    tensors[n].rows = V;
+    tensors[n++].cols = C;
+    for (int l = 0; l < LAYERS; l++) {
+        static const char *const factors[6] = {"W_A_q", "W_A_k", "W_A_v", "W_B_q", "W_B_k", "W_B_v"};
+        for (int f = 0; f < 6; f++) {
+            snprintf(tensors[n].name, sizeof tensors[n].name, "transformer.h.%d.attn.c_qkv.%s.weight", l, factors[f]);
+            tensors[n].rows = (f < 3 ? H : D) * ranks[f % 3];
+            tensors[n++].cols = C;
+        }
+        static const char *const dense[4] = {"attn.c_proj", "mlp.c_fc1", "mlp.c_fc2", "mlp.c_proj"};
+        const int rows[4] = {C, F, F, C}, cols[4] = {H * D, C, C, F};
+        for (int d = 0; d < 4; d++) {
+            snprintf(tensors[n].name, sizeof tensors[n].name, "transformer.h.%d.%s.weight", l, dense[d]);
+            tensors[n].rows = rows[d];
+            tensors[n++].cols = cols[d];
+        }
+    }
+    char header[8192];
+    size_t at = 0, offset = 0;
+    at += (size_t)snprintf(header + at, sizeof header - at, "{");
+    for (int i = 0; i < n; i++) {
+        const size_t bytes = (size_t)tensors[i].rows * (size_t)tensors[i].cols * sizeof(float);
+        at += (size_t)snprintf(header + at, sizeof header - at,
+                               "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}",
+                               i ? "," : "", tensors[i].name, tensors[i].rows, tensors[i].cols, offset, offset + bytes);
+        offset += bytes;
+    }
+    at += (size_t)snprintf(header + at, sizeof header - at, "}");
+    ck_assert_uint_lt(at, sizeof header);
+    FILE *file = fopen(path, "wb");
+    ck_assert_ptr_nonnull(file);
+    const uint64_t length = at;
+    ck_assert_uint_eq(fwrite(&length, sizeof length, 1, file), 1); /* little-endian hosts, as the format */
+    ck_assert_uint_eq(fwrite(header, 1, at, file), at);
+    t6t_rng rng = t6t_rng_make(77);
+    for (int i = 0; i < n; i++) {
+        const size_t count = (size_t)tensors[i].rows * (size_t)tensors[i].cols;
+        float *values = malloc(count * sizeof *values);
+        ck_assert_ptr_nonnull(values);
+        t6t_fill_normal(&rng, values, count, 1.0 / sqrt((double)tensors[i].cols));
+        if (poison && strcmp(poison, tensors[i].name) == 0) values[5] = value;
+        ck_assert_uint_eq(fwrite(values, sizeof *values, count, file), count);
+        free(values);
+    }
+    ck_assert_int_eq(fclose(file), 0);
+}
+
+/* A NaN or Inf weight made every logit NaN and greedy decoding print token 0 without a word (D5): the loader
+ * refuses it naming the tensor, unless allow_nonfinite_weights asks for the tensors as they are. */
+START_TEST(non_finite_weights_are_refused)
+{
+    t6_context *ctx = t6t_context();
+    char dir[256], path[512];
+    t6t_temp_dir("t6-check-model", dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    t6_model *model = NULL;
+
+    write_checkpoint(path, NULL, 0.0f);
+    T6T_OK(ctx, t6_model_create_from_file(ctx, path, NULL, &model));
+    const int prompt[3] = {1, 2, 3};
+    float logits[41];
+    T6T_OK(ctx, t6_model_prefill(model, 0, 3, prompt, logits));
+    for (int i = 0; i < 41; i++) ck_assert(isfinite(logits[i]));
+    t6_model_destroy(model);
+    model = NULL;
+
+    write_checkpoint(path, "transformer.h.0.mlp.c_fc1.weight", NAN);
+    T6T_STATUS(ctx, T6_ERROR_FORMAT, t6_model_create_from_file(ctx, path, NULL, &model));
+    ck_assert_ptr_null(model);
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "tensor 'transformer.h.0.mlp.c_fc1.weight' holds NaN at row 0, "
+                                                    "column 5"),
+                  "%s", t6_context_last_error(ctx));
+    write_checkpoint(path, "transformer.wte.weight", INFINITY);
+    T6T_STATUS(ctx, T6_ERROR_FORMAT, t6_model_create_from_file(ctx, path, NULL, &model));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "'transformer.wte.weight' holds +Inf"), "%s",
+                  t6_context_last_error(ctx));
+    /* finite in the file, infinite once rounded to fp16 */
+    write_checkpoint(path, "transformer.h.1.mlp.c_fc2.weight", 1e6f);
+    t6_model_config config;
+    t6_model_config_init(&config);
+    config.weight_dtype = T6_F16;
+    T6T_STATUS(ctx, T6_ERROR_FORMAT, t6_model_create_from_file(ctx, path, &config, &model));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "'transformer.h.1.mlp.c_fc2.weight' at row 0, column 5 "
+                                                    "overflows f16"),
+                  "%s", t6_context_last_error(ctx));
+
+    /* Asked for: loaded as it is, and the logits show it. */
+    write_checkpoint(path, "transformer.h.0.mlp.c_fc1.weight", NAN);
+    t6_model_config_init(&config);
+    config.allow_nonfinite_weights = 1;
+    T6T_OK(ctx, t6_model_create_from_file(ctx, path, &config, &model));
+    T6T_OK(ctx, t6_model_prefill(model, 0, 3, prompt, logits));
+    int nonfinite = 0;
+    for (int i = 0; i < 41; i++) nonfinite += !isfinite(logits[i]);
+    ck_assert_int_eq(nonfinite, 41);
+    t6_model_destroy(model);
+    t6t_remove_tree(dir);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -302,6 +428,7 @@ int main(void)
     tcase_add_test(tc, a_step_is_one_timed_operation);
     tcase_add_test(tc, arguments_are_checked);
     tcase_add_test(tc, checkpoint_files_are_checked);
+    tcase_add_test(tc, non_finite_weights_are_refused);
     tcase_add_test(tc, gemv_matches_the_reference);
     suite_add_tcase(suite, tc);
     return t6t_run(suite);

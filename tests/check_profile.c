@@ -192,10 +192,8 @@ START_TEST(fallback_levels_for_every_vendor)
                       t6_profile_level_name(t6i_profile_level(profile, T6_OP_PROJECTION, NULL)));
         if (cases[i].tile) {
             t6i_shape shape = {{0}};
-            t6i_params params = {T6_OP_DECODE, 0, NULL, {0}};
-            int count = 0;
-            params.defs = t6i_op_params(T6_OP_DECODE, &count);
-            params.count = count;
+            t6i_params params;
+            t6i_params_defaults(&info, T6_OP_DECODE, &params);
             ck_assert(t6i_profile_apply(profile, T6_OP_DECODE, &shape, &params));
             ck_assert_int_eq(param_value(&params, "T6_DEC_TILE"), cases[i].tile);
         } else {
@@ -267,6 +265,35 @@ START_TEST(foreign_and_malformed_files_are_skipped)
     ck_assert_msg(strstr(warnings, "c-broken.json: not valid JSON"), "warnings: %s", warnings);
     ck_assert_msg(strstr(warnings, "size limit"), "warnings: %s", warnings);
     t6i_profile_free(profile);
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
+/* A FIFO named like a profile, in a folder of the search path, as an entry of it, or loaded explicitly, is
+ * refused at once with a warning (before, open() waited for a writer: every t6_context_create hung). */
+START_TEST(special_files_are_refused_without_blocking)
+{
+    alarm(120); /* a hang fails the test now instead of at Check's timeout */
+    const char *dir = temp_dir();
+    char path[600], search[1300];
+    snprintf(path, sizeof path, "%s/evil.json", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    write_profile(dir, "good.json", "intel", NULL, NULL, NULL, T6_OP_DECODE, "T6_DEC_TILE", 9);
+    t6_device_info info = made_up("Intel(R) Corporation", 0x8086, "Intel(R) Arc(TM) A770 Graphics", "1", 1);
+    snprintf(search, sizeof search, "%s:%s", dir, path);
+    capture_warnings();
+    t6i_profile *profile = t6i_profile_select(&info, search);
+    ck_assert_int_eq(t6i_profile_level(profile, T6_OP_DECODE, NULL), T6_PROFILE_VENDOR);
+    ck_assert_msg(strstr(warnings, "evil.json is not a regular file (a FIFO)"), "warnings: %s", warnings);
+    t6i_profile_free(profile);
+
+    setenv("T6_PROFILE_PATH", dir, 1);
+    t6_context *ctx = t6t_context();
+    T6T_STATUS(ctx, T6_ERROR_IO, t6_context_load_profile(ctx, path));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "a FIFO"), "%s", t6_context_last_error(ctx));
+    t6_context_destroy(ctx);
+    unsetenv("T6_PROFILE_PATH");
+    alarm(0);
     t6t_remove_tree(temp_root);
 }
 END_TEST
@@ -440,8 +467,8 @@ END_TEST
 
 /* ---- with a real context ---- */
 
-/* A profile of the test device itself, exact level, one decode bucket. */
-static void write_own_profile(const char *dir, const char *name, int tile, int wg)
+/* A tuned profile of the test device itself (exact level) with the op parts `ops`. */
+static void write_own_profile_ops(const char *dir, const char *name, const char *ops)
 {
     t6_device_info info;
     ck_assert_int_eq(t6_device_describe(0, &info), T6_SUCCESS);
@@ -451,15 +478,22 @@ static void write_own_profile(const char *dir, const char *name, int tile, int w
         t6_context_device_info(ctx, &info);
         t6_context_destroy(ctx);
     }
-    char device[1024], part[512], text[4096];
+    char device[1024], text[8192];
     device_json(device, sizeof device, info.normalized_vendor, info.identity, info.driver_version, info.family,
                 info.is_gpu);
+    profile_json(text, sizeof text, true, device, ops);
+    write_file(dir, name, text);
+}
+
+/* A profile of the test device itself, exact level, one decode bucket. */
+static void write_own_profile(const char *dir, const char *name, int tile, int wg)
+{
+    char part[512];
     snprintf(part, sizeof part,
              "\"decode\":{\"kernel_hash\":\"%s\",\"buckets\":[{\"shape\":{\"head_dim\":32},\"params\":"
              "{\"T6_DEC_TILE\":%d,\"T6_DEC_WG_SIZE\":%d}}]}",
              hash_of(T6_OP_DECODE), tile, wg);
-    profile_json(text, sizeof text, true, device, part);
-    write_file(dir, name, text);
+    write_own_profile_ops(dir, name, part);
 }
 
 START_TEST(context_finds_profiles_and_explicit_params_win)
@@ -567,14 +601,9 @@ START_TEST(load_profile_explicitly)
 }
 END_TEST
 
-/* A decode through a context whose profile sets its tunables gives the reference's result: the library
- * built the kernel with the profile's values. */
-START_TEST(profiled_decode_matches_the_reference)
+/* A decode on `ctx` (H=3, D=32, ranks 2/1/2, 37 positions) against the reference. */
+static void decode_matches_the_reference(t6_context *ctx, const char *what)
 {
-    const char *dir = temp_dir();
-    write_own_profile(dir, "own.json", 8, 64);
-    setenv("T6_PROFILE_PATH", dir, 1);
-    t6_context *ctx = t6t_context();
     enum { H = 3, D = 32, RQ = 2, RK = 1, RV = 2, LENGTH = 37 };
     t6_cache_config cc = {H, D, RK, RV, 1, LENGTH, T6_F32};
     t6_cache *cache = NULL;
@@ -601,14 +630,226 @@ START_TEST(profiled_decode_matches_the_reference)
     double *qd = t6t_to_double(query, sizeof query / sizeof query[0]), ref[H * D];
     t6_ref_shape rs = {H, D, RQ, RK, RV};
     T6T_OK(NULL, t6_ref_decode(&rs, NULL, LENGTH, qd, qd + H * RQ, factors[0], factors[2], factors[1], factors[3], ref));
-    T6T_CLOSE(out, ref, H * D, 1e-4, "decode with profiled parameters");
+    T6T_CLOSE(out, ref, H * D, 1e-4, what);
     free(qd);
     for (int f = 0; f < 4; f++) free(factors[f]);
     clReleaseMemObject(q);
     clReleaseMemObject(o);
     t6_cache_destroy(cache);
+}
+
+/* A decode through a context whose profile sets its tunables gives the reference's result: the library
+ * built the kernel with the profile's values. */
+START_TEST(profiled_decode_matches_the_reference)
+{
+    const char *dir = temp_dir();
+    write_own_profile(dir, "own.json", 8, 64);
+    setenv("T6_PROFILE_PATH", dir, 1);
+    t6_context *ctx = t6t_context();
+    decode_matches_the_reference(ctx, "decode with profiled parameters");
     t6_context_destroy(ctx);
     unsetenv("T6_PROFILE_PATH");
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
+/* ---- values an op refuses ---- */
+
+/* A bucket whose values are in their table's ranges but that the op refuses (an enumerated value it does not
+ * take, tiles that do not divide, a group over the device's limit) is dropped when the file loads, with a
+ * warning naming the file, the bucket and the parameter; the file's other buckets stay. */
+START_TEST(refused_values_skip_their_bucket)
+{
+    const char *dir = temp_dir();
+    char device[512], text[8192];
+    device_json(device, sizeof device, "amd", NULL, NULL, NULL, 1);
+    const char *ops =
+        "\"decode\":{\"buckets\":["
+        "{\"name\":\"good\",\"shape\":{\"head_dim\":64},\"params\":{\"T6_DEC_TILE\":8}},"
+        "{\"name\":\"vector 3\",\"shape\":{\"head_dim\":32},\"params\":{\"T6_DEC_VECTOR\":3}},"
+        "{\"name\":\"wide\",\"shape\":{\"head_dim\":32},\"params\":{\"T6_DEC_WG_SIZE\":1024}}]},"
+        "\"prefill\":{\"buckets\":[{\"name\":\"pre\",\"shape\":{},\"params\":{\"T6_PRE_VECTOR\":3}}]},"
+        "\"projection\":{\"buckets\":["
+        "{\"name\":\"cols\",\"shape\":{\"rows\":1},\"params\":{\"T6_PRJ_RW_COLS\":3}},"
+        "{\"name\":\"vw\",\"shape\":{\"rows\":1},\"params\":{\"T6_PRJ_RW_VW\":3}},"
+        "{\"name\":\"kwg\",\"shape\":{\"rows\":1},\"params\":{\"T6_PRJ_KWG\":9}},"
+        "{\"name\":\"vwm\",\"shape\":{\"rows\":1},\"params\":{\"T6_PRJ_VWM\":3}},"
+        "{\"name\":\"mwg\",\"shape\":{\"rows\":1},\"params\":{\"T6_PRJ_MWG\":9,\"T6_PRJ_MDIMC\":3}},"
+        "{\"name\":\"fine\",\"shape\":{\"rows\":512},\"params\":{\"T6_PRJ_RW_COLS\":8}}]}";
+    profile_json(text, sizeof text, false, device, ops);
+    write_file(dir, "amd-bad.json", text);
+
+    t6_device_info info = made_up("Advanced Micro Devices, Inc.", 0x1002, "gfx90a", "3614.0", 1);
+    info.max_work_group_size = 256;
+    info.local_mem_bytes = 65536;
+    capture_warnings();
+    t6i_profile *profile = t6i_profile_select(&info, dir);
+    static const char *const expected[][2] = {
+        {"\"decode\".\"buckets\"[1] (\"vector 3\")", "T6_DEC_VECTOR=3 must be 1, 2, 4 or 8"},
+        {"\"decode\".\"buckets\"[2] (\"wide\")", "T6_DEC_WG_SIZE=1024 is over the device's 256"},
+        {"\"prefill\".\"buckets\"[0] (\"pre\")", "T6_PRE_VECTOR=3"},
+        {"\"projection\".\"buckets\"[0] (\"cols\")", "T6_PRJ_RW_COLS=3"},
+        {"\"projection\".\"buckets\"[1] (\"vw\")", "T6_PRJ_RW_VW=3"},
+        {"\"projection\".\"buckets\"[2] (\"kwg\")", "T6_PRJ_KWG=9"},
+        {"\"projection\".\"buckets\"[3] (\"vwm\")", "T6_PRJ_VWM=3"},
+        {"\"projection\".\"buckets\"[4] (\"mwg\")", "T6_PRJ_MWG=9"},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        char line[512];
+        snprintf(line, sizeof line, "amd-bad.json: \"ops\".%s: %s", expected[i][0], expected[i][1]);
+        ck_assert_msg(strstr(warnings, line), "no warning \"%s\" in:\n%s", line, warnings);
+    }
+    ck_assert_msg(!strstr(warnings, "good") && !strstr(warnings, "fine"), "warnings: %s", warnings);
+    /* decode and projection keep their good bucket; prefill has none left and runs the defaults */
+    ck_assert_int_eq(t6i_profile_level(profile, T6_OP_DECODE, NULL), T6_PROFILE_VENDOR);
+    ck_assert_int_eq(t6i_profile_level(profile, T6_OP_PROJECTION, NULL), T6_PROFILE_VENDOR);
+    ck_assert_int_eq(t6i_profile_level(profile, T6_OP_PREFILL, NULL), T6_PROFILE_BUILTIN);
+    t6i_shape shape = {{0}};
+    shape.f[T6I_F_HEAD_DIM] = 32;
+    t6i_params params;
+    t6i_params_defaults(&info, T6_OP_DECODE, &params);
+    ck_assert(t6i_profile_apply(profile, T6_OP_DECODE, &shape, &params));
+    ck_assert_int_eq(param_value(&params, "T6_DEC_TILE"), 8);
+    ck_assert_int_eq(param_value(&params, "T6_DEC_VECTOR"), default_of(T6_OP_DECODE, "T6_DEC_VECTOR"));
+    t6i_profile_free(profile);
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
+/* The same with a real context: a refused value in a profile of this device, found by the search in
+ * T6_PROFILE_PATH or in the user folder, or loaded explicitly, leaves the op working (before, every decode
+ * failed with T6_ERROR_INVALID_PARAMS). */
+START_TEST(refused_profile_value_leaves_the_op_working)
+{
+    const char *dir = temp_dir();
+    char part[512];
+    snprintf(part, sizeof part,
+             "\"decode\":{\"kernel_hash\":\"%s\",\"buckets\":[{\"name\":\"hand-edited\",\"shape\":"
+             "{\"head_dim\":32},\"params\":{\"T6_DEC_VECTOR\":3}}]}",
+             hash_of(T6_OP_DECODE));
+    write_own_profile_ops(dir, "bad.json", part);
+    setenv("T6_PROFILE_PATH", dir, 1);
+    capture_warnings();
+    t6_context *ctx = t6t_context();
+    ck_assert_msg(strstr(warnings, "bad.json: \"ops\".\"decode\".\"buckets\"[0] (\"hand-edited\"): T6_DEC_VECTOR=3"),
+                  "warnings: %s", warnings);
+    decode_matches_the_reference(ctx, "decode beside a refused profile (T6_PROFILE_PATH)");
+    char path[600];
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    T6T_STATUS(ctx, T6_ERROR_FORMAT, t6_context_load_profile(ctx, path)); /* nothing usable in it */
+    decode_matches_the_reference(ctx, "decode after an explicit load of the refused profile");
+    t6_context_destroy(ctx);
+    unsetenv("T6_PROFILE_PATH");
+
+    char xdg[512], folder[600];
+    snprintf(xdg, sizeof xdg, "%s/config", dir);
+    mkdir(xdg, 0755);
+    snprintf(folder, sizeof folder, "%s/t6", xdg);
+    mkdir(folder, 0755);
+    snprintf(folder, sizeof folder, "%s/t6/profiles", xdg);
+    mkdir(folder, 0755);
+    write_own_profile_ops(folder, "user.json", part);
+    setenv("XDG_CONFIG_HOME", xdg, 1);
+    ctx = t6t_context();
+    decode_matches_the_reference(ctx, "decode beside a refused profile (user folder)");
+    t6_context_destroy(ctx);
+    unsetenv("XDG_CONFIG_HOME");
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
+/* A projection layer (C=64, H=4, D=32, ranks 1/1/1: 108 packed columns in 128 padded rows) and three rows
+ * through it on `ctx`, against the reference. Returns the call's status; compares only on success. */
+static t6_status project_three_rows(t6_context *ctx, const char *what)
+{
+    enum { C = 64, H = 4, D = 32, ROWS = 3 };
+    const t6_layer_config config = {C, H, D, 1, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
+    const int sizes[6] = {H, H, H, D, D, D};
+    t6t_rng rng = t6t_rng_make(13);
+    float *w[6];
+    double *wd[6], *ref[6];
+    for (int f = 0; f < 6; f++) {
+        w[f] = malloc((size_t)sizes[f] * C * sizeof *w[f]);
+        t6t_fill_normal(&rng, w[f], (size_t)sizes[f] * C, 0.1);
+        wd[f] = t6t_to_double(w[f], (size_t)sizes[f] * C);
+        ref[f] = malloc((size_t)ROWS * (size_t)sizes[f] * sizeof *ref[f]);
+    }
+    float hidden[ROWS * C];
+    t6t_fill_normal(&rng, hidden, ROWS * C, 1.0);
+    double *hd = t6t_to_double(hidden, ROWS * C);
+    const t6_layer_weights host = {w[0], w[1], w[2], w[3], w[4], w[5]};
+    t6_layer *layer = NULL;
+    t6_cache *cache = NULL;
+    T6T_OK(ctx, t6_layer_create(ctx, &config, &host, &layer));
+    const t6_cache_config cc = {H, D, 1, 1, 1, 16, T6_F32};
+    T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
+    const size_t row = t6_query_row_size(&config);
+    cl_mem hidden_buffer = NULL, query = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, ROWS * C, &hidden_buffer));
+    T6T_OK(ctx, t6_buffer_upload(ctx, hidden_buffer, T6_F32, 0, ROWS * C, hidden));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, ROWS * row, &query));
+    const int slots[ROWS] = {0, 0, 0}, positions[ROWS] = {0, 1, 2};
+    t6_status status = t6_project(layer, cache, ROWS, hidden_buffer, 0, slots, positions, query, 0, NULL);
+    if (status == T6_SUCCESS) {
+        float got[ROWS * (H + D)];
+        T6T_OK(ctx, t6_buffer_download(ctx, query, T6_F32, 0, ROWS * row, got));
+        const double *const weights[6] = {wd[0], wd[1], wd[2], wd[3], wd[4], wd[5]};
+        T6T_OK(NULL, t6_ref_project(&config, weights, ROWS, hd, positions, ref[0], ref[3], ref[1], ref[4], ref[2],
+                                    ref[5]));
+        for (int r = 0; r < ROWS; r++) {
+            T6T_CLOSE(got + r * row, ref[0] + r * H, H, 1e-4, what);
+            T6T_CLOSE(got + r * row + H, ref[3] + r * D, D, 1e-4, what);
+        }
+    }
+    clReleaseMemObject(hidden_buffer);
+    clReleaseMemObject(query);
+    t6_cache_destroy(cache);
+    t6_layer_destroy(layer);
+    for (int f = 0; f < 6; f++) {
+        free(w[f]);
+        free(wd[f]);
+        free(ref[f]);
+    }
+    free(hd);
+    return status;
+}
+
+/* Values every check passes can still fail for a call's shape (here the tiles kernel's 96-column tiles run past
+ * a layer's 128 padded rows) or in the driver's compiler: the call falls back to the level below, in the end the
+ * built-in defaults, logs it once, and later calls skip the bucket. It fails only when the defaults fail too. */
+START_TEST(failing_profile_values_fall_back_at_run_time)
+{
+    const char *dir = temp_dir();
+    char part[512];
+    snprintf(part, sizeof part,
+             "\"projection\":{\"kernel_hash\":\"%s\",\"buckets\":[{\"name\":\"wide tiles\",\"shape\":{},"
+             "\"params\":{\"T6_PRJ_ROWS_MAX\":0,\"T6_PRJ_NWG\":96,\"T6_PRJ_NDIMC\":16,\"T6_PRJ_VWN\":2}}]}",
+             hash_of(T6_OP_PROJECTION));
+    write_own_profile_ops(dir, "tiles.json", part);
+    char path[600];
+    snprintf(path, sizeof path, "%s/tiles.json", dir);
+    t6_context *ctx = t6t_context();
+    capture_warnings();
+    T6T_OK(ctx, t6_context_load_profile(ctx, path));
+    ck_assert_msg(warnings[0] == '\0', "the bucket passes every check when it loads: %s", warnings);
+    T6T_OK(ctx, project_three_rows(ctx, "projection after the profile's values failed"));
+    ck_assert_msg(strstr(warnings, "tiles.json") && strstr(warnings, "\"wide tiles\"") &&
+                      strstr(warnings, "T6_PRJ_NWG=96"),
+                  "warnings: %s", warnings);
+    capture_warnings();
+    T6T_OK(ctx, project_three_rows(ctx, "projection again"));
+    ck_assert_msg(warnings[0] == '\0', "the failed bucket was tried again: %s", warnings);
+
+    /* The same values set explicitly fail at every level: the call fails, naming the parameter. */
+    static const struct {
+        const char *name;
+        int value;
+    } values[] = {{"T6_PRJ_ROWS_MAX", 0}, {"T6_PRJ_NWG", 96}, {"T6_PRJ_NDIMC", 16}, {"T6_PRJ_VWN", 2}};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, values[i].name, values[i].value));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS, project_three_rows(ctx, "projection with explicit values"));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "T6_PRJ_NWG=96"), "%s", t6_context_last_error(ctx));
+    t6_context_destroy(ctx);
     t6t_remove_tree(temp_root);
 }
 END_TEST
@@ -643,11 +884,15 @@ int main(void)
     TCase *hostile = tcase_create("hostile");
     tcase_add_test(hostile, hostile_inputs);
     tcase_add_test(hostile, truncated_files);
+    tcase_add_test(hostile, refused_values_skip_their_bucket);
+    tcase_add_test(hostile, special_files_are_refused_without_blocking);
     suite_add_tcase(suite, hostile);
     TCase *context = tcase_create("context");
     tcase_add_test(context, context_finds_profiles_and_explicit_params_win);
     tcase_add_test(context, load_profile_explicitly);
     tcase_add_test(context, profiled_decode_matches_the_reference);
+    tcase_add_test(context, refused_profile_value_leaves_the_op_working);
+    tcase_add_test(context, failing_profile_values_fall_back_at_run_time);
     suite_add_tcase(suite, context);
     return t6t_run(suite);
 }

@@ -520,10 +520,10 @@ START_TEST(tunables_change_speed_not_results)
 }
 END_TEST
 
-/* Where the tunables come from: the built-in defaults (on CPUs, projection.c's CPU values in their place) lose
- * to a profile's bucket, which loses to values set explicitly. Values the kernels refuse show which won: a
- * refusal naming a tiles-kernel tunable proves the call took the tiles kernel, which on a CPU only the
- * profile's T6_PRJ_ROWS_MAX=0 can have chosen. */
+/* Where the tunables come from: the built-in defaults (on CPUs, params.c's CPU values in their place) lose
+ * to a profile's bucket, which loses to values set explicitly. A bucket with values the op refuses is dropped
+ * when the profile loads (here the one nearer the call, with T6_PRJ_MWG=48); explicit values it refuses fail
+ * the call. On a CPU only the profile's T6_PRJ_ROWS_MAX=0 gives these calls the tiles kernel. */
 START_TEST(profiles_and_explicit_values_beat_device_defaults)
 {
     t6_context *ctx = t6t_context();
@@ -536,7 +536,8 @@ START_TEST(profiles_and_explicit_values_beat_device_defaults)
              "{\"schema\":\"%s\",\"schema_version\":%d,\"t6_version\":\"%s\",\"tuned\":false,"
              "\"device\":{\"normalized_vendor\":\"%s\",\"vendor_default\":true,\"is_gpu\":%s},"
              "\"ops\":{\"projection\":{\"buckets\":[{\"name\":\"every shape\",\"shape\":{},"
-             "\"params\":{\"T6_PRJ_ROWS_MAX\":0,\"T6_PRJ_MWG\":48}}]}}}",
+             "\"params\":{\"T6_PRJ_ROWS_MAX\":0,\"T6_PRJ_MWG\":32,\"T6_PRJ_MDIMC\":8}},"
+             "{\"name\":\"refused\",\"shape\":{\"rows\":9},\"params\":{\"T6_PRJ_ROWS_MAX\":0,\"T6_PRJ_MWG\":48}}]}}}",
              T6_PROFILE_SCHEMA, T6_PROFILE_SCHEMA_VERSION, T6_VERSION_STRING, info.normalized_vendor,
              info.is_gpu ? "true" : "false");
     FILE *file = fopen(path, "w");
@@ -550,18 +551,29 @@ START_TEST(profiles_and_explicit_values_beat_device_defaults)
     t6_layer *layer = host_layer(ctx, &p);
     t6_cache *cache = make_cache(ctx, &odd_config, 2, 16, T6_F32);
     fill_cache(cache);
-    ck_assert(!check_projection_if_runnable(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "profile", true));
-    ck_assert_msg(strstr(t6_context_last_error(ctx), "T6_PRJ_MWG=48") != NULL, "%s", t6_context_last_error(ctx));
+    t6i_shape shape = {{0}};
+    shape.f[T6I_F_ROWS] = p.rows;
+    t6i_params defaults, resolved;
+    t6i_params_defaults(&info, T6_OP_PROJECTION, &defaults);
+    T6T_OK(ctx, t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &resolved));
+    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_ROWS_MAX"), 0);
+    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_MWG"), 32);
+    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_MDIMC"), 8);
+    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_RW_VW"), t6i_param(&defaults, "T6_PRJ_RW_VW"));
+    check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "profile");
 
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_ROWS_MAX", 1 << 24));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_MWG", 64));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_MDIMC", 16));
+    T6T_OK(ctx, t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &resolved));
+    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_ROWS_MAX"), 0);
+    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_MWG"), 64);
+    check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "profile and explicit");
+
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_RW_COLS", 6));
+    T6T_OK(ctx, t6_cache_reset(cache, 0));
+    T6T_OK(ctx, t6_cache_reset(cache, 1));
     ck_assert(!check_projection_if_runnable(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "explicit", true));
     ck_assert_msg(strstr(t6_context_last_error(ctx), "T6_PRJ_RW_COLS=6") != NULL, "%s", t6_context_last_error(ctx));
-
-    /* The profile's choice of kernel with an explicit tile that fits: the tiles kernel's results. */
-    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PROJECTION));
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_MWG", 64));
-    check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "profile and explicit");
     t6_cache_destroy(cache);
     t6_layer_destroy(layer);
     free_problem(&p);
@@ -690,6 +702,23 @@ START_TEST(invalid_calls_are_rejected)
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, mismatched, 3, hidden, 0, slots, positions, query, 0, NULL);
     ck_assert(strstr(t6_context_last_error(ctx), "does not match") != NULL);
     t6_cache_destroy(mismatched);
+
+    /* Buffers of another OpenCL context (D6): PoCL would run the call on them, another driver anything at all. */
+    t6_context *other_ctx = t6t_context();
+    cl_mem foreign_hidden = NULL, foreign_query = NULL;
+    T6T_OK(other_ctx, t6_buffer_create(other_ctx, T6_F32, 3 * 100, &foreign_hidden));
+    T6T_OK(other_ctx, t6_buffer_create(other_ctx, T6_F32, 3 * row_size, &foreign_query));
+    REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, foreign_hidden, 0, slots, positions, query, 0, NULL);
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "t6_project: hidden belongs to another OpenCL context"), "%s",
+                  t6_context_last_error(ctx));
+    REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, hidden, 0, slots, positions, foreign_query, 0, NULL);
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "t6_project: query belongs to another OpenCL context"), "%s",
+                  t6_context_last_error(ctx));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_upload(ctx, foreign_hidden, T6_F32, 0, 3 * 100, p.hidden));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_buffer_download(ctx, foreign_hidden, T6_F32, 0, 3 * 100, p.hidden));
+    clReleaseMemObject(foreign_hidden);
+    clReleaseMemObject(foreign_query);
+    t6_context_destroy(other_ctx);
 #undef REJECT
     for (int s = 0; s < 2; s++) { /* nothing was written by any refused call */
         int length = -1;

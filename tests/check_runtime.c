@@ -440,6 +440,47 @@ START_TEST(disk_cache_survives_corruption)
 }
 END_TEST
 
+/* A FIFO or a folder under a kernel source's name in T6_KERNEL_DIR, or a FIFO under a cached binary's name, is
+ * refused at once (before, open() waited forever for a writer): the source is an error naming the file and what
+ * it is, the cache file means a rebuild, whose binary then takes the FIFO's place. */
+START_TEST(special_files_are_refused_without_blocking)
+{
+    alarm(120); /* a hang fails the test now instead of at Check's timeout */
+    make_kernel_dir(convert_kernel);
+    char path[512];
+    snprintf(path, sizeof path, "%s/common.cl", kernel_dir);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    t6_context *ctx = t6t_context();
+    cl_kernel kernel = NULL;
+    T6T_STATUS(ctx, T6_ERROR_IO, t6i_get_kernel(ctx, "convert", "", "convert", &kernel));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "common.cl is not a regular file (a FIFO)"), "%s",
+                  t6_context_last_error(ctx));
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    T6T_STATUS(ctx, T6_ERROR_IO, t6i_get_kernel(ctx, "convert", "", "convert", &kernel));
+    ck_assert_msg(strstr(t6_context_last_error(ctx), "(a folder)"), "%s", t6_context_last_error(ctx));
+    ck_assert_int_eq(rmdir(path), 0);
+    t6_context_destroy(ctx);
+
+    make_kernel_dir(convert_kernel);
+    char cache_dir[300];
+    snprintf(cache_dir, sizeof cache_dir, "%s/fifo-cache", kernel_dir);
+    setenv("T6_CACHE_DIR", cache_dir, 1);
+    ck_assert_int_eq(build_and_run_once(), 0);
+    char cached[512];
+    only_cache_file(cache_dir, cached, sizeof cached);
+    ck_assert_int_eq(unlink(cached), 0);
+    ck_assert_int_eq(mkfifo(cached, 0644), 0);
+    ck_assert_int_eq(build_and_run_once(), 0); /* rebuilt from source */
+    struct stat st;
+    ck_assert_int_eq(stat(cached, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    ck_assert_int_eq(build_and_run_once(), 1);
+    alarm(0);
+}
+END_TEST
+
 START_TEST(params_are_checked)
 {
     t6_context *ctx = t6t_context();
@@ -514,6 +555,7 @@ int main(void)
     tcase_add_test(device, device_conversions_match_host);
     tcase_add_test(device, build_failure_reports_the_log);
     tcase_add_test(device, disk_cache_survives_corruption);
+    tcase_add_test(device, special_files_are_refused_without_blocking);
     tcase_add_test(device, params_are_checked);
     suite_add_tcase(suite, device);
     return t6t_run(suite);

@@ -6,10 +6,12 @@
 #include "safetensors.h"
 #include "support.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A file in memory: an 8-byte length, the header text, the data. Exactly sized, so ASan sees any overread. */
@@ -136,6 +138,27 @@ START_TEST(missing_and_unreadable_files)
     T6T_STATUS(NULL, T6_ERROR_FORMAT, t6i_safetensors_open(NULL, path, &st));
     ck_assert(strstr(t6_context_last_error(NULL), "too short") != NULL);
     unlink(path);
+}
+END_TEST
+
+/* A FIFO (or a device) in place of a checkpoint is refused at once; before, open() waited for a writer forever
+ * (check_model's checkpoint_files_are_checked does the same through the model, as `t6-generate --model FIFO`). */
+START_TEST(special_files_are_refused_without_blocking)
+{
+    alarm(60); /* a hang fails the test now instead of at Check's timeout */
+    char dir[256], path[512];
+    t6t_temp_dir("t6-check-fifo", dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    t6i_safetensors *st = NULL;
+    T6T_STATUS(NULL, T6_ERROR_IO, t6i_safetensors_open(NULL, path, &st));
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(t6_context_last_error(NULL), "is not a regular file (a FIFO)"), "%s",
+                  t6_context_last_error(NULL));
+    T6T_STATUS(NULL, T6_ERROR_IO, t6i_safetensors_open(NULL, "/dev/null", &st));
+    ck_assert_msg(strstr(t6_context_last_error(NULL), "character device"), "%s", t6_context_last_error(NULL));
+    t6t_remove_tree(dir);
+    alarm(0);
 }
 END_TEST
 
@@ -454,6 +477,11 @@ START_TEST(cache_bytes_per_token)
     c.layers = 0;
     ck_assert_uint_eq(t6_model_cache_bytes_per_token(&c), 0);
     ck_assert_uint_eq(t6_model_cache_bytes_per_token(NULL), 0);
+    /* Ranks the library refuses: 0, with no signed overflow on the way (the sanitizer build checks that). */
+    c.layers = 24;
+    c.attention = T6_MODEL_TPA;
+    c.rank_k = c.rank_v = INT_MAX;
+    ck_assert_uint_eq(t6_model_cache_bytes_per_token(&c), 0);
 }
 END_TEST
 
@@ -463,6 +491,7 @@ int main(void)
     TCase *parser = tcase_create("parser");
     tcase_add_test(parser, reads_every_float_dtype_exactly);
     tcase_add_test(parser, missing_and_unreadable_files);
+    tcase_add_test(parser, special_files_are_refused_without_blocking);
     tcase_add_test(parser, absurd_header_lengths);
     tcase_add_test(parser, malformed_json);
     tcase_add_test(parser, unknown_dtypes_and_bad_shapes);

@@ -477,6 +477,35 @@ START_TEST(tiny_tune_gives_a_profile_the_library_uses)
 }
 END_TEST
 
+/* --check runs a profile's buckets: a value the library refuses (T6_DEC_VECTOR=3, which it would skip when the
+ * profile loads) is a failure and the exit status says so; before, "invalid" counted as a pass. */
+START_TEST(check_fails_on_values_the_library_refuses)
+{
+    make_dir();
+    const char *text =
+        "{\"schema\":\"t6-profile\",\"schema_version\":1,\"tuned\":false,\"device\":{\"normalized_vendor\":"
+        "\"amd\",\"vendor_default\":true,\"is_gpu\":true},\"ops\":{\"decode\":{\"buckets\":["
+        "{\"name\":\"good\",\"shape\":{\"heads\":3,\"head_dim\":32,\"rank_q\":2,\"rank_k\":1,\"rank_v\":2,"
+        "\"dtype\":\"f32\",\"batch\":1,\"length\":16},\"params\":{\"T6_DEC_VECTOR\":4}},"
+        "{\"name\":\"hand-edited\",\"shape\":{\"heads\":3,\"head_dim\":32,\"rank_q\":2,\"rank_k\":1,"
+        "\"rank_v\":2,\"dtype\":\"f32\",\"batch\":1,\"length\":16},\"params\":{\"T6_DEC_VECTOR\":3}}]}}}";
+    char path[512];
+    path_in(path, sizeof path, "bad.json");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    const char *check[] = {"--check", path, NULL};
+    int code = run_tune(check, NULL, "check.out");
+    char *said = read_text("check.out");
+    ck_assert_msg(code == 1, "t6-tune --check exited with %d:\n%s", code, said);
+    ck_assert_msg(strstr(said, "FAILED hand-edited") && strstr(said, "T6_DEC_VECTOR=3"), "%s", said);
+    ck_assert_msg(strstr(said, "ok     good") && strstr(said, "2 bucket checks, 1 failed"), "%s", said);
+    free(said);
+    t6t_remove_tree(dir);
+}
+END_TEST
+
 START_TEST(plan_help_and_vendor_defaults)
 {
     make_dir();
@@ -543,6 +572,7 @@ int main(void)
     TCase *device = tcase_create("device");
     tcase_set_timeout(device, 600);
     tcase_add_test(device, tiny_tune_gives_a_profile_the_library_uses);
+    tcase_add_test(device, check_fails_on_values_the_library_refuses);
     suite_add_tcase(suite, device);
     return t6t_run(suite);
 }

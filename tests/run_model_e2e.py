@@ -12,6 +12,10 @@ t6's products, norms and softmax: tol 1e-4, TPA.md's bound for fp32 against a re
 factor, so those runs get TPA.md's bounds against the unrounded reference: 5e-3 and 2e-2. The greedy picks
 must also be the argmax of t6's own logits, and of the reference's wherever its top two differ by more than
 twice the tolerance (a near tie may legitimately go either way).
+Then the runs t6-generate must refuse with an exit status instead of printing tokens: numbers that are not
+whole numbers or overflow an int (it used atoi), a prompt plus --tokens past the largest capacity (the sum
+overflowed), a checkpoint with a NaN or an Inf weight (the loader names the tensor), and finite weights whose
+logits overflow (argmax over NaN printed token 0 and exited 0).
 Exits 77 (skipped) when numpy is missing.
 """
 import os
@@ -86,13 +90,60 @@ def run_case(generate, workdir, name, gen_args, run_args, prompt_length, tokens,
     return ok
 
 
+def run_refusals(generate, workdir):
+    checkpoint = os.path.join(workdir, "refusals.safetensors")
+    gen_t6_checkpoint.main(["--out", checkpoint, "--dtype", "f32", "--untied", "--seed", "8"])
+    weights = t6_numpy_reference.load_safetensors(checkpoint)
+
+    def changed(name, tensor, change):
+        path = os.path.join(workdir, name + ".safetensors")
+        tensors = dict(weights)
+        tensors[tensor] = weights[tensor].copy()
+        change(tensors[tensor])
+        gen_t6_checkpoint.write_safetensors(path, tensors, "f32")
+        return path
+
+    def set_nan(w):
+        w[0, 5] = np.nan
+
+    def set_inf(w):
+        w[2, 0] = np.inf
+
+    def set_huge(w):
+        w[...] = np.where(w < 0, -3e38, 3e38)  # finite in fp32; every product overflows
+
+    nan = changed("nan-fc1", "transformer.h.0.mlp.c_fc1.weight", set_nan)
+    inf = changed("inf-wte", "transformer.wte.weight", set_inf)
+    huge = changed("huge-head", "lm_head.weight", set_huge)
+    cases = [
+        ("--tokens past an int", checkpoint, ["--tokens", "99999999999"], 2, "--tokens needs a whole number"),
+        ("--tokens with trailing text", checkpoint, ["--tokens", "4x"], 2, "--tokens needs a whole number"),
+        ("--tokens negative", checkpoint, ["--tokens", "-3"], 2, "--tokens needs a whole number"),
+        ("--head-dim past an int", checkpoint, ["--head-dim", "99999999999"], 2, "--head-dim needs a whole number"),
+        ("capacity past an int", checkpoint, ["--tokens", "2147483647"], 2, "need 2147483650 positions"),
+        ("NaN weight", nan, ["--tokens", "3"], 1, "tensor 'transformer.h.0.mlp.c_fc1.weight' holds NaN"),
+        ("Inf weight", inf, ["--tokens", "3"], 1, "tensor 'transformer.wte.weight' holds +Inf"),
+        ("logits that overflow", huge, ["--tokens", "3"], 1, "are not finite"),
+    ]
+    ok = True
+    for name, model, args, code, said in cases:
+        result = subprocess.run([generate, "--model", model, "--prompt", "1,2,3"] + args, capture_output=True,
+                                text=True, timeout=600)
+        if result.returncode != code or said not in result.stderr or "tokens:" in result.stdout:
+            print(f"refusal '{name}': expected exit {code} and '{said}', got {result.returncode}:\n"
+                  f"{result.stdout}{result.stderr}")
+            ok = False
+    print(f"refusals: {len(cases)} runs: {'ok' if ok else 'FAILED'}")
+    return ok
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
     generate, workdir = argv[1], argv[2]
     os.makedirs(workdir, exist_ok=True)
-    results = [run_case(generate, workdir, *case) for case in CASES]
+    results = [run_case(generate, workdir, *case) for case in CASES] + [run_refusals(generate, workdir)]
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 0 if failed == 0 else 1

@@ -15,7 +15,8 @@
  *   context keep a reference to it: destroy them before the context.
  * - Buffers are the application's cl_mem objects; every offset and count is in elements of the buffer's storage
  *   type, never in bytes. A buffer smaller than the shape needs is rejected with T6_ERROR_BUFFER_TOO_SMALL
- *   before any kernel runs.
+ *   before any kernel runs, and one created in another OpenCL context than the t6 context's (CL_MEM_CONTEXT)
+ *   with T6_ERROR_INVALID_ARGUMENT naming the argument.
  * - Operations are enqueued on the context's command queue and return without waiting; results are ready once
  *   the queue is finished (clFinish) or after a blocking download through this library.
  * - Thread safety: distinct contexts may be used from distinct threads at the same time. One context, and
@@ -86,7 +87,8 @@ typedef enum t6_status {
     T6_ERROR_DEVICE_UNSUPPORTED = -5, /**< the device is below OpenCL 1.2 or lacks something t6 needs */
     T6_ERROR_BUILD_FAILED = -6,       /**< a kernel did not compile; the last error holds the head of the log */
     T6_ERROR_BUFFER_TOO_SMALL = -7,   /**< a cl_mem is smaller than offset + the elements the shape needs */
-    T6_ERROR_INVALID_PARAMS = -8,     /**< kernel parameters (explicit or from a profile) the device cannot run */
+    T6_ERROR_INVALID_PARAMS = -8,     /**< kernel parameters the device cannot run (set explicitly: a profile's
+                                           values that fail give way to the next level, see Profiles) */
     T6_ERROR_IO = -9,                 /**< a file could not be read or written */
     T6_ERROR_FORMAT = -10,            /**< a file (profile, checkpoint) is malformed */
     T6_ERROR_CLBLAST = -11,           /**< a CLBlast routine failed; the last error holds its status */
@@ -299,12 +301,14 @@ T6_API size_t t6_cache_factor_size(const t6_cache_config *config, t6_cache_facto
  */
 T6_API t6_status t6_cache_length(const t6_cache *cache, int slot, int *length);
 
-/** Forgets the contents of `slot` (its length becomes 0), so it can hold a new sequence. */
+/** Forgets the contents of `slot` (its length becomes 0, and the rank_q it recorded), so it can hold a new
+ *  sequence. */
 T6_API t6_status t6_cache_reset(t6_cache *cache, int slot);
 
 /**
  * Writes `count` positions of one factor from `first` on, from host floats (count × factor size), rounded to
- * the cache's storage type. Positions past capacity are rejected. Blocking.
+ * the cache's storage type. Positions past capacity are rejected. Blocking. The slot forgets the rank_q that
+ * t6_project recorded (see t6_attention_decode): its queries are the application's affair from then on.
  */
 T6_API t6_status t6_cache_write(t6_cache *cache, t6_cache_factor factor, int slot, int first, int count,
                                 const float *host);
@@ -334,7 +338,8 @@ typedef struct t6_project_options {
  * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
  * Every argument is checked before anything is enqueued (T6_ERROR_INVALID_ARGUMENT naming it,
  * T6_ERROR_BUFFER_TOO_SMALL); tunables the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast
- * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once.
+ * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once, and each slot written records the
+ * layer's rank_q, which attention over the slot must then be called with.
  */
 T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
                             const int *slots, const int *positions, cl_mem query, size_t query_offset,
@@ -387,8 +392,11 @@ typedef struct t6_attention_options {
  * (the query's own position is lengths[i]−1: project it into the cache first). query: batch ×
  * (H·Rq + Rq·D) fp32 at `query_offset`, as t6_project writes it. out: batch × H·D fp32 at `out_offset`.
  * Each length must be ≥ 1 and ≤ the slot's cache length. Slots may repeat. options: NULL for defaults.
- * Offsets plus the rows they address must stay below 2^32 elements. Returns T6_ERROR_INVALID_ARGUMENT (NULL,
- * rank_q, batch, a slot or length out of range, a non-finite scale, an unknown method or precision),
+ * Offsets plus the rows they address must stay below 2^32 elements. rank_q is the query's rank: where
+ * t6_project last wrote a slot (and no t6_cache_write or t6_cache_reset came since), it must be that layer's
+ * rank_q, else the query would be read with the wrong layout. Returns T6_ERROR_INVALID_ARGUMENT (NULL,
+ * rank_q out of range or not the projecting layer's (both named), batch, a slot or length out of range, a
+ * non-finite scale, an unknown method or precision),
  * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_INVALID_PARAMS (tunables the device cannot run), T6_ERROR_BUILD_FAILED or
  * T6_ERROR_OPENCL.
  */
@@ -485,10 +493,13 @@ typedef struct t6_model_config {
     t6_dtype cache_dtype;       /**< storage of the attention cache */
     int slots;                  /**< sequences held at once, ≥ 1 */
     int capacity;               /**< positions per sequence, ≥ 1 */
+    int allow_nonfinite_weights; /**< 0 (t6_model_config_init): a checkpoint tensor holding NaN or ±Inf, or a
+                                     value that overflows weight_dtype, is refused; nonzero: loaded as it is
+                                     (every logit is then likely NaN) */
 } t6_model_config;
 
 /** Fills `config` with T6.py's settings: TPA, RoPE half with base 10000, ε = 1.1920929e-07, fp32 weights and
- *  cache, 1 slot of capacity 2048, and every shape field 0 (taken from the checkpoint). */
+ *  cache, 1 slot of capacity 2048, every shape field 0 (taken from the checkpoint), non-finite weights refused. */
 T6_API void t6_model_config_init(t6_model_config *config);
 
 typedef struct t6_model t6_model;
@@ -497,7 +508,9 @@ typedef struct t6_model t6_model;
  * Loads a safetensors checkpoint at `path`. Shape fields of `config` that are 0 are taken from the file
  * (for TPA every one can be: H, D and Rq follow from the shapes of W_A_q, W_B_q and c_proj; an MHA checkpoint
  * needs head_dim); fields that are set must agree with it. config NULL: t6_model_config_init's settings. A file
- * that cannot be read is T6_ERROR_IO; a malformed one, a missing tensor or a shape that disagrees is
+ * that cannot be read (missing, or not a regular file: a FIFO or a device is refused without waiting on it) is
+ * T6_ERROR_IO; a malformed one, a missing tensor, a shape that disagrees, or (unless
+ * config->allow_nonfinite_weights) a weight that is NaN or ±Inf, as stored or once rounded to weight_dtype, is
  * T6_ERROR_FORMAT naming the tensor. The file is only read during the call.
  */
 T6_API t6_status t6_model_create_from_file(t6_context *ctx, const char *path, const t6_model_config *config,
@@ -605,8 +618,14 @@ T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
  * and among equals the one found first. The choice is made per op, so a profile whose part for one op is stale
  * still serves the others. A file that is malformed, of another schema or version, or that was tuned against
  * other kernel sources than this library's (see t6_kernel_hash) is skipped with a warning in the log, never
- * an error. Each call then uses the profile's bucket whose shape is nearest its own; parameters set with
- * t6_context_set_param win over any profile.
+ * an error; so is a bucket whose values are in range but that its op refuses on the device (T6_DEC_VECTOR=3,
+ * tiles that do not divide, a work-group over the device's limit), the warning naming the file, the bucket and
+ * the parameter. Each call then uses the profile's bucket whose shape is nearest its own; parameters set with
+ * t6_context_set_param win over any profile. When a call fails with a profile's values all the same (a plan
+ * that does not fit its shape, a build the driver refuses: T6_ERROR_INVALID_PARAMS or T6_ERROR_BUILD_FAILED),
+ * it is run again with the next level's values, in the end the built-in defaults; once a lower level has
+ * worked, the failing bucket is logged as a warning and skipped from then on. The call fails only when the
+ * built-in defaults (with the explicit parameters) fail too.
  * ------------------------------------------------------------------------------------------------------- */
 #define T6_PROFILE_SCHEMA "t6-profile" /**< the value of a profile's "schema" field */
 #define T6_PROFILE_SCHEMA_VERSION 1    /**< the "schema_version" this library reads */

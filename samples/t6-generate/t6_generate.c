@@ -7,6 +7,8 @@
 #include <t6.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,18 @@ static int parse_dtype(const char *text, t6_dtype *out)
     return 0;
 }
 
+/* A whole decimal number from min to max into *out: nothing before or after it, no overflow (atoi turned
+ * 99999999999 into 1215752192). */
+static int parse_int(const char *text, long min, long max, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end || errno == ERANGE || value < min || value > max) return 0;
+    *out = (int)value;
+    return 1;
+}
+
 /* "1,2,3" into a new array; 0 tokens or a non-number is an error. */
 static int *parse_ids(const char *text, int *count)
 {
@@ -74,6 +88,13 @@ static int *parse_ids(const char *text, int *count)
         return NULL;
     }
     return ids;
+}
+
+static int all_finite(const float *values, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (!isfinite(values[i])) return 0;
+    return 1;
 }
 
 static int argmax(const float *values, int count)
@@ -127,13 +148,20 @@ int main(int argc, char **argv)
         } else if (strcmp(arg, "--prompt") == 0) {
             prompt_text = value;
         } else if (strcmp(arg, "--tokens") == 0) {
-            tokens = atoi(value);
+            if (!parse_int(value, 1, INT_MAX, &tokens)) {
+                fprintf(stderr, "t6-generate: --tokens needs a whole number from 1 to %d, not '%s'\n", INT_MAX, value);
+                return 2;
+            }
         } else if (strcmp(arg, "--device") == 0) {
             device = value;
         } else if (strcmp(arg, "--dump-logits") == 0) {
             dump_path = value;
         } else if (strcmp(arg, "--head-dim") == 0) {
-            config.head_dim = atoi(value);
+            if (!parse_int(value, 1, INT_MAX, &config.head_dim)) {
+                fprintf(stderr, "t6-generate: --head-dim needs a whole number from 1 to %d, not '%s'\n", INT_MAX,
+                        value);
+                return 2;
+            }
         } else if (strcmp(arg, "--attention") == 0 && (strcmp(value, "tpa") == 0 || strcmp(value, "mha") == 0)) {
             config.attention = strcmp(value, "mha") == 0 ? T6_MODEL_MHA : T6_MODEL_TPA;
         } else if (!((strcmp(arg, "--weights") == 0 && parse_dtype(value, &config.weight_dtype)) ||
@@ -146,13 +174,21 @@ int main(int argc, char **argv)
     }
     int prompt_count = 0;
     int *prompt = prompt_text ? parse_ids(prompt_text, &prompt_count) : NULL;
-    if (!model_path || !prompt || tokens < 1) {
-        fprintf(stderr, "t6-generate: --model, a valid --prompt and --tokens ≥ 1 are required\n\n");
+    if (!model_path || !prompt) {
+        fprintf(stderr, "t6-generate: --model and a valid --prompt are required\n\n");
         usage(stderr);
         free(prompt);
         return 2;
     }
-    config.capacity = prompt_count + tokens;
+    /* The cache holds the prompt and every generated token; the sum is formed wide, then checked. */
+    const long long capacity = (long long)prompt_count + tokens;
+    if (capacity > INT_MAX) {
+        fprintf(stderr, "t6-generate: %d prompt tokens and --tokens %d need %lld positions, more than a cache holds "
+                "(%d)\n", prompt_count, tokens, capacity, INT_MAX);
+        free(prompt);
+        return 2;
+    }
+    config.capacity = (int)capacity;
 
     int exit_code = 1;
     t6_context *ctx = NULL;
@@ -193,6 +229,12 @@ int main(int argc, char **argv)
     const int slot = 0;
     for (int step = 0; step < tokens; step++) {
         const float *row = logits + (size_t)step * (size_t)config.vocab_size;
+        /* argmax over NaN would pick token 0 and look like a result */
+        if (!all_finite(row, config.vocab_size)) {
+            fprintf(stderr, "t6-generate: the logits for token %d are not finite (NaN or Inf); nothing is picked from "
+                    "them\n", step);
+            goto done;
+        }
         generated[step] = argmax(row, config.vocab_size);
         if (step + 1 < tokens) {
             float *next = logits + (size_t)(step + 1) * (size_t)config.vocab_size;

@@ -109,6 +109,10 @@ static bool check_attention(const t6_device_info *info, const t6i_params *p, boo
         if (!ONE_OF(acc_heads, 0, 4, 8, 12, 16))
             return refuse(why, cap, "T6_DEC_ACC_HEADS=%d must be 0, 4, 8, 12 or 16", acc_heads);
     }
+    /* Kernel 4 (tensor cores) stages 16 or 32 positions. */
+    snprintf(name, sizeof name, "%sSTAGE", prefix);
+    const int stage = t6i_param(p, name);
+    if (!ONE_OF(stage, 16, 32)) return refuse(why, cap, "%s=%d must be 16 or 32", name, stage);
     return true;
 }
 

@@ -616,16 +616,16 @@ T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
  *   same identity and driver version > same identity (t6_device_info.identity) > same vendor and architecture
  *   family > the vendor default (untuned, derived from the architecture) > none (built-in defaults),
  * and among equals the one found first. The choice is made per op, so a profile whose part for one op is stale
- * still serves the others. A file that is malformed, of another schema or version, or that was tuned against
- * other kernel sources than this library's (see t6_kernel_hash) is skipped with a warning in the log, never
- * an error; so is a bucket whose values are in range but that its op refuses on the device (T6_DEC_VECTOR=3,
- * tiles that do not divide, a work-group over the device's limit), the warning naming the file, the bucket and
- * the parameter. Each call then uses the profile's bucket whose shape is nearest its own; parameters set with
- * t6_context_set_param win over any profile. When a call fails with a profile's values all the same (a plan
- * that does not fit its shape, a build the driver refuses: T6_ERROR_INVALID_PARAMS or T6_ERROR_BUILD_FAILED),
- * it is run again with the next level's values, in the end the built-in defaults; once a lower level has
- * worked, the failing bucket is logged as a warning and skipped from then on. The call fails only when the
- * built-in defaults (with the explicit parameters) fail too.
+ * still serves the others. A file that is not a regular file (a FIFO is refused without waiting on it),
+ * malformed, of another schema or version, or that was tuned against other kernel sources than this library's
+ * (see t6_kernel_hash) is skipped with a warning in the log, never an error; so is a bucket whose values are in
+ * range but that its op refuses on the device (T6_DEC_VECTOR=3, tiles that do not divide, a work-group over the
+ * device's limit), the warning naming the file, the bucket and the parameter. Each call then uses the profile's
+ * bucket whose shape is nearest its own; parameters set with t6_context_set_param win over any profile. When a
+ * call fails with a profile's values all the same (a plan that does not fit its shape, a build the driver
+ * refuses: T6_ERROR_INVALID_PARAMS or T6_ERROR_BUILD_FAILED), it is run again with the next level's values, in
+ * the end the built-in defaults; once a lower level has worked, the failing bucket is logged as a warning and
+ * skipped from then on. The call fails only when the built-in defaults (with the explicit parameters) fail too.
  * ------------------------------------------------------------------------------------------------------- */
 #define T6_PROFILE_SCHEMA "t6-profile" /**< the value of a profile's "schema" field */
 #define T6_PROFILE_SCHEMA_VERSION 1    /**< the "schema_version" this library reads */
@@ -652,8 +652,9 @@ T6_API t6_status t6_context_profile(t6_context *ctx, t6_op op, t6_profile_level 
 /**
  * Loads the profile file at `path` for `ctx`, above every profile the search found, whatever device the file
  * names (a warning is logged when it names another). Its stale op parts are skipped with a warning.
- * T6_ERROR_IO when the file cannot be read, T6_ERROR_FORMAT when it is malformed, of another schema, or stale
- * for every op it has; the context keeps its previous profiles then.
+ * T6_ERROR_IO when the file cannot be read or is not a regular file, T6_ERROR_FORMAT when it is malformed, of
+ * another schema, or stale for every op it has, or has no bucket its ops accept on this device; the context
+ * keeps its previous profiles then.
  */
 T6_API t6_status t6_context_load_profile(t6_context *ctx, const char *path);
 

@@ -276,19 +276,25 @@ END_TEST
 
 int main(void)
 {
+    /* One TCase per CTest entry (tests/CMakeLists.txt), so that ctest -j builds their programs in parallel. */
+    const struct {
+        const char *name;
+        const TTest *test;
+    } cases[] = {
+        {"probe", probe_passes_on_the_emulation},
+        {"shapes", kernel4_shapes_and_splits},
+        {"prefill", kernel4_prefill},
+        {"fallback", kernel4_falls_back_where_it_cannot_serve},
+        {"precision", precision_modes_hold_their_bounds},
+        {"context", context_precision_is_the_default},
+        {"device", tensor_cores_on_the_device},
+    };
     Suite *suite = suite_create("decode_mma");
-    TCase *emulated = tcase_create("emulated");
-    tcase_set_timeout(emulated, 600);
-    tcase_add_test(emulated, probe_passes_on_the_emulation);
-    tcase_add_test(emulated, kernel4_shapes_and_splits);
-    tcase_add_test(emulated, kernel4_falls_back_where_it_cannot_serve);
-    tcase_add_test(emulated, kernel4_prefill);
-    suite_add_tcase(suite, emulated);
-    TCase *precision = tcase_create("precision");
-    tcase_set_timeout(precision, 600);
-    tcase_add_test(precision, precision_modes_hold_their_bounds);
-    tcase_add_test(precision, context_precision_is_the_default);
-    tcase_add_test(precision, tensor_cores_on_the_device);
-    suite_add_tcase(suite, precision);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tcase = tcase_create(cases[i].name);
+        tcase_set_timeout(tcase, 900);
+        tcase_add_test(tcase, cases[i].test);
+        suite_add_tcase(suite, tcase);
+    }
     return t6t_run(suite);
 }

@@ -68,8 +68,9 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     const bool prefill = call->prefill;
     p->kernel = tunable(params, prefill, "KERNEL");
     /* 0 by device (CPUs vectorize within a work-item, not across); 3 and 4 come here when they cannot serve. */
-    if (p->kernel == 0 || p->kernel > 2) p->kernel = ctx->info.is_gpu ? 1 : 2;
-    p->wg_size = p->kernel == 1 ? tunable(params, prefill, "WG_SIZE") : 1;
+    if (p->kernel != T6_KERNEL_TILES && p->kernel != T6_KERNEL_VECTORS)
+        p->kernel = ctx->info.is_gpu ? T6_KERNEL_TILES : T6_KERNEL_VECTORS;
+    p->wg_size = p->kernel == T6_KERNEL_TILES ? tunable(params, prefill, "WG_SIZE") : 1;
     p->tile = tunable(params, prefill, "TILE");
     p->group_heads = tunable(params, prefill, "HEADS");
     p->queries = prefill ? tunable(params, prefill, "QUERIES") : 1;
@@ -81,11 +82,11 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     p->min_split = tunable(params, prefill, "MIN_SPLIT");
     const char *op = prefill ? "prefill" : "decode";
     /* VECTOR and WG_SIZE are within what the kernels and the device take: t6i_params_check. */
-    if (p->group_heads > c->heads || p->kernel == 2) p->group_heads = c->heads;
+    if (p->group_heads > c->heads || p->kernel == T6_KERNEL_VECTORS) p->group_heads = c->heads;
     if (p->queries > call->rows) p->queries = call->rows;
 
     /* Tile first (it only changes how often the group synchronizes), then queries and heads (they add loads). */
-    for (; p->kernel == 1;) {
+    for (; p->kernel == T6_KERNEL_TILES;) {
         p->stage_s1 = tunable(params, prefill, "STAGE_S1") && staging_s1_pays(p, c, call->rank_q);
         if (local_bytes(p, c, call->rank_q) <= ctx->info.local_mem_bytes) break;
         if (p->tile > 8) p->tile /= 2;
@@ -99,7 +100,7 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
                             ctx->info.local_mem_bytes);
     }
     /* A quarter of a MiB keeps the vector kernel's arrays within any CPU runtime's worker stack. */
-    while (p->kernel == 2 && p->tile > 1 && private_floats(p, c, call->rank_q) > 65536) p->tile /= 2;
+    while (p->kernel == T6_KERNEL_VECTORS && p->tile > 1 && private_floats(p, c, call->rank_q) > 65536) p->tile /= 2;
     if (p->tokens > p->tile) p->tokens = p->tile;
     p->head_groups = ceil_div(c->heads, p->group_heads);
     p->query_tiles = 0;
@@ -154,18 +155,20 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
     /* On GPUs: tensor cores (kernel 4) where their probe passes and the shape fits; then, for decode, kernel 3
      * where the shape fits it; else the work-group tiles. */
     const int asked = t6i_param(&params, call->prefill ? "T6_PRE_KERNEL" : "T6_DEC_KERNEL");
-    if (asked == 4 || (asked == 0 && ctx->info.is_gpu)) {
+    if (asked == T6_KERNEL_TENSOR_CORES || (asked == T6_KERNEL_BY_DEVICE && ctx->info.is_gpu)) {
         /* Even when asked for (a profile may pin it), an fp32 cache or a failed probe falls back. */
         status = t6i_attention_mma(ctx, call, &params);
         if (status != T6_ERROR_UNSUPPORTED) goto cleanup;
-        t6i_log(asked == 4 ? T6_LOG_INFO : T6_LOG_DEBUG, "%s: kernel 4 does not serve this call (%s); falling back",
-                what, t6_context_last_error(ctx));
+        t6i_log(asked == T6_KERNEL_TENSOR_CORES ? T6_LOG_INFO : T6_LOG_DEBUG,
+                "%s: the tensor-core kernel does not serve this call (%s); falling back", what,
+                t6_context_last_error(ctx));
         status = T6_SUCCESS;
     }
-    if (!call->prefill && (asked >= 3 || (asked == 0 && ctx->info.is_gpu))) {
+    if (!call->prefill && (asked >= T6_KERNEL_STAGES || (asked == T6_KERNEL_BY_DEVICE && ctx->info.is_gpu))) {
         status = t6i_attention_decode_tiles(ctx, call, &params);
-        if (status != T6_ERROR_UNSUPPORTED || asked == 3) goto cleanup;
-        t6i_log(T6_LOG_DEBUG, "%s: kernel 3 does not fit (%s); using kernel 1", what, t6_context_last_error(ctx));
+        if (status != T6_ERROR_UNSUPPORTED || asked == T6_KERNEL_STAGES) goto cleanup;
+        t6i_log(T6_LOG_DEBUG, "%s: the register-tiled stages kernel does not fit (%s); using the work-group tiles",
+                what, t6_context_last_error(ctx));
         status = T6_SUCCESS;
     }
     plan p = {0}; /* set by the planner; zeroed so no path reads garbage */
@@ -194,10 +197,11 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
     t6i_define(options, sizeof options, "T6_GROUP_HEADS", p.group_heads);
     t6i_define(options, sizeof options, "T6_DIRECT", p.splits == 1);
-    t6i_params_append_options(&params, p.kernel == 1 ? "attention" : "attention_vector", options, sizeof options);
+    const char *source = p.kernel == T6_KERNEL_TILES ? "attention" : "attention_vector";
+    t6i_params_append_options(&params, source, options, sizeof options);
 
     cl_kernel kernel = NULL;
-    if (p.kernel == 1) T6I_TRY(t6i_get_kernel(ctx, "attention", options, "t6_attention", &kernel));
+    if (p.kernel == T6_KERNEL_TILES) T6I_TRY(t6i_get_kernel(ctx, "attention", options, "t6_attention", &kernel));
     else T6I_TRY(t6i_get_kernel(ctx, "attention_vector", options, "t6_attention_vector", &kernel));
     size_t kernel_limit = 0;
     T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,

@@ -20,10 +20,10 @@ static void use_kernel4_on(t6_context *ctx, int mma, int merge)
 {
     T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
     T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
-    set_decode(ctx, "T6_DEC_KERNEL", 4);
+    set_decode(ctx, "T6_DEC_KERNEL", T6_KERNEL_TENSOR_CORES);
     set_decode(ctx, "T6_DEC_MMA", mma);
     set_decode(ctx, "T6_DEC_MERGE", merge);
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", 4));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", T6_KERNEL_TENSOR_CORES));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", mma));
 }
 
@@ -219,7 +219,7 @@ START_TEST(kernel4_prefill)
         const int written[3] = {90, 11, 8};
         problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 3, 96, written, 35, 1400 + c);
         T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", 4));
+        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", T6_KERNEL_TENSOR_CORES));
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", 2));
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_STAGE", cases[c].stage));
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_QUERIES", cases[c].queries));

@@ -348,6 +348,16 @@ T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem h
 /* ---------------------------------------------------------------------------------------------------------
  * Attention over the factor cache (TPA.md, "Attention" and "Factorized decode").
  * ------------------------------------------------------------------------------------------------------- */
+/** The factorized attention kernels: the values of the tunables T6_DEC_KERNEL and T6_PRE_KERNEL (profiles store
+ *  the numbers). docs/ATTENTION.md describes each. */
+typedef enum t6_attention_kernel {
+    T6_KERNEL_BY_DEVICE = 0,   /**< tensor cores where they serve, then (decode) stages, else tiles; CPUs vectors */
+    T6_KERNEL_TILES = 1,       /**< work-group tiles (attention.cl), any GPU */
+    T6_KERNEL_VECTORS = 2,     /**< vectors per work-item (attention_vector.cl), CPUs */
+    T6_KERNEL_STAGES = 3,      /**< register-tiled stages (attention_decode.cl), decode on GPUs */
+    T6_KERNEL_TENSOR_CORES = 4 /**< mma.sync on fp16/bf16 caches (attention_mma.cl), NVIDIA sm_80 and later */
+} t6_attention_kernel;
+
 typedef enum t6_attention_method {
     T6_ATTENTION_FACTORIZED = 0, /**< never forms K or V (FlashTPA decoding); the fast path */
     T6_ATTENTION_MATERIALIZED = 1 /**< builds K and V from the factors in scratch, then standard attention */

@@ -122,6 +122,24 @@ static bool contains_ci(const char *haystack, const char *needle)
     return false;
 }
 
+bool t6i_device_has_extension(cl_device_id device, const char *name)
+{
+    size_t size = 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || size == 0) return false;
+    char *text = malloc(size + 1);
+    if (!text) return false;
+    bool found = false;
+    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, size, text, NULL) == CL_SUCCESS) {
+        text[size] = '\0';
+        /* Whole words only: "cl_khr_fp16" must not match "cl_khr_fp16_extra". */
+        const size_t n = strlen(name);
+        for (const char *at = strstr(text, name); at && !found; at = strstr(at + 1, name))
+            found = (at == text || isspace((unsigned char)at[-1])) && (at[n] == '\0' || isspace((unsigned char)at[n]));
+    }
+    free(text);
+    return found;
+}
+
 /* Families group devices that share tuning behaviour when no profile names the exact device. NVIDIA and AMD
  * families come from the compute capability / gfx version the driver reports (filled in before this runs);
  * the rest are read off names. */

@@ -155,7 +155,8 @@ const char *t6i_embedded_source_at(size_t index, const char **name, size_t *leng
 /**
  * A kernel from kernels_cl/<source>.cl (with common.cl in front), built with `options` (the -D macros),
  * cached in memory per (source, options) and on disk. The kernel belongs to the context: do not release it.
- * Build failures return T6_ERROR_BUILD_FAILED with the head of the log in the last error.
+ * Build failures return T6_ERROR_BUILD_FAILED with the head of the log in the last error; a kernel whose
+ * CL_KERNEL_LOCAL_MEM_SIZE is over the device's local memory returns T6_ERROR_UNSUPPORTED (plan smaller).
  */
 t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *options, const char *kernel_name,
                          cl_kernel *out);

@@ -159,7 +159,8 @@ static void guess_family(t6_device_info *info)
             }
     } else if (strcmp(info->normalized_vendor, "amd") == 0) {
         if (prefix_ci(n, "gfx", 3) && isdigit((unsigned char)n[3])) {
-            /* gfx90a → gfx9, gfx1100 → gfx11: the major version is all digits but the last two. */
+            /* gfx90a → gfx9, gfx1100 → gfx11: the major version is all digits but the last two. It tells GCN and
+             * CDNA (gfx9, wave64) from RDNA (gfx10-gfx12, wave32 by default in OpenCL). */
             size_t digits = 0;
             while (isdigit((unsigned char)n[3 + digits])) digits++;
             if (strlen(n + 3) >= 3 && digits >= 3) digits -= 2;
@@ -168,8 +169,18 @@ static void guess_family(t6_device_info *info)
             return;
         }
     } else if (strcmp(info->normalized_vendor, "intel") == 0) {
-        if (contains_ci(n, "Arc") || contains_ci(n, "Data Center GPU") || contains_ci(n, "Iris Xe"))
-            snprintf(info->family, sizeof info->family, "xe");
+        /* Xe comes in tiers with different register files and SIMD widths: HPC (Max, "Ponte Vecchio", SIMD16 and
+         * 128 or 256 GRF), HPG (Arc A, Flex: DG2, SIMD8) and LP (Iris Xe, integrated); Arc B is Xe2-HPG. */
+        const char *family = NULL;
+        if (contains_ci(n, "Data Center GPU Max") || contains_ci(n, "Ponte Vecchio")) family = "xe-hpc";
+        else if (contains_ci(n, "Arc(TM) B") || contains_ci(n, "Arc B")) family = "xe2-hpg";
+        else if (contains_ci(n, "Arc(TM) A") || contains_ci(n, "Arc A") || contains_ci(n, "Data Center GPU Flex") ||
+                 contains_ci(n, "DG2"))
+            family = "xe-hpg";
+        else if (contains_ci(n, "Xe Graphics") || contains_ci(n, "Iris Xe") || contains_ci(n, "Arc"))
+            family = "xe-lp"; /* Iris(R) Xe, and the integrated "Arc(TM) Graphics" */
+        if (family)
+            snprintf(info->family, sizeof info->family, "%s", family);
         else if (contains_ci(n, "UHD") || contains_ci(n, "HD Graphics") || contains_ci(n, "Iris"))
             snprintf(info->family, sizeof info->family, "gen9");
         else if (!info->is_gpu)

@@ -12,6 +12,8 @@
 #define SCRATCH_CHANNEL 2
 /* Registers of a compute unit on every NVIDIA GPU since Kepler: what -cl-nv-maxrregcount divides. */
 #define NVIDIA_REGISTERS_PER_CU 65536
+/* Bytes of local memory planned beyond the arrays' sum (see layout_of). */
+#define LOCAL_MARGIN_BYTES 256
 
 /* The kernel's macros for one call, and the launch around them. */
 typedef struct plan {
@@ -119,6 +121,9 @@ static layout layout_of(const plan *p, const t6_cache_config *c, int rank_q)
     l.union_floats = union4 * 4;
     /* bq (and its low parts), aq, the union, then reference, row_sum, merge_totals (2H), tile_max and 2 flags. */
     l.local_bytes = ((bq4 + aq4 + union4) * 4 + 5 * (size_t)c->heads + 2) * sizeof(float);
+    /* Compilers align and pad the arrays: clang for amdgcn allocated 8-36 bytes more than this sum on 12 of 13
+     * shapes (docs/PORTABILITY.md); the margin keeps a plan near the limit from failing its build. */
+    l.local_bytes += LOCAL_MARGIN_BYTES;
     return l;
 }
 
@@ -155,10 +160,11 @@ static void divide_work(plan *p, const t6_cache_config *c, int rank_q, int acc_h
     }
 }
 
-/* Fits the plan to the device: the tile (a multiple of 4, of 16 on tensor cores) is lowered until the group's
- * registers and local memory fit. T6_ERROR_UNSUPPORTED with the reason when no tile does. */
+/* Fits the plan to the device: the tile (a multiple of 4, of 16 on tensor cores, at most max_tile when that is
+ * positive) is lowered until the group's registers and local memory fit. T6_ERROR_UNSUPPORTED with the reason
+ * when no tile does. */
 static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, int mma,
-                           plan *p)
+                           int max_tile, plan *p)
 {
     const t6_cache_config *c = &call->cache->config;
     const char *fn = "t6_attention_decode (kernel 3)";
@@ -175,6 +181,7 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     }
     const int align = mma ? 16 : 4;
     p->tile = ceil_div(t6i_param(params, "T6_DEC_TILE"), align) * align;
+    if (max_tile > 0 && p->tile > max_tile) p->tile = max_tile;
     for (;; p->tile /= 2) {
         p->tile = p->tile / align * align;
         if (p->tile < align)
@@ -231,8 +238,9 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
     t6i_define(options, sizeof options, "T6_DEC_WG_SIZE", p->wg_size);
     t6i_define(options, sizeof options, "T6_DEC_TILE", p->tile);
     t6i_define(options, sizeof options, "T6_DEC_VECTOR", p->vector);
-    /* NVIDIA's compiler otherwise spends registers as if one group per compute unit were enough. */
-    if (is_nvidia_gpu(ctx) && p->registers < 255) {
+    /* NVIDIA's compiler otherwise spends registers as if one group per compute unit were enough. Only its
+     * compiler takes the option (others reject the build: PoCL, clang, ocloc, Mesa's), hence the extension. */
+    if (ctx->nv_compiler_options && p->registers < 255) {
         const size_t used = strlen(options);
         snprintf(options + used, sizeof options - used, " -cl-nv-maxrregcount=%d", p->registers);
     }
@@ -251,18 +259,25 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
     const int asked_mma = t6i_param(params, "T6_DEC_MMA");
     const bool mma = asked_mma && (c->dtype == T6_F16 || c->dtype == T6_BF16) &&
                      t6i_param(params, "T6_DEC_WG_SIZE") % 32 == 0 && (asked_mma == 2 || tensor_cores_work(ctx));
-    status = make_plan(ctx, call, params, mma ? asked_mma : 0, &p);
-    if (status == T6_ERROR_UNSUPPORTED && mma) status = make_plan(ctx, call, params, 0, &p);
+    status = make_plan(ctx, call, params, mma ? asked_mma : 0, 0, &p);
+    if (status == T6_ERROR_UNSUPPORTED && mma) status = make_plan(ctx, call, params, 0, 0, &p);
     T6I_TRY(status);
     plan_splits(ctx, call, params, &p);
 
     cl_kernel kernel = NULL;
     status = get_kernel(ctx, call, &p, &kernel);
+    /* The build took more local memory than planned (t6i_get_kernel checks): halve the tile while one is left. */
+    while (status == T6_ERROR_UNSUPPORTED && p.tile / 2 >= (p.mma ? 16 : 4)) {
+        t6i_log(T6_LOG_WARN, "%s: %.300s; planning a tile of %d", what, t6_context_last_error(ctx), p.tile / 2);
+        T6I_TRY(make_plan(ctx, call, params, p.mma, p.tile / 2, &p));
+        plan_splits(ctx, call, params, &p);
+        status = get_kernel(ctx, call, &p, &kernel);
+    }
     if (status == T6_ERROR_BUILD_FAILED && p.mma == 1) {
         /* The probe's program built; a shape's may still not (resources): the fp32 path serves it. */
         t6i_log(T6_LOG_WARN, "%s: the tensor-core build failed (%.300s); using fp32 FMAs", what,
                 t6_context_last_error(ctx));
-        T6I_TRY(make_plan(ctx, call, params, 0, &p));
+        T6I_TRY(make_plan(ctx, call, params, 0, 0, &p));
         plan_splits(ctx, call, params, &p);
         status = get_kernel(ctx, call, &p, &kernel);
     }

@@ -122,6 +122,24 @@ static bool contains_ci(const char *haystack, const char *needle)
     return false;
 }
 
+bool t6i_device_has_extension(cl_device_id device, const char *name)
+{
+    size_t size = 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || size == 0) return false;
+    char *text = malloc(size + 1);
+    if (!text) return false;
+    bool found = false;
+    if (clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, size, text, NULL) == CL_SUCCESS) {
+        text[size] = '\0';
+        /* Whole words only: "cl_khr_fp16" must not match "cl_khr_fp16_extra". */
+        const size_t n = strlen(name);
+        for (const char *at = strstr(text, name); at && !found; at = strstr(at + 1, name))
+            found = (at == text || isspace((unsigned char)at[-1])) && (at[n] == '\0' || isspace((unsigned char)at[n]));
+    }
+    free(text);
+    return found;
+}
+
 /* Families group devices that share tuning behaviour when no profile names the exact device. NVIDIA and AMD
  * families come from the compute capability / gfx version the driver reports (filled in before this runs);
  * the rest are read off names. */
@@ -141,7 +159,8 @@ static void guess_family(t6_device_info *info)
             }
     } else if (strcmp(info->normalized_vendor, "amd") == 0) {
         if (prefix_ci(n, "gfx", 3) && isdigit((unsigned char)n[3])) {
-            /* gfx90a → gfx9, gfx1100 → gfx11: the major version is all digits but the last two. */
+            /* gfx90a → gfx9, gfx1100 → gfx11: the major version is all digits but the last two. It tells GCN and
+             * CDNA (gfx9, wave64) from RDNA (gfx10-gfx12, wave32 by default in OpenCL). */
             size_t digits = 0;
             while (isdigit((unsigned char)n[3 + digits])) digits++;
             if (strlen(n + 3) >= 3 && digits >= 3) digits -= 2;
@@ -150,8 +169,18 @@ static void guess_family(t6_device_info *info)
             return;
         }
     } else if (strcmp(info->normalized_vendor, "intel") == 0) {
-        if (contains_ci(n, "Arc") || contains_ci(n, "Data Center GPU") || contains_ci(n, "Iris Xe"))
-            snprintf(info->family, sizeof info->family, "xe");
+        /* Xe comes in tiers with different register files and SIMD widths: HPC (Max, "Ponte Vecchio", SIMD16 and
+         * 128 or 256 GRF), HPG (Arc A, Flex: DG2, SIMD8) and LP (Iris Xe, integrated); Arc B is Xe2-HPG. */
+        const char *family = NULL;
+        if (contains_ci(n, "Data Center GPU Max") || contains_ci(n, "Ponte Vecchio")) family = "xe-hpc";
+        else if (contains_ci(n, "Arc(TM) B") || contains_ci(n, "Arc B")) family = "xe2-hpg";
+        else if (contains_ci(n, "Arc(TM) A") || contains_ci(n, "Arc A") || contains_ci(n, "Data Center GPU Flex") ||
+                 contains_ci(n, "DG2"))
+            family = "xe-hpg";
+        else if (contains_ci(n, "Xe Graphics") || contains_ci(n, "Iris Xe") || contains_ci(n, "Arc"))
+            family = "xe-lp"; /* Iris(R) Xe, and the integrated "Arc(TM) Graphics" */
+        if (family)
+            snprintf(info->family, sizeof info->family, "%s", family);
         else if (contains_ci(n, "UHD") || contains_ci(n, "HD Graphics") || contains_ci(n, "Iris"))
             snprintf(info->family, sizeof info->family, "gen9");
         else if (!info->is_gpu)

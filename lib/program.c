@@ -240,6 +240,18 @@ t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *option
         snprintf(call, sizeof call, "clCreateKernel(%s)", kernel_name);
         return t6i_fail_cl(ctx, err, call);
     }
+    /* A planner's local-memory estimate can fall a few bytes short of what the compiler allocates (alignment,
+     * its own spills); a kernel over the device's local memory would fail at launch, so it fails here, where
+     * callers can plan smaller or fall back. Drivers that cannot answer are trusted. */
+    cl_ulong local_bytes = 0;
+    if (clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes,
+                                 NULL) == CL_SUCCESS &&
+        ctx->info.local_mem_bytes > 0 && local_bytes > ctx->info.local_mem_bytes) {
+        clReleaseKernel(kernel);
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                        "kernel %s (%s) needs %llu bytes of local memory, over the %llu of the device", kernel_name,
+                        options, (unsigned long long)local_bytes, ctx->info.local_mem_bytes);
+    }
     entry->kernel_names[slot] = duplicate(kernel_name);
     if (!entry->kernel_names[slot]) {
         clReleaseKernel(kernel);

@@ -207,7 +207,8 @@ const char *t6i_embedded_source_at(size_t index, const char **name, size_t *leng
 /**
  * A kernel from kernels_cl/<source>.cl (with common.cl in front), built with `options` (the -D macros),
  * cached in memory per (source, options) and on disk. The kernel belongs to the context: do not release it.
- * Build failures return T6_ERROR_BUILD_FAILED with the head of the log in the last error.
+ * Build failures return T6_ERROR_BUILD_FAILED with the head of the log in the last error; a kernel whose
+ * CL_KERNEL_LOCAL_MEM_SIZE is over the device's local memory returns T6_ERROR_UNSUPPORTED (plan smaller).
  */
 t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *options, const char *kernel_name,
                          cl_kernel *out);
@@ -331,6 +332,7 @@ struct t6_context {
     size_t scratch_capacity[T6I_SCRATCH_CHANNELS];
     cl_mem zeroed; /* t6i_zeroed */
     size_t zeroed_capacity;
+    bool nv_compiler_options; /* the device lists cl_nv_compiler_options: -cl-nv-maxrregcount is accepted */
     int decode_mma; /* kernel 3's tensor-core probe (attention_decode.c): 0 not run, 1 passed, -1 failed */
     int mma16_probe[2]; /* the tensor-core kernels' probe per cache type, fp16 then bf16 (attention_mma.c): the same */
     t6_precision precision; /* the default of attention calls: strict or fast, never T6_PRECISION_DEFAULT */
@@ -343,6 +345,9 @@ t6_status t6i_list_devices(cl_device_id **devices, cl_platform_id **platforms, i
 /** Fills `info` for `device`. `ctx` may be NULL (errors go to the thread's last error). */
 t6_status t6i_describe_device(const t6_context *ctx, cl_platform_id platform, cl_device_id device,
                               t6_device_info *info);
+/** Whether `device` lists the extension `name` (a whole word of CL_DEVICE_EXTENSIONS); false when it cannot
+ * be read. */
+bool t6i_device_has_extension(cl_device_id device, const char *name);
 /** The normalized vendor, name and family from raw strings (exposed for tests with made-up devices). */
 void t6i_normalize_identity(t6_device_info *info);
 /** Major and minor OpenCL version from a CL_DEVICE_VERSION string; 0.0 when unparseable. */

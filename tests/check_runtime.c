@@ -94,7 +94,31 @@ START_TEST(identity_normalization)
     snprintf(info.name, sizeof info.name, "Intel(R) Arc(TM) A770 Graphics");
     t6i_normalize_identity(&info);
     ck_assert_str_eq(info.normalized_vendor, "intel");
-    ck_assert_str_eq(info.family, "xe");
+    ck_assert_str_eq(info.family, "xe-hpg");
+
+    /* Families by name where the driver reports no architecture: CDNA from RDNA, the Xe tiers apart. */
+    static const struct { unsigned vendor_id; const char *name, *family; } named[] = {
+        {0x1002, "gfx942:sramecc+:xnack-", "gfx9"},
+        {0x1002, "gfx908", "gfx9"},
+        {0x1002, "gfx1030", "gfx10"},
+        {0x1002, "gfx1100", "gfx11"},
+        {0x1002, "gfx1201", "gfx12"},
+        {0x8086, "Intel(R) Data Center GPU Max 1550", "xe-hpc"},
+        {0x8086, "Intel(R) Data Center GPU Flex 170", "xe-hpg"},
+        {0x8086, "Intel(R) Arc(TM) B580 Graphics", "xe2-hpg"},
+        {0x8086, "Intel(R) Iris(R) Xe Graphics", "xe-lp"},
+        {0x8086, "Intel(R) Arc(TM) Graphics", "xe-lp"},
+        {0x8086, "Intel(R) UHD Graphics 630", "gen9"},
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        memset(&info, 0, sizeof info);
+        info.vendor_id = named[i].vendor_id;
+        info.is_gpu = 1;
+        snprintf(info.name, sizeof info.name, "%s", named[i].name);
+        t6i_normalize_identity(&info);
+        ck_assert_msg(strcmp(info.family, named[i].family) == 0, "%s: family '%s', expected '%s'", named[i].name,
+                      info.family, named[i].family);
+    }
 
     int major = 0, minor = 0;
     t6i_parse_cl_version("OpenCL 3.0 CUDA", &major, &minor);

@@ -154,7 +154,9 @@ typedef struct t6_device_info {
     int has_fp64;                       /**< cl_khr_fp64 */
     char normalized_vendor[64];         /**< "nvidia", "amd", "intel", "pocl", or the lowercased raw vendor */
     char normalized_name[T6_INFO_TEXT]; /**< trimmed name, PoCL's "pthread-"/"cpu-" prefixes stripped */
-    char family[64];                    /**< architecture family ("sm_90", "gfx9", "xe", "x86-avx512"), or "" */
+    char family[64];                    /**< architecture family, or "": "sm_90"; "gfx9" (GCN/CDNA, wave64),
+                                             "gfx10"-"gfx12" (RDNA, wave32); "xe-hpc", "xe-hpg", "xe2-hpg",
+                                             "xe-lp", "gen9"; "x86-avx512" */
     char identity[2 * T6_INFO_TEXT];    /**< the key profiles match on: "<normalized_vendor>/<normalized_name>" */
 } t6_device_info;
 

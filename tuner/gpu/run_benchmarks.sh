@@ -9,14 +9,6 @@ source tuner/gpu/setup.sh || exit 1
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 BENCH=$BUILD/tuner/t6-bench
-step() { # name, seconds, command...
-  local name=$1 limit=$2 start
-  shift 2
-  start=$(date +%s)
-  echo "== $name (limit ${limit} s): $*"
-  timeout "$limit" "$@"
-  echo "== $name: exit $? after $(( $(date +%s) - start )) s"
-}
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null

@@ -15,14 +15,6 @@ source tuner/gpu/setup.sh || exit 1
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 BENCH=$BUILD/tuner/t6-bench
-step() { # name, seconds, command...
-  local name=$1 limit=$2 start
-  shift 2
-  start=$(date +%s)
-  echo "== $name (limit ${limit} s): $*"
-  timeout "$limit" "$@"
-  echo "== $name: exit $? after $(( $(date +%s) - start )) s"
-}
 gcc -std=c11 -O1 -o /tmp/t6_decode_build tuner/gpu/decode_build.c -lOpenCL || echo "(decode_build did not build)"
 paper="-DT6_HEADS=32 -DT6_HEAD_DIM=64 -DT6_RANK_Q=16 -DT6_RANK_K=1 -DT6_RANK_V=1"
 medium="-DT6_HEADS=47 -DT6_HEAD_DIM=64 -DT6_RANK_Q=6 -DT6_RANK_K=2 -DT6_RANK_V=2"

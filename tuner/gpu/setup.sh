@@ -2,7 +2,8 @@
 # Prepares a bare GPU machine (Ubuntu with the vendor's OpenCL driver but no ICD file and no CLBlast, cJSON or
 # Check) and builds t6 into BUILD (default build-gpu). Debian packages come from DEPS (default .deps), fetched
 # beforehand with: apt-get download libclblast1 libclblast-dev libcjson1 libcjson-dev check libsubunit0
-# libsubunit-dev. Source it: `source tuner/gpu/setup.sh` leaves LD_LIBRARY_PATH etc. set for the caller.
+# libsubunit-dev. Source it: `source tuner/gpu/setup.sh` leaves LD_LIBRARY_PATH etc. set for the caller, and the
+# function `step` that the run scripts use.
 set -e
 DEPS=${DEPS:-.deps}
 BUILD=${BUILD:-build-gpu}
@@ -17,3 +18,13 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=/tmp/deps/
   || { cat "$BUILD.configure.log"; exit 1; }
 cmake --build "$BUILD" -j16 >"$BUILD.build.log" 2>&1 || { tail -50 "$BUILD.build.log"; exit 1; }
 set +e
+
+# step NAME SECONDS COMMAND...: runs one step of a GPU script under its own time limit, saying how it ended.
+step() { # name, seconds, command...
+  local name=$1 limit=$2 start
+  shift 2
+  start=$(date +%s)
+  echo "== $name (limit ${limit} s): $*"
+  timeout "$limit" "$@"
+  echo "== $name: exit $? after $(( $(date +%s) - start )) s"
+}

@@ -390,6 +390,10 @@ void t6_attention(const __global float *query, uint query_offset, const __global
         LOAD_TILE(value_raw, LOADS_V, TILE_V, b_v, (slot_position0 + first) * (RANK_V * HEAD_DIM),
                   n * RANK_V * HEAD_DIM)
     }
+    /* The loads above depend on the work-item; this barrier keeps them from joining at the entry of the tile loop,
+     * where PoCL 3.1 runs one work-item's side of them for the whole group (docs/ATTENTION.md, "PoCL and code
+     * that depends on the work-item before a loop with barriers"). */
+    barrier(CLK_LOCAL_MEM_FENCE);
 
 #if T6_ATT_PROFILE == 3
     for (uint base = first; base < first; base += TILE) {

@@ -499,6 +499,9 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
                   n * RANK_V * HEAD_DIM)
         LOAD_HEAD_FACTORS(ak, av, first)
     }
+    /* As in attention.cl: the loads above depend on the work-item and must not join at the entry of the tile
+     * loop (docs/ATTENTION.md, "PoCL and code that depends on the work-item before a loop with barriers"). */
+    barrier(CLK_LOCAL_MEM_FENCE);
 
     for (uint base = first; base < last; base += TILE) {
         const uint n = min((uint)TILE, last - base);

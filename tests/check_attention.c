@@ -236,6 +236,53 @@ START_TEST(decode_kernel3_tunables_keep_results)
 }
 END_TEST
 
+/* Configurations of kernel 1 that t6-tune found wrong on PoCL (issue 17), at the paper's decode shape with ranks
+ * 16/1/1: 512 work-items, tiles of 16 positions, groups of 16 heads, value rows in fours, 4-element loads, with
+ * one, two and four splits. PoCL ran one work-item's side of the first tile's loads for the whole group, so no
+ * split saw its first tile (docs/ATTENTION.md). Then the neighbours one parameter away that were right (WG_SIZE
+ * 256, TILE 32, HEADS 8, VALUE_HEADS 2, VECTOR 8) and two that were wrong too (VALUE_HEADS 8, WG_SIZE 1024). */
+START_TEST(decode_kernel1_configurations_found_wrong)
+{
+    static const struct {
+        int wg_size, tile, heads, value_heads, vector, groups_per_cu;
+    } configs[] = {
+        {512, 16, 16, 4, 4, 1}, {512, 16, 16, 4, 4, 2}, {512, 16, 16, 4, 4, 4}, {256, 16, 16, 4, 4, 2},
+        {512, 32, 16, 4, 4, 2}, {512, 16, 8, 4, 4, 2},  {512, 16, 16, 2, 4, 2}, {512, 16, 16, 4, 8, 2},
+        {512, 16, 16, 8, 4, 2}, {1024, 16, 16, 4, 4, 2},
+    };
+    t6_context *ctx = t6t_context();
+    problem p;
+    enum { LENGTH = 256 };
+    const int written[1] = {LENGTH};
+    problem_make(&p, ctx, (t6_ref_shape){32, 64, 16, 1, 1}, T6_F16, 1, LENGTH, written, 1, 580);
+    const int slot = 0, length = LENGTH;
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        const struct {
+            const char *name;
+            int value;
+        } settings[] = {{"T6_DEC_KERNEL", 1},
+                        {"T6_DEC_WG_SIZE", configs[c].wg_size},
+                        {"T6_DEC_TILE", configs[c].tile},
+                        {"T6_DEC_HEADS", configs[c].heads},
+                        {"T6_DEC_VALUE_HEADS", configs[c].value_heads},
+                        {"T6_DEC_VECTOR", configs[c].vector},
+                        {"T6_DEC_GROUPS_PER_CU", configs[c].groups_per_cu}};
+        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_DECODE));
+        for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+            T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, settings[i].name, settings[i].value));
+        char what[160];
+        snprintf(what, sizeof what,
+                 "decode H=32 D=64 ranks 16,1,1, kernel 1, WG_SIZE=%d TILE=%d HEADS=%d VALUE_HEADS=%d VECTOR=%d "
+                 "GROUPS_PER_CU=%d",
+                 configs[c].wg_size, configs[c].tile, configs[c].heads, configs[c].value_heads, configs[c].vector,
+                 configs[c].groups_per_cu);
+        decode_and_check(&p, NULL, 1, &slot, &length, what);
+    }
+    problem_free(&p);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
 /* Scores that grow along the sequence move each head's softmax reference again and again, in every split: what
  * was summed against an old reference must be rescaled (and a split whose reference is far below another's
  * must weigh little in the merge). A_K grows with the position. */
@@ -676,6 +723,10 @@ int main(void)
     tcase_add_test(decode, decode_rising_scores);
     tcase_add_test(decode, mha_written_as_tpa_equals_mha);
     suite_add_tcase(suite, decode);
+    TCase *found = tcase_create("found_by_tuning");
+    tcase_set_timeout(found, 300);
+    tcase_add_test(found, decode_kernel1_configurations_found_wrong);
+    suite_add_tcase(suite, found);
     TCase *prefill = tcase_create("prefill");
     tcase_set_timeout(prefill, 300);
     tcase_add_test(prefill, prefill_matches_reference);

@@ -103,7 +103,8 @@ static void usage(FILE *out)
             "\n"
             "Test hooks (environment): T6_TUNE_TEST_CRASH=NAME=VALUE crashes the worker on candidates with that\n"
             "value, T6_TUNE_TEST_HANG=NAME=VALUE hangs it. --preset synthetic tunes a made-up op that needs no\n"
-            "kernels (for testing t6-tune itself).\n");
+            "kernels (for testing t6-tune itself); T6_TUNE_TEST_NOISE=S puts each of its timings off by a fixed\n"
+            "draw within +-S, with the spread of its runs saying so.\n");
 }
 
 static void on_interrupt(int sig)

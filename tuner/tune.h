@@ -137,9 +137,11 @@ typedef struct tune_result {
 /** Set by t6-tune's SIGINT handler: the candidate in flight is abandoned (not recorded) and the run stops. */
 extern volatile int tune_interrupted;
 
-/** The strategies' view of evaluation: returns the time in ns (INFINITY for a failed candidate); sets *stop
- *  when the budget or the time is used up (the strategy must return then). */
-typedef double (*tune_eval_fn)(void *evaluator, const tune_config *config, bool *stop);
+/** The strategies' view of evaluation: returns the time in ns (INFINITY for a failed candidate) and sets
+ *  *uncertainty to how far off that time may be, as a fraction of it (the standard error of a median of n runs,
+ *  about (p90 − p10)/(2√n) relative to it: for normal noise p90 − p10 = 2.56σ and the error is 1.25σ/√n; 0 for
+ *  an exact time); sets *stop when the budget or the time is used up (the strategy must return then). */
+typedef double (*tune_eval_fn)(void *evaluator, const tune_config *config, double *uncertainty, bool *stop);
 
 typedef enum tune_strategy { TUNE_LOCAL, TUNE_RANDOM, TUNE_EXHAUSTIVE } tune_strategy;
 const char *tune_strategy_name(tune_strategy strategy);

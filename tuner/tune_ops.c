@@ -496,7 +496,9 @@ static bool check_cache(tune_problem *p, tune_result *result)
 
 /* A made-up landscape for testing t6-tune itself, with the shape of real ones: a smooth valley of log-sized
  * parameters with an interaction, a corner that fails to compile, one value that gives wrong results. The
- * optimum is A=64 B=4 C=2 D=1 (1 µs). */
+ * optimum is A=64 B=4 C=2 D=0 (1 µs). Timings are exact unless T6_TUNE_TEST_NOISE=s: then each configuration's
+ * median is off by a fixed draw, uniform in ±s, as if measured by 10 runs whose spread says so (the standard
+ * error of their median, spread/(2√10), is the draw's standard deviation s/√3). */
 static void evaluate_synthetic(const char *const *names, const int *values, int count, tune_result *result)
 {
     double a = 1, b = 1, c = 1, d = 0;
@@ -522,6 +524,20 @@ static void evaluate_synthetic(const char *const *names, const int *values, int 
     result->status = TUNE_OK;
     result->median_ns = result->min_ns = result->max_ns = 1000.0 * cost;
     result->runs = 1;
+    const char *noise_text = getenv("T6_TUNE_TEST_NOISE");
+    const double noise = noise_text ? atof(noise_text) : 0.0;
+    if (noise > 0.0) {
+        const double index = a + 4096.0 * (b + 4096.0 * (c + 4096.0 * d)); /* one per configuration */
+        unsigned long long h = 0x9E3779B97F4A7C15ull * (unsigned long long)index;
+        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+        const double u = (double)((h ^ (h >> 31)) >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+        result->median_ns *= 1.0 + noise * u;
+        result->min_ns = result->median_ns * (1.0 - 2.0 * noise);
+        result->max_ns = result->median_ns * (1.0 + 2.0 * noise);
+        result->runs = 10;
+        result->spread = 2.0 * sqrt(10.0) * noise / sqrt(3.0);
+    }
 }
 
 double tune_tolerance(t6_precision precision, tune_op_id op, t6_dtype cache_dtype)

@@ -150,9 +150,10 @@ static bool evaluate(evaluator *e, const tune_config *config, int phase, tune_re
     return true;
 }
 
-static double search_eval(void *arg, const tune_config *config, bool *stop)
+static double search_eval(void *arg, const tune_config *config, double *uncertainty, bool *stop)
 {
     evaluator *e = arg;
+    *uncertainty = 0.0;
     if (e->fatal || e->evaluations >= e->progress.planned || tune_interrupted ||
         (e->deadline > 0 && tune_now() > e->deadline)) {
         *stop = true;
@@ -171,7 +172,9 @@ static double search_eval(void *arg, const tune_config *config, bool *stop)
     tune_config_text(&e->bucket->space, config, text, sizeof text);
     tune_progress_update(&e->progress, text, &result, cached, result.seconds);
     if (e->evaluations >= e->progress.planned || e->fatal) *stop = true;
-    return result.status == TUNE_OK ? result.median_ns : INFINITY;
+    if (result.status != TUNE_OK) return INFINITY;
+    if (result.runs > 0) *uncertainty = result.spread / (2.0 * sqrt((double)result.runs)); /* tune.h */
+    return result.median_ns;
 }
 
 /* ---- re-timing and the winner ---- */

@@ -303,6 +303,17 @@ cleanup:
     return status;
 }
 
+void t6i_count_commands(t6_context *ctx, unsigned count) { ctx->commands += count; }
+
+t6_status t6_context_command_count(t6_context *ctx, uint64_t *count)
+{
+    if (!ctx || !count) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_context_command_count: NULL argument");
+    t6i_lock(ctx);
+    *count = ctx->commands;
+    t6i_unlock(ctx);
+    return T6_SUCCESS;
+}
+
 /* ---- launching ---- */
 
 t6_status t6i_set_args(t6_context *ctx, cl_kernel kernel, const char *what, const t6i_arg *args, int count)
@@ -329,6 +340,7 @@ t6_status t6i_launch(t6_context *ctx, cl_kernel kernel, const char *what, cl_uin
         snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", what);
         return t6i_fail_cl(ctx, err, call);
     }
+    t6i_count_commands(ctx, 1);
     t6i_op_add_event(ctx, event);
     return T6_SUCCESS;
 }
@@ -369,6 +381,7 @@ t6_status t6i_upload_meta(t6_context *ctx, int channel, const void *data, size_t
                  clEnqueueWriteBuffer(ctx->queue, ctx->meta[channel], CL_FALSE, 0, bytes, ctx->meta_host[channel][slot],
                                       0, NULL, &ctx->meta_event[channel][slot]),
                  "clEnqueueWriteBuffer(call metadata)");
+    t6i_count_commands(ctx, 1);
     ctx->meta_next[channel] = (slot + 1) % T6I_META_RING;
     *out = ctx->meta[channel];
 cleanup:
@@ -396,6 +409,7 @@ t6_status t6i_scratch(t6_context *ctx, int channel, size_t bytes, cl_mem *out)
         const cl_float zero = 0.0f;
         err = clEnqueueFillBuffer(ctx->queue, ctx->scratch[channel], &zero, sizeof zero, 0, capacity, 0, NULL, NULL);
         if (err != CL_SUCCESS) return t6i_fail_cl(ctx, err, "clEnqueueFillBuffer(scratch)");
+        t6i_count_commands(ctx, 1);
     }
     *out = ctx->scratch[channel];
     return T6_SUCCESS;
@@ -414,6 +428,7 @@ t6_status t6i_zeroed(t6_context *ctx, size_t bytes, cl_mem *out)
         const cl_uint zero = 0;
         T6I_CHECK_CL(ctx, clEnqueueFillBuffer(ctx->queue, ctx->zeroed, &zero, sizeof zero, 0, capacity, 0, NULL, NULL),
                      "clEnqueueFillBuffer(counters)");
+        t6i_count_commands(ctx, 1);
         ctx->zeroed_capacity = capacity;
     }
     *out = ctx->zeroed;

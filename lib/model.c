@@ -81,6 +81,7 @@ static t6_status create_activations(t6_model *model)
                      "clGetMemObjectInfo(model activations)");
         T6I_CHECK_CL(ctx, clEnqueueFillBuffer(ctx->queue, outputs[i], &zero, sizeof zero, 0, bytes, 0, NULL, NULL),
                      "clEnqueueFillBuffer(model activations)");
+        t6i_count_commands(ctx, 1);
     }
     cl_int err = CL_SUCCESS;
     model->row_meta = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY, 2 * rows * sizeof(int), NULL, &err);

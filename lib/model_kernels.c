@@ -89,6 +89,7 @@ t6_status t6i_model_linear(t6_model *model, int rows, cl_mem in, size_t in_offse
                             (size_t)k, 1.0f, in, in_offset, (size_t)k, weight, 0, (size_t)k, beta, out, out_offset,
                             (size_t)n, &ctx->queue, want_event);
     }
+    t6i_count_commands(ctx, 1);
     if (code != CLBlastSuccess)
         return t6i_fail(ctx, T6_ERROR_CLBLAST, "%s(%d × %d × %d) failed: CLBlast status %d", routine, rows, n, k,
                         (int)code);
@@ -113,6 +114,7 @@ t6_status t6i_model_upload_rows(t6_model *model, int rows, const int *tokens, co
                                       2 * (size_t)model->max_rows * sizeof(int), model->row_meta_host, 0, NULL,
                                       &model->row_meta_event),
                  "clEnqueueWriteBuffer(model rows)");
+    t6i_count_commands(ctx, 1);
 cleanup:
     return status;
 }

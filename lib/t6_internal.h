@@ -198,6 +198,10 @@ t6_status t6i_launch(t6_context *ctx, cl_kernel kernel, const char *what, cl_uin
  *  ownership of `event`. */
 void t6i_op_add_event(t6_context *ctx, cl_event event);
 
+/** Counts `count` commands enqueued on the context's queue outside t6i_launch and t6i_upload_meta (writes,
+ *  reads, fills, markers, a CLBlast routine as one), for t6_context_command_count. */
+void t6i_count_commands(t6_context *ctx, unsigned count);
+
 /** Rounds `value` up to a multiple of `multiple`. */
 size_t t6i_round_up(size_t value, size_t multiple);
 
@@ -263,6 +267,7 @@ struct t6_context {
 
     bool timing;
     cl_event op_first_event, op_last_event;
+    uint64_t commands; /* commands enqueued on `queue` (t6_context_command_count): t6i_count_commands */
     int op_nesting; /* > 0 inside a composite operation (a model step): inner ops do not start their own */
 
     cl_mem meta[T6I_META_CHANNELS];

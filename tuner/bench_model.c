@@ -29,7 +29,7 @@ void t6b_usage_model(FILE *out)
             "each context length, with the attention cache's bytes per token. step_ms(device): the step's\n"
             "device time; step_ms(wall): until its logits are on the host; step_ms(host): until the call\n"
             "returns when it enqueues a step without fetching the logits (near step_ms(device), the device\n"
-            "waits for the host).\n"
+            "waits for the host); commands/step: OpenCL commands t6 enqueues for that step.\n"
             "\n"
             "  --contexts LIST  context lengths (default 1024,4096,16384,65536; --quick: 64,256)\n"
             "  --models LIST    tpa, mha or both (default tpa,mha)\n"
@@ -180,12 +180,15 @@ static int bench_one(t6_context *ctx, const t6b_options *options, const t6b_tabl
         double wall_median = wall[wall_steps / 2];
         /* Host time alone: a step enqueued on an idle queue, without the logits, until the call returns. Near
          * step_ms(device), the device is waiting for the host. */
+        uint64_t commands_before = 0, commands_after = 0;
         for (int s = 0; s < wall_steps; s++) {
             if ((status = t6_context_finish(ctx)) != T6_SUCCESS) goto failed;
+            if ((status = t6_context_command_count(ctx, &commands_before)) != T6_SUCCESS) goto failed;
             double start = now_seconds();
             if ((status = t6_model_decode(bench.model, 1, &bench.slot, &bench.token, NULL)) != T6_SUCCESS)
                 goto failed;
             wall[s] = now_seconds() - start;
+            if ((status = t6_context_command_count(ctx, &commands_after)) != T6_SUCCESS) goto failed;
         }
         if ((status = t6_context_finish(ctx)) != T6_SUCCESS) goto failed;
         qsort(wall, (size_t)wall_steps, sizeof *wall, compare_doubles);
@@ -195,13 +198,15 @@ static int bench_one(t6_context *ctx, const t6b_options *options, const t6b_tabl
         snprintf(bytes_text, sizeof bytes_text, "%zu", bytes_per_token);
         char cache_mb[32];
         snprintf(cache_mb, sizeof cache_mb, "%.1f", (double)bytes_per_token * length / 1e6);
-        char device_ms[32], spread[32], wall_ms[32], host_ms[32], rate[32];
+        char device_ms[32], spread[32], wall_ms[32], host_ms[32], rate[32], commands[24];
+        snprintf(commands, sizeof commands, "%llu", (unsigned long long)(commands_after - commands_before));
         snprintf(device_ms, sizeof device_ms, "%.3f", stats.median_ns / 1e6);
         snprintf(spread, sizeof spread, "%.2f", stats.spread);
         snprintf(wall_ms, sizeof wall_ms, "%.3f", wall_median * 1e3);
         snprintf(host_ms, sizeof host_ms, "%.3f", host_median * 1e3);
         snprintf(rate, sizeof rate, "%.1f", 1.0 / wall_median);
-        const char *cells[] = {name, context_text, bytes_text, cache_mb, device_ms, spread, wall_ms, host_ms, rate};
+        const char *cells[] = {name,   context_text, bytes_text, cache_mb, device_ms,
+                               spread, wall_ms,      host_ms,    commands, rate};
         t6b_table_row(table, cells);
     }
     exit_code = 0;
@@ -259,11 +264,11 @@ int t6b_bench_model(t6_context *ctx, const t6b_options *options, int argc, char 
     t6_context_device_info(ctx, &info);
     printf("t6-bench model on %s: batch 1, cache %s, weights %s%s; context = tokens in the cache when timed\n",
            info.name, t6_dtype_name(cache_dtype), t6_dtype_name(weight_dtype), options->quick ? " (quick sizes)" : "");
-    static const char *const names[] = {"model", "context", "cache_B/token", "cache_MB", "step_ms(device)",
-                                        "spread", "step_ms(wall)", "step_ms(host)", "tokens/s"};
-    static const int widths[] = {5, 8, 13, 9, 15, 6, 13, 13, 9};
+    static const char *const names[] = {"model",  "context",       "cache_B/token", "cache_MB",      "step_ms(device)",
+                                        "spread", "step_ms(wall)", "step_ms(host)", "commands/step", "tokens/s"};
+    static const int widths[] = {5, 8, 13, 9, 15, 6, 13, 13, 13, 9};
     t6b_table table;
-    t6b_table_begin(&table, 9, names, widths, options->csv);
+    t6b_table_begin(&table, 10, names, widths, options->csv);
     int exit_code = 0;
     if (run_tpa)
         exit_code |= bench_one(ctx, options, &table, T6_MODEL_TPA, contexts, context_count, cache_dtype,

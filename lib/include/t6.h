@@ -659,6 +659,16 @@ T6_API t6_status t6_context_set_timing(t6_context *ctx, int enabled);
  */
 T6_API t6_status t6_context_last_op_time(t6_context *ctx, uint64_t *nanoseconds);
 
+/**
+ * The number of commands t6 has enqueued on the context's queue since the context was made: kernel launches,
+ * buffer writes, reads and fills, markers. A CLBlast routine counts as one (it may enqueue helper kernels of
+ * its own); the one-time probes of a device's tensor cores are not counted. What an operation costs the host
+ * grows with its commands: read the count before and after a call (t6-bench model prints commands per decode
+ * step).
+ * T6_ERROR_INVALID_ARGUMENT for a NULL argument.
+ */
+T6_API t6_status t6_context_command_count(t6_context *ctx, uint64_t *count);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Double-precision reference of ../shared/TPA.md, on host arrays. What tests and t6-tune verify kernels
  * against. Slow and simple on purpose. Thread safe (no state).

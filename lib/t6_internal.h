@@ -209,7 +209,9 @@ size_t t6i_round_up(size_t value, size_t multiple);
  * Uploads small per-call metadata (row slots and positions, batch lengths) to a device buffer owned by the
  * context, without a blocking write: the host copy lives in the context until the write has completed.
  * `*out` stays valid for the commands enqueued before the next call of t6i_upload_meta with the same `channel`
- * (0..T6I_META_CHANNELS-1): the queue is in order, so the next write runs after them.
+ * (0..T6I_META_CHANNELS-1): the queue is in order, so the next write runs after them. Data equal to the
+ * channel's last upload enqueues nothing: the buffer holds it already (every layer of a model step sends its
+ * attention the same rows, so the step writes them once).
  */
 #define T6I_META_CHANNELS 4
 /* Host copies per channel. A call waits only for the write of T6I_META_RING calls before it, so the host can
@@ -277,6 +279,7 @@ struct t6_context {
     size_t meta_host_capacity[T6I_META_CHANNELS][T6I_META_RING];
     cl_event meta_event[T6I_META_CHANNELS][T6I_META_RING];
     int meta_next[T6I_META_CHANNELS];
+    size_t meta_last_bytes[T6I_META_CHANNELS]; /* of the last write, in the ring slot before meta_next; 0: none */
 
     cl_mem scratch[T6I_SCRATCH_CHANNELS];
     size_t scratch_capacity[T6I_SCRATCH_CHANNELS];
@@ -328,6 +331,17 @@ struct t6_layer {
     cl_mem inv_freq;    /* D/2 floats, (float)(1 / base^(2i/D)) computed in double */
     cl_mem weights_f32; /* fp32 copy of `weights` for CLBlast, made on first use when weight_dtype ≠ f32 */
 };
+
+/**
+ * t6_project as the whole model calls it (model.c; the context locked): rows of `hidden` and `query` from
+ * element 0, slots and positions the model has checked against the cache, the rows' metadata already on the
+ * device (`meta`: a cl_uint2 (slot·capacity + position, position) per row from element 0, written once per
+ * step for every layer), the fused method, and with norm_eps > 0 each hidden row RMSNorm'd inside the product
+ * (the model's rmsnorm(x) before attention, one command fewer). T6_ERROR_UNSUPPORTED, with nothing enqueued,
+ * when the call takes the tiles kernel (many rows on GPUs), which has no norm: normalize first then.
+ */
+t6_status t6i_project_model(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, cl_mem meta,
+                            const int *slots, const int *positions, cl_mem query, float norm_eps);
 
 /** The projection's self-test: a small odd layer through both methods against t6_ref_project (projection.c). */
 t6_status t6i_self_test_projection(t6_context *ctx);

@@ -204,7 +204,13 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
 
     for (uint row0 = 0; row0 < rows; row0 += T6_GEMV_BLOCK) {
         const uint block_rows = min(rows - row0, (uint)T6_GEMV_BLOCK);
+        /* Every block sums T6_GEMV_BLOCK rows, a short last block repeating its last row (whose sums are
+         * dropped): fixed trip counts keep the sums in registers and the loops free of branches. */
+        uint row_at[T6_GEMV_BLOCK];
+        #pragma unroll
+        for (uint r = 0; r < T6_GEMV_BLOCK; r++) row_at[r] = min(r, block_rows - 1) * chunks;
         GEMV_X acc[GEMV_VALUES];
+        #pragma unroll
         for (uint v = 0; v < GEMV_VALUES; v++) acc[v] = (GEMV_X)(0.0f);
         if (column < n) {
             const __global MODEL_WSTORE *w = weight + (size_t)column * k;
@@ -222,35 +228,36 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
                 const GEMV_X u0 = GEMV_LOAD_W(w2, c), u1 = GEMV_LOAD_W(w2, c + T6_GEMV_LANES);
                 const GEMV_X u2 = GEMV_LOAD_W(w2, c + 2 * T6_GEMV_LANES), u3 = GEMV_LOAD_W(w2, c + 3 * T6_GEMV_LANES);
 #endif
-                for (uint r = 0; r < T6_GEMV_BLOCK; r++)
-                    if (r < block_rows) {
-                        const __global GEMV_X *xr = xb + r * chunks + c;
-                        const GEMV_X x0 = xr[0], x1 = xr[T6_GEMV_LANES], x2 = xr[2 * T6_GEMV_LANES];
-                        const GEMV_X x3 = xr[3 * T6_GEMV_LANES];
-                        /* Two short chains, then one add to the running sum: a CPU's FMA latency
-                         * stalls only that add. */
-                        acc[r] += fma(w1, x1, w0 * x0) + fma(w3, x3, w2_ * x2);
+                #pragma unroll
+                for (uint r = 0; r < T6_GEMV_BLOCK; r++) {
+                    const __global GEMV_X *xr = xb + row_at[r] + c;
+                    const GEMV_X x0 = xr[0], x1 = xr[T6_GEMV_LANES], x2 = xr[2 * T6_GEMV_LANES];
+                    const GEMV_X x3 = xr[3 * T6_GEMV_LANES];
+                    /* Two short chains, then one add to the running sum: a CPU's FMA latency stalls only
+                     * that add. */
+                    acc[r] += fma(w1, x1, w0 * x0) + fma(w3, x3, w2_ * x2);
 #if T6_GEMV_SWIGLU
-                        acc[T6_GEMV_BLOCK + r] += fma(u1, x1, u0 * x0) + fma(u3, x3, u2 * x2);
+                    acc[T6_GEMV_BLOCK + r] += fma(u1, x1, u0 * x0) + fma(u3, x3, u2 * x2);
 #endif
-                    }
+                }
             }
             for (; c < chunks; c += T6_GEMV_LANES) {
                 const GEMV_X w0 = GEMV_LOAD_W(w, c);
 #if T6_GEMV_SWIGLU
                 const GEMV_X u0 = GEMV_LOAD_W(w2, c);
 #endif
-                for (uint r = 0; r < T6_GEMV_BLOCK; r++)
-                    if (r < block_rows) {
-                        const GEMV_X x0 = xb[r * chunks + c];
-                        acc[r] = fma(w0, x0, acc[r]);
+                #pragma unroll
+                for (uint r = 0; r < T6_GEMV_BLOCK; r++) {
+                    const GEMV_X x0 = xb[row_at[r] + c];
+                    acc[r] = fma(w0, x0, acc[r]);
 #if T6_GEMV_SWIGLU
-                        acc[T6_GEMV_BLOCK + r] = fma(u0, x0, acc[T6_GEMV_BLOCK + r]);
+                    acc[T6_GEMV_BLOCK + r] = fma(u0, x0, acc[T6_GEMV_BLOCK + r]);
 #endif
-                    }
+                }
             }
         }
         float value[GEMV_VALUES];
+        #pragma unroll
         for (uint v = 0; v < GEMV_VALUES; v++) value[v] = GEMV_HSUM(acc[v]);
 #if T6_GEMV_LANES > 1
         for (uint v0 = 0; v0 < GEMV_VALUES; v0 += GEMV_REDUCE) {

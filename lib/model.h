@@ -104,8 +104,8 @@ typedef struct t6i_gemv_call {
 t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call);
 
 /** A product of the model: t6i_gemv, or where the model runs on CLBlast (model->gemv false, or many rows of
- *  fp32 weights: a prefill) CLBlast's SGEMM/SGEMV with the norm and SwiGLU as kernels of their own (through
- *  model->normed and model->fc). */
+ *  fp32 weights on a GPU: a prefill) CLBlast's SGEMM/SGEMV with the norm and SwiGLU as kernels of their own
+ *  (through model->normed and model->fc). */
 t6_status t6i_model_product(t6_model *model, const t6i_gemv_call *call);
 
 /** Whether t6i_model_product runs `rows` rows on t6i_gemv (one command per product). */

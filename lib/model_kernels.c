@@ -57,8 +57,11 @@ t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call)
      * weights where CLBlast's SGEMV read 146-961). CPUs: one work-item per column walking the row with 8-wide
      * vectors, 16 columns a group so that even a short output (n = C) makes groups for every core. */
     const int lanes = ctx->info.is_gpu ? 32 : 1, size = ctx->info.is_gpu ? 256 : 16;
+    /* Rows summed at once: on PoCL (AMD EPYC) blocks of 8 rows of 8-wide sums run out of registers (8 rows
+     * took 4× the time of 4, not 2×), while a GPU lane holds 8 rows' sums easily. */
+    const int block_max = ctx->info.is_gpu ? 8 : 4;
     int block = 1;
-    while (block < call->rows && block < 8) block *= 2;
+    while (block < call->rows && block < block_max) block *= 2;
     char options[192] = "";
     t6i_define(options, sizeof options, "T6_WEIGHT_DTYPE", call->weight_dtype);
     t6i_define(options, sizeof options, "T6_GEMV_VEC", gemv_vector(ctx, call));
@@ -81,13 +84,15 @@ cleanup:
     return status;
 }
 
-/* The most rows of fp32 weights a product runs on t6_model_gemv; more (a prefill's chunk) go to CLBlast's
- * SGEMM, whose register tiles reuse each weight across rows where the GEMV re-reads it per block of 8. */
+/* The most rows of fp32 weights a product runs on t6_model_gemv on a GPU; more (a prefill's chunk) go to
+ * CLBlast's SGEMM, whose register tiles reuse each weight across rows where the GEMV re-reads it per block of
+ * 8. On PoCL CLBlast is the slower at every size (1 row of 1024 × 5460: 0.6 ms against 14; 128 rows of
+ * 1024 × 2048: 18-30 ms against 106-157), so the GEMV takes every product there. */
 #define GEMV_FP32_ROWS 64
 
 bool t6i_model_uses_gemv(const t6_model *model, int rows)
 {
-    return model->gemv && (model->config.weight_dtype != T6_F32 || rows <= GEMV_FP32_ROWS);
+    return model->gemv && (!model->ctx->info.is_gpu || model->config.weight_dtype != T6_F32 || rows <= GEMV_FP32_ROWS);
 }
 
 /* out = in · Wᵀ (+ out) on CLBlast, fp32 weights: SGEMV for one row, SGEMM for more. */

@@ -468,6 +468,28 @@ START_TEST(half_weights_take_half_the_bytes)
 }
 END_TEST
 
+/* The CLBlast products (a GPU's prefill with fp32 weights; every product where the GEMV fails its check at
+ * creation), with the norm and SwiGLU as kernels of their own, against the GEMV's: prefill and decode. */
+START_TEST(clblast_products_agree)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, T6_MODEL_TPA);
+    float logits[2][2 * VOCAB];
+    const int slots[2] = {0, 1}, tokens[2] = {7, 31};
+    for (int path = 0; path < 2; path++) {
+        model->gemv = path == 0;
+        for (int s = 0; s < 2; s++) {
+            T6T_OK(ctx, t6_model_reset(model, s));
+            T6T_OK(ctx, t6_model_prefill(model, s, SEQUENCE - s, sequence, NULL));
+        }
+        T6T_OK(ctx, t6_model_decode(model, 2, slots, tokens, logits[path]));
+    }
+    ck_assert_double_le(relative(logits[1], logits[0], 2 * VOCAB), 1e-5);
+    t6_model_destroy(model);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
 /* A step of more sequences than a block of the GEMV's rows (8) against the same steps one sequence at a time. */
 START_TEST(a_large_batch_matches_single_steps)
 {
@@ -537,6 +559,7 @@ int main(void)
     tcase_add_test(tc, a_decode_step_is_few_commands);
     tcase_add_test(tc, half_weights_take_half_the_bytes);
     tcase_add_test(tc, a_large_batch_matches_single_steps);
+    tcase_add_test(tc, clblast_products_agree);
     suite_add_tcase(suite, tc);
     return t6t_run(suite);
 }

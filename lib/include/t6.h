@@ -451,7 +451,7 @@ T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const 
  * t6_kv_cache). Every weight is stored on the device in weight_dtype (fp16 and bf16: two bytes each, read as
  * such). The dense products run on the library's GEMV kernel, with the RMSNorm before them, SwiGLU and the
  * residual adds folded in, so that a decode step enqueues few commands (t6_context_command_count; TPA: five a
- * layer); a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that kernel
+ * layer); on GPUs a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that kernel
  * fails its check at creation runs fp32 weights on CLBlast; fp16 or bf16 weights are then
  * T6_ERROR_UNSUPPORTED, the message naming weight_dtype f32 as the fallback.
  *

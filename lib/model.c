@@ -37,6 +37,7 @@ void t6_model_destroy(t6_model *model)
                          &model->fc,    &model->act,     &model->logits,   &model->row_meta};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) release(buffers[i]);
     free(model->row_meta_host);
+    free(model->lengths);
     free(model);
 }
 
@@ -89,6 +90,7 @@ static t6_status create_activations(t6_model *model)
     if (err != CL_SUCCESS) model->row_meta = NULL;
     T6I_CHECK_CL(ctx, err, "clCreateBuffer(model rows)");
     T6I_ALLOC(ctx, model->row_meta_host, T6I_MODEL_META_SIZE(model));
+    T6I_ALLOC(ctx, model->lengths, model->max_rows);
 cleanup:
     return status;
 }
@@ -226,10 +228,9 @@ static t6_status forward(t6_model *model, int rows, const int *slots, const int 
     t6_status status = T6_SUCCESS;
     const t6_model_config *c = &model->config;
     const int C = c->model_dim, F = c->mlp_hidden, width = c->heads * c->head_dim;
-    int *lengths = NULL;
+    int *lengths = model->lengths;
     const t6_dtype dtype = c->weight_dtype;
     const float eps = c->norm_eps;
-    T6I_ALLOC(model->ctx, lengths, rows);
     for (int i = 0; i < rows; i++) lengths[i] = positions[i] + 1;
     T6I_TRY(t6i_model_upload_rows(model, rows, slots, tokens, positions));
     T6I_TRY(t6i_model_embed(model, rows));
@@ -253,7 +254,6 @@ static t6_status forward(t6_model *model, int rows, const int *slots, const int 
         T6I_TRY(t6i_model_product(model, &head));
     }
 cleanup:
-    free(lengths);
     return status;
 }
 

@@ -47,6 +47,8 @@ struct t6_model {
     cl_uint *row_meta_host;
     cl_event row_meta_event;
     bool gemv;               /* the products run on t6_model_gemv (false: CLBlast, after its probe failed) */
+    cl_kernel embed_kernel;  /* once found (owned by the context's program cache) */
+    int *lengths;            /* max_rows: a step's attention lengths */
     size_t weight_bytes;     /* device memory of every weight (t6_model_weight_bytes) */
 };
 

@@ -46,8 +46,9 @@ t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call)
 {
     static const char name[] = "t6_model_gemv";
     t6_status status = T6_SUCCESS;
-    T6I_REQUIRE(ctx, call->rows >= 1 && call->k >= 1 && call->n >= 1, "internal: t6i_gemv(rows=%d, k=%d, n=%d)",
-                call->rows, call->k, call->n);
+    T6I_REQUIRE(ctx, call->rows >= 1 && call->k >= 1 && call->n >= 1 && t6i_dtype_valid(call->weight_dtype),
+                "internal: t6i_gemv(rows=%d, k=%d, n=%d, weight dtype %d)", call->rows, call->k, call->n,
+                (int)call->weight_dtype);
     T6I_REQUIRE(ctx, call->norm_eps <= 0.0f || call->rows <= T6I_GEMV_NORM_ROWS,
                 "internal: t6i_gemv with the norm takes at most %d rows, not %d", T6I_GEMV_NORM_ROWS, call->rows);
     T6I_REQUIRE(ctx, call->in_offset + (size_t)call->rows * (size_t)call->k <= UINT32_MAX &&
@@ -60,18 +61,23 @@ t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call)
     /* Rows summed at once: on PoCL (AMD EPYC) blocks of 8 rows of 8-wide sums run out of registers (8 rows
      * took 4× the time of 4, not 2×), while a GPU lane holds 8 rows' sums easily. */
     const int block_max = ctx->info.is_gpu ? 8 : 4;
-    int block = 1;
-    while (block < call->rows && block < block_max) block *= 2;
-    char options[192] = "";
-    t6i_define(options, sizeof options, "T6_WEIGHT_DTYPE", call->weight_dtype);
-    t6i_define(options, sizeof options, "T6_GEMV_VEC", gemv_vector(ctx, call));
-    t6i_define(options, sizeof options, "T6_GEMV_LANES", lanes);
-    t6i_define(options, sizeof options, "T6_GEMV_SIZE", size);
-    t6i_define(options, sizeof options, "T6_GEMV_BLOCK", block);
-    t6i_define(options, sizeof options, "T6_GEMV_NORM", call->norm_eps > 0.0f);
-    t6i_define(options, sizeof options, "T6_GEMV_SWIGLU", call->swiglu);
-    cl_kernel kernel = NULL;
-    T6I_TRY(t6i_get_kernel(ctx, "model", options, name, &kernel));
+    int block = 1, block_log2 = 0;
+    while (block < call->rows && block < block_max) block *= 2, block_log2++;
+    const int vec = gemv_vector(ctx, call), vec_log2 = vec == 8 ? 3 : vec == 4 ? 2 : vec == 2 ? 1 : 0;
+    const bool norm = call->norm_eps > 0.0f;
+    cl_kernel *cached = &ctx->gemv_kernels[call->weight_dtype][vec_log2][block_log2][norm][call->swiglu];
+    if (!*cached) {
+        char options[192] = "";
+        t6i_define(options, sizeof options, "T6_WEIGHT_DTYPE", call->weight_dtype);
+        t6i_define(options, sizeof options, "T6_GEMV_VEC", vec);
+        t6i_define(options, sizeof options, "T6_GEMV_LANES", lanes);
+        t6i_define(options, sizeof options, "T6_GEMV_SIZE", size);
+        t6i_define(options, sizeof options, "T6_GEMV_BLOCK", block);
+        t6i_define(options, sizeof options, "T6_GEMV_NORM", norm);
+        t6i_define(options, sizeof options, "T6_GEMV_SWIGLU", call->swiglu);
+        T6I_TRY(t6i_get_kernel(ctx, "model", options, name, cached));
+    }
+    cl_kernel kernel = *cached;
     t6i_arg args[] = {T6I_ARG_MEM(call->in),     T6I_ARG_UINT(call->in_offset),  T6I_ARG_UINT(call->rows),
                       T6I_ARG_UINT(call->k),     T6I_ARG_MEM(call->weight),      T6I_ARG_UINT(call->n),
                       T6I_ARG_MEM(call->out),    T6I_ARG_UINT(call->out_offset), T6I_ARG_UINT(call->accumulate),
@@ -270,8 +276,8 @@ cleanup:
 t6_status t6i_model_embed(t6_model *model, int rows)
 {
     t6_status status = T6_SUCCESS;
-    cl_kernel kernel = NULL;
-    T6I_TRY(model_kernel(model, "t6_model_embed", &kernel));
+    if (!model->embed_kernel) T6I_TRY(model_kernel(model, "t6_model_embed", &model->embed_kernel));
+    cl_kernel kernel = model->embed_kernel;
     t6i_arg args[] = {T6I_ARG_MEM(model->wte), T6I_ARG_MEM(model->row_meta),
                       T6I_ARG_UINT(T6I_MODEL_META_TOKENS(model)), T6I_ARG_MEM(model->x), T6I_ARG_UINT(rows)};
     T6I_TRY(t6i_set_args(model->ctx, kernel, "t6_model_embed", args, 5));

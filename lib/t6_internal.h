@@ -288,6 +288,10 @@ struct t6_context {
     int decode_mma; /* kernel 3's tensor-core probe (attention_decode.c): 0 not run, 1 passed, -1 failed */
     int mma16_probe[2]; /* the tensor-core kernels' probe per cache type, fp16 then bf16 (attention_mma.c): the same */
     t6_precision precision; /* the default of attention calls: strict or fast, never T6_PRECISION_DEFAULT */
+    /* model_kernels.c's t6_model_gemv per (weight dtype, log2 vector width, log2 row block, norm, SwiGLU):
+     * found without building an options string, a decode step's largest host cost in t6 after the sources'
+     * scans. Owned by the program cache. */
+    cl_kernel gemv_kernels[3][4][4][2][2];
 };
 
 /* ---- devices (device.c) ---- */

@@ -16,10 +16,6 @@ static void release(cl_mem *buffer)
 void t6_model_destroy(t6_model *model)
 {
     if (!model) return;
-    if (model->row_meta_event) {
-        clWaitForEvents(1, &model->row_meta_event);
-        clReleaseEvent(model->row_meta_event);
-    }
     for (int i = 0; model->layers && i < model->config.layers; i++) {
         t6i_model_layer *layer = &model->layers[i];
         t6_layer_destroy(layer->tpa);
@@ -34,7 +30,7 @@ void t6_model_destroy(t6_model *model)
     if (model->lm_head == model->wte) model->lm_head = NULL;
     cl_mem *buffers[] = {&model->wte,   &model->lm_head, &model->inv_freq, &model->x,   &model->normed,
                          &model->qkv,   &model->query,   &model->key,      &model->value, &model->attn,
-                         &model->fc,    &model->act,     &model->logits,   &model->row_meta};
+                         &model->fc,    &model->act,     &model->logits};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) release(buffers[i]);
     free(model->row_meta_host);
     free(model->lengths);
@@ -84,12 +80,7 @@ static t6_status create_activations(t6_model *model)
                      "clEnqueueFillBuffer(model activations)");
         t6i_count_commands(ctx, 1);
     }
-    cl_int err = CL_SUCCESS;
-    model->row_meta = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY, T6I_MODEL_META_SIZE(model) * sizeof(cl_uint),
-                                     NULL, &err);
-    if (err != CL_SUCCESS) model->row_meta = NULL;
-    T6I_CHECK_CL(ctx, err, "clCreateBuffer(model rows)");
-    T6I_ALLOC(ctx, model->row_meta_host, T6I_MODEL_META_SIZE(model));
+    T6I_ALLOC(ctx, model->row_meta_host, T6I_MODEL_META_SIZE(model->max_rows));
     T6I_ALLOC(ctx, model->lengths, model->max_rows);
 cleanup:
     return status;

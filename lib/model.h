@@ -41,22 +41,23 @@ struct t6_model {
     cl_mem fc;               /* 2F */
     cl_mem act;              /* F */
     cl_mem logits;           /* max(slots, 1) rows of V */
-    /* What every kernel of a step needs about its rows, written once per step without blocking from a host
-     * copy that must stay untouched until the write is done: T6I_MODEL_META_* below. */
+    /* What every kernel of a step needs about its rows, written once per step through t6i_upload_meta's
+     * channel T6I_MODEL_META_CHANNEL (its ring of host copies lets the host run steps ahead of the device):
+     * T6I_MODEL_META_* below. row_meta is that channel's buffer, valid for the commands of the step. */
     cl_mem row_meta;
-    cl_uint *row_meta_host;
-    cl_event row_meta_event;
+    cl_uint *row_meta_host;  /* T6I_MODEL_META_SIZE(max_rows): where the step's metadata is put together */
     bool gemv;               /* the products run on t6_model_gemv (false: CLBlast, after its probe failed) */
     cl_kernel embed_kernel;  /* once found (owned by the context's program cache) */
     int *lengths;            /* max_rows: a step's attention lengths */
     size_t weight_bytes;     /* device memory of every weight (t6_model_weight_bytes) */
 };
 
-/* row_meta's layout, in cl_uints from its start: the projection's (slot·capacity + position, position) pair
- * per row (t6i_projection_call), then the rows' token ids, then their positions. */
-#define T6I_MODEL_META_TOKENS(model) (2 * (size_t)(model)->max_rows)
-#define T6I_MODEL_META_POSITIONS(model) (3 * (size_t)(model)->max_rows)
-#define T6I_MODEL_META_SIZE(model) (4 * (size_t)(model)->max_rows)
+/* row_meta's layout for a step of `rows` rows, in cl_uints from its start: the projection's
+ * (slot·capacity + position, position) pair per row (t6i_projection_call), the token ids, the positions. */
+#define T6I_MODEL_META_CHANNEL 4
+#define T6I_MODEL_META_TOKENS(rows) (2 * (size_t)(rows))
+#define T6I_MODEL_META_POSITIONS(rows) (3 * (size_t)(rows))
+#define T6I_MODEL_META_SIZE(rows) (4 * (size_t)(rows))
 
 /* ---- checkpoint shapes (model_config.c) ---- */
 

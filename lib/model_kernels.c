@@ -247,30 +247,16 @@ t6_status t6i_model_check_gemv(t6_model *model)
 t6_status t6i_model_upload_rows(t6_model *model, int rows, const int *slots, const int *tokens,
                                 const int *positions)
 {
-    t6_status status = T6_SUCCESS;
-    t6_context *ctx = model->ctx;
-    /* The previous write still reads the host copy until it completes. */
-    if (model->row_meta_event) {
-        T6I_CHECK_CL(ctx, clWaitForEvents(1, &model->row_meta_event), "clWaitForEvents(model rows)");
-        clReleaseEvent(model->row_meta_event);
-        model->row_meta_event = NULL;
-    }
     cl_uint *meta = model->row_meta_host;
     const size_t capacity = (size_t)model->config.capacity;
     for (int i = 0; i < rows; i++) {
         meta[2 * i] = (cl_uint)((size_t)slots[i] * capacity + (size_t)positions[i]);
         meta[2 * i + 1] = (cl_uint)positions[i];
-        meta[T6I_MODEL_META_TOKENS(model) + (size_t)i] = (cl_uint)tokens[i];
-        meta[T6I_MODEL_META_POSITIONS(model) + (size_t)i] = (cl_uint)positions[i];
+        meta[T6I_MODEL_META_TOKENS(rows) + (size_t)i] = (cl_uint)tokens[i];
+        meta[T6I_MODEL_META_POSITIONS(rows) + (size_t)i] = (cl_uint)positions[i];
     }
-    T6I_CHECK_CL(ctx,
-                 clEnqueueWriteBuffer(ctx->queue, model->row_meta, CL_FALSE, 0,
-                                      T6I_MODEL_META_SIZE(model) * sizeof *meta, meta, 0, NULL,
-                                      &model->row_meta_event),
-                 "clEnqueueWriteBuffer(model rows)");
-    t6i_count_commands(ctx, 1);
-cleanup:
-    return status;
+    return t6i_upload_meta(model->ctx, T6I_MODEL_META_CHANNEL, meta, T6I_MODEL_META_SIZE(rows) * sizeof *meta,
+                           &model->row_meta);
 }
 
 t6_status t6i_model_embed(t6_model *model, int rows)
@@ -279,7 +265,7 @@ t6_status t6i_model_embed(t6_model *model, int rows)
     if (!model->embed_kernel) T6I_TRY(model_kernel(model, "t6_model_embed", &model->embed_kernel));
     cl_kernel kernel = model->embed_kernel;
     t6i_arg args[] = {T6I_ARG_MEM(model->wte), T6I_ARG_MEM(model->row_meta),
-                      T6I_ARG_UINT(T6I_MODEL_META_TOKENS(model)), T6I_ARG_MEM(model->x), T6I_ARG_UINT(rows)};
+                      T6I_ARG_UINT(T6I_MODEL_META_TOKENS(rows)), T6I_ARG_MEM(model->x), T6I_ARG_UINT(rows)};
     T6I_TRY(t6i_set_args(model->ctx, kernel, "t6_model_embed", args, 5));
     size_t local[2] = {64, 1};
     size_t global[2] = {t6i_round_up((size_t)model->config.model_dim, local[0]), (size_t)rows};
@@ -329,7 +315,7 @@ t6_status t6i_model_split_rope(t6_model *model, int rows)
     cl_kernel kernel = NULL;
     T6I_TRY(model_kernel(model, "t6_model_split_rope", &kernel));
     t6i_arg args[] = {T6I_ARG_MEM(model->qkv),      T6I_ARG_MEM(model->row_meta),
-                      T6I_ARG_UINT(T6I_MODEL_META_POSITIONS(model)),
+                      T6I_ARG_UINT(T6I_MODEL_META_POSITIONS(rows)),
                       T6I_ARG_UINT(rows),           T6I_ARG_MEM(model->inv_freq), T6I_ARG_MEM(model->query),
                       T6I_ARG_MEM(model->key),      T6I_ARG_MEM(model->value)};
     T6I_TRY(t6i_set_args(model->ctx, kernel, "t6_model_split_rope", args, 8));

@@ -213,7 +213,7 @@ size_t t6i_round_up(size_t value, size_t multiple);
  * channel's last upload enqueues nothing: the buffer holds it already (every layer of a model step sends its
  * attention the same rows, so the step writes them once).
  */
-#define T6I_META_CHANNELS 4
+#define T6I_META_CHANNELS 5 /* 0 projection, MHA decode; 1 MHA prefill; 2 attention; 3 K/V append; 4 model step */
 /* Host copies per channel. A call waits only for the write of T6I_META_RING calls before it, so the host can
  * enqueue a whole model step (two uploads per layer on one channel) ahead of the device. */
 #define T6I_META_RING 64

@@ -56,8 +56,12 @@ t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call)
                 "internal: t6i_gemv offsets past 32 bits");
     /* GPUs: a team of 32 lanes per column, 8 columns a group (measured on an H200: 856-3542 GB/s of T6-medium's
      * weights where CLBlast's SGEMV read 146-961). CPUs: one work-item per column walking the row with 8-wide
-     * vectors, 16 columns a group so that even a short output (n = C) makes groups for every core. */
-    const int lanes = ctx->info.is_gpu ? 32 : 1, size = ctx->info.is_gpu ? 256 : 16;
+     * vectors, 16 columns a group so that even a short output (n = C) makes groups for every core. A device
+     * with smaller groups gets the largest power of two it takes (the model's check at creation catches a
+     * kernel that still cannot run). */
+    int size = ctx->info.is_gpu ? 256 : 16;
+    while ((size_t)size > ctx->info.max_work_group_size && size > 1) size /= 2;
+    const int lanes = ctx->info.is_gpu ? (size < 32 ? size : 32) : 1;
     /* Rows summed at once: on PoCL (AMD EPYC) blocks of 8 rows of 8-wide sums run out of registers (8 rows
      * took 4× the time of 4, not 2×), while a GPU lane holds 8 rows' sums easily. */
     const int block_max = ctx->info.is_gpu ? 8 : 4;

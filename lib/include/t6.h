@@ -530,7 +530,9 @@ T6_API t6_status t6_model_prefill(t6_model *model, int slot, int count, const in
 /**
  * One decode step for `batch` sequences: token tokens[i] goes to slot slots[i] at that slot's next position,
  * and row i of the logits (batch × V floats, NULL to keep them on the device only) is the prediction after it.
- * Slots must be distinct within a step. The logits stay in t6_model_logits until the next call.
+ * The products read each weight once per step for the whole batch. Slots must be distinct within a step; a
+ * repeated or unknown slot, a full one or a token outside 0..V−1 is T6_ERROR_INVALID_ARGUMENT naming the
+ * entry, with nothing enqueued. The logits stay in t6_model_logits until the next call.
  */
 T6_API t6_status t6_model_decode(t6_model *model, int batch, const int *slots, const int *tokens, float *logits);
 

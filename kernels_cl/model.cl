@@ -132,6 +132,9 @@ __kernel void t6_model_split_rope(const __global float *qkv, const __global int 
 #ifndef T6_GEMV_SWIGLU
 #define T6_GEMV_SWIGLU 0 /* 1: SwiGLU of the two halves of W in the epilogue */
 #endif
+#ifndef T6_GEMV_VACC
+#define T6_GEMV_VACC 0 /* 1: VEC-wide partial sums (CPUs: independent FMAs), 0 scalar ones (GPUs: registers) */
+#endif
 
 #define GEMV_TEAMS (T6_GEMV_SIZE / T6_GEMV_LANES)
 #define GEMV_PARTS (T6_GEMV_SWIGLU ? 2 : 1)
@@ -151,6 +154,17 @@ __kernel void t6_model_split_rope(const __global float *qkv, const __global int 
 #else
 #define GEMV_X float8
 #define GEMV_HSUM(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#endif
+/* Partial sums: VEC-wide (every element of a vector its own chain) or scalar (the products summed within the
+ * vector first: VEC× fewer registers for a block of rows). */
+#if T6_GEMV_VACC
+#define GEMV_ACC GEMV_X
+#define GEMV_PRODUCT(w, x) ((w) * (x))
+#define GEMV_TOTAL(a) GEMV_HSUM(a)
+#else
+#define GEMV_ACC float
+#define GEMV_PRODUCT(w, x) GEMV_HSUM((w) * (x))
+#define GEMV_TOTAL(a) (a)
 #endif
 
 /* Weight chunk i (elements i·VEC .. i·VEC+VEC−1 of p, VEC-aligned) as floats. */
@@ -187,7 +201,10 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
         for (uint v = 0; v < GEMV_REDUCE; v++) {
             sq[v] = 0.0f;
             if (r0 + v < rows)
-                for (uint c = lid; c < k; c += T6_GEMV_SIZE) sq[v] = fma(xs[(r0 + v) * k + c], xs[(r0 + v) * k + c], sq[v]);
+                for (uint c = lid; c < k; c += T6_GEMV_SIZE) {
+                    const float e = xs[(r0 + v) * k + c];
+                    sq[v] = fma(e, e, sq[v]);
+                }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (uint v = 0; v < GEMV_REDUCE; v++) partial[v][lid] = sq[v];
@@ -197,7 +214,8 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
                 for (uint v = 0; v < GEMV_REDUCE; v++) partial[v][lid] += partial[v][lid + stride];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (lid < GEMV_REDUCE && r0 + lid < rows) row_scale[r0 + lid] = 1.0f / sqrt(partial[lid][0] / (float)k + norm_eps);
+        if (lid < GEMV_REDUCE && r0 + lid < rows)
+            row_scale[r0 + lid] = 1.0f / sqrt(partial[lid][0] / (float)k + norm_eps);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
@@ -209,9 +227,9 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
         uint row_at[T6_GEMV_BLOCK];
         #pragma unroll
         for (uint r = 0; r < T6_GEMV_BLOCK; r++) row_at[r] = min(r, block_rows - 1) * chunks;
-        GEMV_X acc[GEMV_VALUES];
+        GEMV_ACC acc[GEMV_VALUES];
         #pragma unroll
-        for (uint v = 0; v < GEMV_VALUES; v++) acc[v] = (GEMV_X)(0.0f);
+        for (uint v = 0; v < GEMV_VALUES; v++) acc[v] = (GEMV_ACC)(0.0f);
         if (column < n) {
             const __global MODEL_WSTORE *w = weight + (size_t)column * k;
 #if T6_GEMV_SWIGLU
@@ -233,11 +251,13 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
                     const __global GEMV_X *xr = xb + row_at[r] + c;
                     const GEMV_X x0 = xr[0], x1 = xr[T6_GEMV_LANES], x2 = xr[2 * T6_GEMV_LANES];
                     const GEMV_X x3 = xr[3 * T6_GEMV_LANES];
-                    /* Two short chains, then one add to the running sum: a CPU's FMA latency stalls only
+                    /* Two short sums, then one add to the running sum: a CPU's FMA latency stalls only
                      * that add. */
-                    acc[r] += fma(w1, x1, w0 * x0) + fma(w3, x3, w2_ * x2);
+                    acc[r] += (GEMV_PRODUCT(w0, x0) + GEMV_PRODUCT(w1, x1)) +
+                              (GEMV_PRODUCT(w2_, x2) + GEMV_PRODUCT(w3, x3));
 #if T6_GEMV_SWIGLU
-                    acc[T6_GEMV_BLOCK + r] += fma(u1, x1, u0 * x0) + fma(u3, x3, u2 * x2);
+                    acc[T6_GEMV_BLOCK + r] +=
+                        (GEMV_PRODUCT(u0, x0) + GEMV_PRODUCT(u1, x1)) + (GEMV_PRODUCT(u2, x2) + GEMV_PRODUCT(u3, x3));
 #endif
                 }
             }
@@ -249,16 +269,16 @@ void t6_model_gemv(const __global float *in, uint in_offset, uint rows, uint k, 
                 #pragma unroll
                 for (uint r = 0; r < T6_GEMV_BLOCK; r++) {
                     const GEMV_X x0 = xb[row_at[r] + c];
-                    acc[r] = fma(w0, x0, acc[r]);
+                    acc[r] += GEMV_PRODUCT(w0, x0);
 #if T6_GEMV_SWIGLU
-                    acc[T6_GEMV_BLOCK + r] = fma(u0, x0, acc[T6_GEMV_BLOCK + r]);
+                    acc[T6_GEMV_BLOCK + r] += GEMV_PRODUCT(u0, x0);
 #endif
                 }
             }
         }
         float value[GEMV_VALUES];
         #pragma unroll
-        for (uint v = 0; v < GEMV_VALUES; v++) value[v] = GEMV_HSUM(acc[v]);
+        for (uint v = 0; v < GEMV_VALUES; v++) value[v] = GEMV_TOTAL(acc[v]);
 #if T6_GEMV_LANES > 1
         for (uint v0 = 0; v0 < GEMV_VALUES; v0 += GEMV_REDUCE) {
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous round's reads are done */

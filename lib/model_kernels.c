@@ -54,9 +54,10 @@ t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call)
     T6I_REQUIRE(ctx, call->in_offset + (size_t)call->rows * (size_t)call->k <= UINT32_MAX &&
                          call->out_offset + (size_t)call->rows * (size_t)call->n <= UINT32_MAX,
                 "internal: t6i_gemv offsets past 32 bits");
-    /* GPUs: a team of 32 lanes per column, 8 columns a group (measured on an H200: 856-3542 GB/s of T6-medium's
-     * weights where CLBlast's SGEMV read 146-961). CPUs: one work-item per column walking the row with 8-wide
-     * vectors, 16 columns a group so that even a short output (n = C) makes groups for every core. A device
+    /* GPUs: a team of 32 lanes per column, 8 columns a group, scalar sums (measured on an H200: 856-3542 GB/s of
+     * T6-medium's weights where CLBlast's SGEMV read 146-961). CPUs: one work-item per column walking the row
+     * with 8-wide vectors and sums, 16 columns a group so that even a short output (n = C) makes groups for
+     * every core. A device
      * with smaller groups gets the largest power of two it takes (the model's check at creation catches a
      * kernel that still cannot run). */
     int size = ctx->info.is_gpu ? 256 : 16;
@@ -79,6 +80,7 @@ t6_status t6i_gemv(t6_context *ctx, const t6i_gemv_call *call)
         t6i_define(options, sizeof options, "T6_GEMV_BLOCK", block);
         t6i_define(options, sizeof options, "T6_GEMV_NORM", norm);
         t6i_define(options, sizeof options, "T6_GEMV_SWIGLU", call->swiglu);
+        t6i_define(options, sizeof options, "T6_GEMV_VACC", !ctx->info.is_gpu);
         T6I_TRY(t6i_get_kernel(ctx, "model", options, name, cached));
     }
     cl_kernel kernel = *cached;

@@ -233,7 +233,8 @@ END_TEST
 /* t6i_gemv against a double-precision product fed the very weights the device holds (rounded to the dtype): row
  * counts below, at and past a block of 8 (and past the norm's 128), row lengths that take each load width
  * (8, 4, 2, 1), outputs that leave a group partly empty, offsets into both buffers, and every fold (norm,
- * SwiGLU, accumulation) in each weight dtype. */
+ * SwiGLU, accumulation) in each weight dtype; in both of the kernel's layouts, the GPUs' (teams of 32 lanes,
+ * scalar sums) and the CPUs' (a work-item per column, vector sums), whatever the test device is. */
 typedef struct gemv_case {
     int rows, k, n, in_offset, out_offset, accumulate, swiglu, norm;
 } gemv_case;
@@ -308,8 +309,17 @@ START_TEST(gemv_matches_the_reference)
         {13, 100, 45, 4, 0, 0, 1, 1},   {1, 48, 33, 0, 0, 0, 1, 1},   {64, 36, 19, 0, 2, 1, 0, 1},
         {130, 24, 11, 0, 0, 0, 0, 0},
     };
-    for (int d = T6_F32; d <= T6_BF16; d++)
-        for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) check_gemv_case(ctx, &rng, &cases[t], (t6_dtype)d);
+    const int is_gpu = ctx->info.is_gpu;
+    for (int layout = 0; layout < 2; layout++) {
+        /* The layout follows the device kind: pose as the other kind, with the kernels found so far forgotten. */
+        ctx->info.is_gpu = layout;
+        memset(ctx->gemv_kernels, 0, sizeof ctx->gemv_kernels);
+        for (int d = T6_F32; d <= T6_BF16; d++)
+            for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++)
+                check_gemv_case(ctx, &rng, &cases[t], (t6_dtype)d);
+    }
+    ctx->info.is_gpu = is_gpu;
+    memset(ctx->gemv_kernels, 0, sizeof ctx->gemv_kernels);
     /* The norm holds at most T6I_GEMV_NORM_ROWS rows' scales; calls past it are an internal error. */
     const t6i_gemv_call too_many = {T6I_GEMV_NORM_ROWS + 1, 4, 4, NULL, NULL, NULL, 0, 0, T6_F32, false, false,
                                     1e-6f};
@@ -318,99 +328,120 @@ START_TEST(gemv_matches_the_reference)
 }
 END_TEST
 
-/* The factor projection with the RMSNorm folded in (t6i_project_model, the model's call) against
- * t6_ref_project of the normalized rows in double, fed the weights the layer holds (rounded to its dtype): an
- * odd shape (C = 100, H = 5, ranks 3, 1, 2), row counts of a decode step and of more, each in fp32 and bf16. */
-START_TEST(projection_folds_the_norm)
+/* One weight dtype of projection_folds_the_norm, with the projection's tunables as the context has them. */
+static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype, int layout)
 {
     enum { C = 100, H = 5, D = 32, RQ = 3, RK = 1, RV = 2, MAX_ROWS = 7, CAPACITY = 64 };
-    t6_context *ctx = t6t_context();
-    t6t_rng rng = t6t_rng_make(43);
     const int sizes[6] = {H * RQ, H * RK, H * RV, RQ * D, RK * D, RV * D};
     const float eps = 1.1920929e-07f;
-    for (int d = T6_F32; d <= T6_BF16; d += T6_BF16 - T6_F32) {
-        const t6_layer_config config = {C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, (t6_dtype)d};
-        float *w[6];
-        double *w_ref[6], *ref[6];
-        for (int f = 0; f < 6; f++) {
-            const size_t count = (size_t)sizes[f] * C;
-            w[f] = malloc(count * sizeof *w[f]);
-            w_ref[f] = malloc(count * sizeof *w_ref[f]);
-            ref[f] = malloc((size_t)MAX_ROWS * sizes[f] * sizeof *ref[f]);
-            t6t_fill_normal(&rng, w[f], count, 0.1);
-            for (size_t i = 0; i < count; i++) w_ref[f][i] = t6_round_to_dtype((t6_dtype)d, w[f][i]);
+    const t6_layer_config config = {C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, dtype};
+    float *w[6];
+    double *w_ref[6], *ref[6];
+    for (int f = 0; f < 6; f++) {
+        const size_t count = (size_t)sizes[f] * C;
+        w[f] = malloc(count * sizeof *w[f]);
+        w_ref[f] = malloc(count * sizeof *w_ref[f]);
+        ref[f] = malloc((size_t)MAX_ROWS * sizes[f] * sizeof *ref[f]);
+        t6t_fill_normal(rng, w[f], count, 0.1);
+        for (size_t i = 0; i < count; i++) w_ref[f][i] = t6_round_to_dtype(dtype, w[f][i]);
+    }
+    const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
+    t6_layer *layer = NULL;
+    t6_cache *cache = NULL;
+    T6T_OK(ctx, t6_layer_create(ctx, &config, &weights, &layer));
+    const t6_cache_config cache_config = {H, D, RK, RV, 2, CAPACITY, T6_F32};
+    T6T_OK(ctx, t6_cache_create(ctx, &cache_config, &cache));
+    const size_t query_row = t6_query_row_size(&config);
+    float hidden[MAX_ROWS * C], got[MAX_ROWS * (H * RQ + RQ * D)];
+    double normed[MAX_ROWS * C];
+    cl_mem hidden_buffer = NULL, query_buffer = NULL, meta_buffer = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, MAX_ROWS * C, &hidden_buffer));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, MAX_ROWS * query_row, &query_buffer));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * MAX_ROWS, &meta_buffer));
+    static const int row_counts[] = {1, 3, MAX_ROWS};
+    for (size_t t = 0; t < sizeof row_counts / sizeof row_counts[0]; t++) {
+        const int rows = row_counts[t];
+        int slots[MAX_ROWS], positions[MAX_ROWS];
+        cl_uint meta[2 * MAX_ROWS];
+        for (int i = 0; i < rows; i++) {
+            slots[i] = i % 2;
+            positions[i] = (int)(t * 17) + 3 * i;
+            meta[2 * i] = (cl_uint)(slots[i] * CAPACITY + positions[i]);
+            meta[2 * i + 1] = (cl_uint)positions[i];
         }
-        const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
-        t6_layer *layer = NULL;
-        t6_cache *cache = NULL;
-        T6T_OK(ctx, t6_layer_create(ctx, &config, &weights, &layer));
-        const t6_cache_config cache_config = {H, D, RK, RV, 2, CAPACITY, T6_F32};
-        T6T_OK(ctx, t6_cache_create(ctx, &cache_config, &cache));
-        const size_t query_row = t6_query_row_size(&config);
-        float hidden[MAX_ROWS * C], got[MAX_ROWS * (H * RQ + RQ * D)];
-        double normed[MAX_ROWS * C];
-        cl_mem hidden_buffer = NULL, query_buffer = NULL, meta_buffer = NULL;
-        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, MAX_ROWS * C, &hidden_buffer));
-        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, MAX_ROWS * query_row, &query_buffer));
-        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * MAX_ROWS, &meta_buffer));
-        static const int row_counts[] = {1, 3, MAX_ROWS};
-        for (size_t t = 0; t < sizeof row_counts / sizeof row_counts[0]; t++) {
-            const int rows = row_counts[t];
-            int slots[MAX_ROWS], positions[MAX_ROWS];
-            cl_uint meta[2 * MAX_ROWS];
-            for (int i = 0; i < rows; i++) {
-                slots[i] = i % 2;
-                positions[i] = (int)(t * 17) + 3 * i;
-                meta[2 * i] = (cl_uint)(slots[i] * CAPACITY + positions[i]);
-                meta[2 * i + 1] = (cl_uint)positions[i];
-            }
-            t6t_fill_normal(&rng, hidden, (size_t)rows * C, 3.0);
+        t6t_fill_normal(rng, hidden, (size_t)rows * C, 3.0);
+        for (int r = 0; r < rows; r++) {
+            double squares = 0.0;
+            for (int c = 0; c < C; c++) squares += (double)hidden[r * C + c] * hidden[r * C + c];
+            for (int c = 0; c < C; c++) normed[r * C + c] = hidden[r * C + c] / sqrt(squares / C + eps);
+        }
+        T6T_OK(ctx, t6_buffer_upload(ctx, hidden_buffer, T6_F32, 0, (size_t)rows * C, hidden));
+        ck_assert_int_eq(clEnqueueWriteBuffer(t6_context_cl_queue(ctx), meta_buffer, CL_TRUE, 0,
+                                              2 * (size_t)rows * sizeof *meta, meta, 0, NULL, NULL),
+                         CL_SUCCESS);
+        t6i_lock(ctx);
+        t6_status status = t6i_project_model(layer, cache, rows, hidden_buffer, meta_buffer, slots, positions,
+                                             query_buffer, eps);
+        t6i_unlock(ctx);
+        T6T_OK(ctx, status);
+        const double *const list[6] = {w_ref[0], w_ref[1], w_ref[2], w_ref[3], w_ref[4], w_ref[5]};
+        T6T_OK(NULL, t6_ref_project(&config, list, rows, normed, positions, ref[0], ref[3], ref[1], ref[4], ref[2],
+                                    ref[5]));
+        T6T_OK(ctx, t6_buffer_download(ctx, query_buffer, T6_F32, 0, (size_t)rows * query_row, got));
+        char what[96];
+        for (int r = 0; r < rows; r++) {
+            snprintf(what, sizeof what, "layout %d %s rows=%d row %d: A_Q", layout, t6_dtype_name(dtype),
+                     rows, r);
+            T6T_CLOSE(got + r * query_row, ref[0] + r * H * RQ, H * RQ, 1e-4, what);
+            snprintf(what, sizeof what, "layout %d %s rows=%d row %d: B_Q", layout, t6_dtype_name(dtype),
+                     rows, r);
+            T6T_CLOSE(got + r * query_row + H * RQ, ref[3] + r * RQ * D, RQ * D, 1e-4, what);
+        }
+        for (int f = T6_FACTOR_A_K; f <= T6_FACTOR_B_V; f++) {
+            const int matrix = f == T6_FACTOR_A_K ? 1 : f == T6_FACTOR_A_V ? 2 : f == T6_FACTOR_B_K ? 4 : 5;
             for (int r = 0; r < rows; r++) {
-                double squares = 0.0;
-                for (int c = 0; c < C; c++) squares += (double)hidden[r * C + c] * hidden[r * C + c];
-                for (int c = 0; c < C; c++) normed[r * C + c] = hidden[r * C + c] / sqrt(squares / C + eps);
-            }
-            T6T_OK(ctx, t6_buffer_upload(ctx, hidden_buffer, T6_F32, 0, (size_t)rows * C, hidden));
-            ck_assert_int_eq(clEnqueueWriteBuffer(t6_context_cl_queue(ctx), meta_buffer, CL_TRUE, 0,
-                                                  2 * (size_t)rows * sizeof *meta, meta, 0, NULL, NULL),
-                             CL_SUCCESS);
-            t6i_lock(ctx);
-            t6_status status = t6i_project_model(layer, cache, rows, hidden_buffer, meta_buffer, slots, positions,
-                                                 query_buffer, eps);
-            t6i_unlock(ctx);
-            T6T_OK(ctx, status);
-            const double *const list[6] = {w_ref[0], w_ref[1], w_ref[2], w_ref[3], w_ref[4], w_ref[5]};
-            T6T_OK(NULL, t6_ref_project(&config, list, rows, normed, positions, ref[0], ref[3], ref[1], ref[4], ref[2],
-                                        ref[5]));
-            T6T_OK(ctx, t6_buffer_download(ctx, query_buffer, T6_F32, 0, (size_t)rows * query_row, got));
-            char what[96];
-            for (int r = 0; r < rows; r++) {
-                snprintf(what, sizeof what, "%s rows=%d row %d: A_Q", t6_dtype_name((t6_dtype)d), rows, r);
-                T6T_CLOSE(got + r * query_row, ref[0] + r * H * RQ, H * RQ, 1e-4, what);
-                snprintf(what, sizeof what, "%s rows=%d row %d: B_Q", t6_dtype_name((t6_dtype)d), rows, r);
-                T6T_CLOSE(got + r * query_row + H * RQ, ref[3] + r * RQ * D, RQ * D, 1e-4, what);
-            }
-            for (int f = T6_FACTOR_A_K; f <= T6_FACTOR_B_V; f++) {
-                const int matrix = f == T6_FACTOR_A_K ? 1 : f == T6_FACTOR_A_V ? 2 : f == T6_FACTOR_B_K ? 4 : 5;
-                for (int r = 0; r < rows; r++) {
-                    float factor[RV * D];
-                    T6T_OK(ctx, t6_cache_read(cache, (t6_cache_factor)f, slots[r], positions[r], 1, factor));
-                    snprintf(what, sizeof what, "%s rows=%d row %d: cache factor %d", t6_dtype_name((t6_dtype)d),
-                             rows, r, f);
-                    T6T_CLOSE(factor, ref[matrix] + (size_t)r * sizes[matrix], (size_t)sizes[matrix], 1e-4, what);
-                }
+                float factor[RV * D];
+                T6T_OK(ctx, t6_cache_read(cache, (t6_cache_factor)f, slots[r], positions[r], 1, factor));
+                snprintf(what, sizeof what, "layout %d %s rows=%d row %d: cache factor %d", layout,
+                         t6_dtype_name(dtype), rows, r, f);
+                T6T_CLOSE(factor, ref[matrix] + (size_t)r * sizes[matrix], (size_t)sizes[matrix], 1e-4, what);
             }
         }
-        clReleaseMemObject(hidden_buffer);
-        clReleaseMemObject(query_buffer);
-        clReleaseMemObject(meta_buffer);
-        t6_cache_destroy(cache);
-        t6_layer_destroy(layer);
-        for (int f = 0; f < 6; f++) {
-            free(w[f]);
-            free(w_ref[f]);
-            free(ref[f]);
+    }
+    clReleaseMemObject(hidden_buffer);
+    clReleaseMemObject(query_buffer);
+    clReleaseMemObject(meta_buffer);
+    t6_cache_destroy(cache);
+    t6_layer_destroy(layer);
+    for (int f = 0; f < 6; f++) {
+        free(w[f]);
+        free(w_ref[f]);
+        free(ref[f]);
+    }
+}
+
+/* The factor projection with the RMSNorm folded in (t6i_project_model, the model's call) against
+ * t6_ref_project of the normalized rows in double, fed the weights the layer holds (rounded to its dtype): an
+ * odd shape (C = 100, H = 5, ranks 3, 1, 2), row counts of a decode step and of more, each in fp32 and bf16,
+ * with the rows kernel shaped for the test device, then as the GPUs' defaults shape it (128 lanes splitting C,
+ * vector and scalar sums). */
+START_TEST(projection_folds_the_norm)
+{
+    t6_context *ctx = t6t_context();
+    t6t_rng rng = t6t_rng_make(43);
+    static const struct {
+        const char *name;
+        int value;
+    } gpu_layout[] = {{"T6_PRJ_ROWS_MAX", 16}, {"T6_PRJ_RW_BLOCK", 16}, {"T6_PRJ_RW_LANES", 128},
+                      {"T6_PRJ_RW_COLS", 4},   {"T6_PRJ_RW_VW", 4}};
+    for (int layout = 0; layout < 3; layout++) {
+        if (layout > 0) {
+            for (size_t p = 0; p < sizeof gpu_layout / sizeof gpu_layout[0]; p++)
+                T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, gpu_layout[p].name, gpu_layout[p].value));
+            T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_RW_VACC", layout == 1));
         }
+        check_projection_norm(ctx, &rng, T6_F32, layout);
+        check_projection_norm(ctx, &rng, T6_BF16, layout);
     }
     t6_context_destroy(ctx);
 }

@@ -1,7 +1,7 @@
 /*
  * model.h — the whole T6 model (internal; never installed): the object shared by model.c (creation and the
  * forward pass), model_config.c (checkpoint shapes), model_weights.c (weights on the device) and
- * model_kernels.c (the small kernels of kernels_cl/model.cl and the CLBlast products).
+ * model_kernels.c (the products on kernels_cl/model.cl's GEMV or CLBlast, and model.cl's small kernels).
  */
 #ifndef T6_MODEL_H
 #define T6_MODEL_H

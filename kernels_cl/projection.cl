@@ -58,6 +58,10 @@
 #define T6_PRJ_ROWS 1 /* rows kernel: rows per group (the call's rows rounded up to a power of two, at most
                          T6_PRJ_RW_BLOCK) */
 #endif
+#ifndef T6_PRJ_NORM
+#define T6_PRJ_NORM 0 /* rows kernel: 1 RMSNorms each hidden row first (the whole model's rmsnorm(x) before
+                         attention): x / sqrt(mean(x²) + norm_eps), folded in as a scale of the row's sums */
+#endif
 
 /* ---- tunables (lib/params.c has the same defaults and ranges) ---- */
 #ifndef T6_PRJ_ROWS_MAX
@@ -254,8 +258,10 @@ inline prj_outputs prj_row_outputs(__global float *query, uint query_offset, uin
 /* ---- t6_project_rows: few rows, one read of each weight ---- */
 
 #define RW_OUTPUTS (T6_PRJ_RW_COLS * T6_PRJ_ROWS)
-#define RW_PITCH (RW_OUTPUTS + 1) /* odd: lanes writing the same output hit distinct banks */
-#define RW_PARTS (T6_PRJ_RW_LANES >= RW_OUTPUTS ? T6_PRJ_RW_LANES / RW_OUTPUTS : 1)
+/* With the norm, each row's sum of squares rides along as one more value per row. */
+#define RW_VALUES (RW_OUTPUTS + (T6_PRJ_NORM ? T6_PRJ_ROWS : 0))
+#define RW_PITCH (RW_VALUES + 1) /* odd: lanes writing the same output hit distinct banks */
+#define RW_PARTS (T6_PRJ_RW_LANES >= RW_VALUES ? T6_PRJ_RW_LANES / RW_VALUES : 1)
 #define RW_STEP (T6_PRJ_RW_LANES * T6_PRJ_RW_VW)
 #define RW_PASSES ((PRJ_C + RW_STEP - 1) / RW_STEP)
 #define RW_UNROLL (RW_PASSES < 8 ? RW_PASSES : 8)
@@ -274,16 +280,18 @@ inline prj_outputs prj_row_outputs(__global float *query, uint query_offset, uin
 
 /* Group (g, b) computes packed columns g·COLS .. g·COLS+COLS−1 for rows b·ROWS .. b·ROWS+ROWS−1: its lanes
  * split C, each reading VW consecutive weights per column and pass (a group's loads of one weight row are
- * contiguous), then the lanes' partial sums are reduced in local memory. */
+ * contiguous), then the lanes' partial sums are reduced in local memory. The lanes read each hidden value of
+ * the block once between them, so with T6_PRJ_NORM they also sum its square: the row's RMSNorm costs no
+ * extra pass (RoPE and the projection are linear, so scaling the sums is scaling x). */
 __kernel __attribute__((reqd_work_group_size(T6_PRJ_RW_LANES, 1, 1)))
 void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, uint rows,
                      const __global WSTORE *restrict weights, const __global float *restrict inv_freq,
                      const __global uint2 *restrict meta, __global float *restrict query, uint query_offset,
                      __global CSTORE *restrict a_k, __global CSTORE *restrict a_v, __global CSTORE *restrict b_k,
-                     __global CSTORE *restrict b_v)
+                     __global CSTORE *restrict b_v, float norm_eps)
 {
     __local float partial[T6_PRJ_RW_LANES * RW_PITCH];
-    __local float sums[RW_PARTS * RW_OUTPUTS];
+    __local float sums[RW_PARTS * RW_VALUES];
     const uint lane = get_local_id(0);
     const uint col0 = get_group_id(0) * T6_PRJ_RW_COLS;
     const uint row0 = get_group_id(1) * T6_PRJ_ROWS;
@@ -297,6 +305,11 @@ void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, 
         #pragma unroll
         for (uint n = 0; n < T6_PRJ_ROWS; n++) acc[col][n] = (RW_ACC)(0.0f);
     }
+#if T6_PRJ_NORM
+    RW_ACC squares[T6_PRJ_ROWS];
+    #pragma unroll
+    for (uint n = 0; n < T6_PRJ_ROWS; n++) squares[n] = (RW_ACC)(0.0f);
+#endif
 
     /* Fixed pass counts let the compiler unroll and issue a lane's weight loads up front (decode needs most of
      * the weights in flight at once to reach DRAM bandwidth); at most RW_UNROLL passes at a time, so that a
@@ -311,6 +324,9 @@ void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, 
             for (uint n = 0; n < T6_PRJ_ROWS; n++) {
                 x[n] = (RW_VEC)(0.0f);
                 if (n < block_rows) PRJ_LOAD_X(T6_PRJ_RW_VW, x_rows + n * PRJ_C, c, x[n]);
+#if T6_PRJ_NORM
+                squares[n] = RW_FMA(x[n], x[n], squares[n]);
+#endif
             }
             #pragma unroll
             for (uint col = 0; col < T6_PRJ_RW_COLS; col++) {
@@ -327,12 +343,16 @@ void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, 
         #pragma unroll
         for (uint n = 0; n < T6_PRJ_ROWS; n++) partial[lane * RW_PITCH + col * T6_PRJ_ROWS + n] = RW_SUM(acc[col][n]);
     }
+#if T6_PRJ_NORM
+    #pragma unroll
+    for (uint n = 0; n < T6_PRJ_ROWS; n++) partial[lane * RW_PITCH + RW_OUTPUTS + n] = RW_SUM(squares[n]);
+#endif
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint task = lane; task < RW_PARTS * RW_OUTPUTS; task += T6_PRJ_RW_LANES) {
-        const uint o = task % RW_OUTPUTS, part = task / RW_OUTPUTS;
+    for (uint task = lane; task < RW_PARTS * RW_VALUES; task += T6_PRJ_RW_LANES) {
+        const uint o = task % RW_VALUES, part = task / RW_VALUES;
         float s = 0.0f;
         for (uint k = part; k < T6_PRJ_RW_LANES; k += RW_PARTS) s += partial[k * RW_PITCH + o];
-        sums[part * RW_OUTPUTS + o] = s;
+        sums[part * RW_VALUES + o] = s;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 
@@ -341,9 +361,16 @@ void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, 
         if (n >= block_rows) continue;
         float x0 = 0.0f, x1 = 0.0f;
         for (uint part = 0; part < RW_PARTS; part++) {
-            x0 += sums[part * RW_OUTPUTS + (2 * pair) * T6_PRJ_ROWS + n];
-            x1 += sums[part * RW_OUTPUTS + (2 * pair + 1) * T6_PRJ_ROWS + n];
+            x0 += sums[part * RW_VALUES + (2 * pair) * T6_PRJ_ROWS + n];
+            x1 += sums[part * RW_VALUES + (2 * pair + 1) * T6_PRJ_ROWS + n];
         }
+#if T6_PRJ_NORM
+        float row_squares = 0.0f;
+        for (uint part = 0; part < RW_PARTS; part++) row_squares += sums[part * RW_VALUES + RW_OUTPUTS + n];
+        const float scale = 1.0f / sqrt(row_squares / (float)PRJ_C + norm_eps);
+        x0 *= scale;
+        x1 *= scale;
+#endif
         const prj_outputs out = prj_row_outputs(query, query_offset, row0 + n, meta);
         prj_store_pair(col0 + 2 * pair, x0, x1, &out, inv_freq, a_k, a_v, b_k, b_v);
     }

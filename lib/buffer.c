@@ -46,6 +46,7 @@ t6_status t6i_transfer(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t of
                             : clEnqueueReadBuffer(ctx->queue, buffer, CL_TRUE, offset * element, count * element,
                                                   host, 0, NULL, NULL);
         T6I_CHECK_CL(ctx, err, upload ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer");
+        t6i_count_commands(ctx, 1);
         goto cleanup;
     }
     size_t chunk = count < STAGING_ELEMENTS ? count : STAGING_ELEMENTS;
@@ -59,11 +60,13 @@ t6_status t6i_transfer(t6_context *ctx, cl_mem buffer, t6_dtype dtype, size_t of
                          clEnqueueWriteBuffer(ctx->queue, buffer, CL_TRUE, byte_offset, n * element, staging, 0,
                                               NULL, NULL),
                          "clEnqueueWriteBuffer");
+            t6i_count_commands(ctx, 1);
         } else {
             T6I_CHECK_CL(ctx,
                          clEnqueueReadBuffer(ctx->queue, buffer, CL_TRUE, byte_offset, n * element, staging, 0, NULL,
                                              NULL),
                          "clEnqueueReadBuffer");
+            t6i_count_commands(ctx, 1);
             t6i_unpack(dtype, staging, host + done, n);
         }
     }

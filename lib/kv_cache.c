@@ -158,7 +158,9 @@ t6_status t6_kv_cache_append(t6_kv_cache *cache, int rows, cl_mem k, size_t k_of
     }
     t6i_op_begin(ctx);
     cl_mem meta = NULL;
-    T6I_TRY(t6i_upload_meta(ctx, 0, targets, 2 * (size_t)rows * sizeof *targets, &meta));
+    /* A channel of its own (MHA decode uses 0): a model step appends the same rows in every layer, and
+     * t6i_upload_meta writes them only once while nothing else uses the channel in between. */
+    T6I_TRY(t6i_upload_meta(ctx, 3, targets, 2 * (size_t)rows * sizeof *targets, &meta));
     char options[64] = "";
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", c->dtype);
     cl_kernel kernel = NULL;

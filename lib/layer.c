@@ -179,6 +179,7 @@ t6_status t6_layer_create(t6_context *ctx, const t6_layer_config *config, const 
     t6i_pack(config->weight_dtype, packed, stored, count);
     T6I_CHECK_CL(ctx, clEnqueueWriteBuffer(ctx->queue, layer->weights, CL_TRUE, 0, count * element, stored, 0, NULL, NULL),
                  "clEnqueueWriteBuffer(layer weights)");
+    t6i_count_commands(ctx, 1);
     *out = layer;
     layer = NULL;
 cleanup:
@@ -215,6 +216,7 @@ t6_status t6_layer_create_from_buffers(t6_context *ctx, const t6_layer_config *c
     const size_t bytes = (size_t)l.rows_allocated * (size_t)l.ld * t6_dtype_size(config->weight_dtype);
     T6I_CHECK_CL(ctx, clEnqueueFillBuffer(ctx->queue, layer->weights, &zero, sizeof zero, 0, bytes, 0, NULL, NULL),
                  "clEnqueueFillBuffer(layer weights)");
+    t6i_count_commands(ctx, 1);
     char options[160] = "";
     t6i_define(options, sizeof options, "T6_WEIGHT_DTYPE", config->weight_dtype);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", config->head_dim);
@@ -232,6 +234,7 @@ t6_status t6_layer_create_from_buffers(t6_context *ctx, const t6_layer_config *c
         /* Not an operation: no event, so that t6_context_last_op_time keeps the last projection's time. */
         T6I_CHECK_CL(ctx, clEnqueueNDRangeKernel(ctx->queue, kernel, 2, NULL, global, local, 0, NULL, NULL),
                      "clEnqueueNDRangeKernel(t6_layer_pack)");
+        t6i_count_commands(ctx, 1);
     }
     /* The caller may release its buffers as soon as this returns. */
     T6I_CHECK_CL(ctx, clFinish(ctx->queue), "clFinish(layer weights)");
@@ -301,6 +304,7 @@ t6_status t6i_layer_weights_f32(t6_layer *layer, cl_mem *out)
     /* Made once per layer: no event, so that it is not timed as part of the first CLBlast projection. */
     T6I_CHECK_CL(ctx, clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL),
                  "clEnqueueNDRangeKernel(t6_convert)");
+    t6i_count_commands(ctx, 1);
     layer->weights_f32 = copy;
     copy = NULL;
     *out = layer->weights_f32;

@@ -16,10 +16,6 @@ static void release(cl_mem *buffer)
 void t6_model_destroy(t6_model *model)
 {
     if (!model) return;
-    if (model->row_meta_event) {
-        clWaitForEvents(1, &model->row_meta_event);
-        clReleaseEvent(model->row_meta_event);
-    }
     for (int i = 0; model->layers && i < model->config.layers; i++) {
         t6i_model_layer *layer = &model->layers[i];
         t6_layer_destroy(layer->tpa);
@@ -34,9 +30,10 @@ void t6_model_destroy(t6_model *model)
     if (model->lm_head == model->wte) model->lm_head = NULL;
     cl_mem *buffers[] = {&model->wte,   &model->lm_head, &model->inv_freq, &model->x,   &model->normed,
                          &model->qkv,   &model->query,   &model->key,      &model->value, &model->attn,
-                         &model->fc,    &model->act,     &model->logits,   &model->row_meta};
+                         &model->fc,    &model->act,     &model->logits};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) release(buffers[i]);
     free(model->row_meta_host);
+    free(model->lengths);
     free(model);
 }
 
@@ -81,12 +78,10 @@ static t6_status create_activations(t6_model *model)
                      "clGetMemObjectInfo(model activations)");
         T6I_CHECK_CL(ctx, clEnqueueFillBuffer(ctx->queue, outputs[i], &zero, sizeof zero, 0, bytes, 0, NULL, NULL),
                      "clEnqueueFillBuffer(model activations)");
+        t6i_count_commands(ctx, 1);
     }
-    cl_int err = CL_SUCCESS;
-    model->row_meta = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY, 2 * rows * sizeof(int), NULL, &err);
-    if (err != CL_SUCCESS) model->row_meta = NULL;
-    T6I_CHECK_CL(ctx, err, "clCreateBuffer(model rows)");
-    T6I_ALLOC(ctx, model->row_meta_host, 2 * rows);
+    T6I_ALLOC(ctx, model->row_meta_host, T6I_MODEL_META_SIZE(model->max_rows));
+    T6I_ALLOC(ctx, model->lengths, model->max_rows);
 cleanup:
     return status;
 }
@@ -102,6 +97,7 @@ static t6_status create(t6_context *ctx, const t6_model_config *config, const t6
     model->config = *config;
     model->max_rows = config->slots > T6I_MODEL_PREFILL_ROWS ? config->slots : T6I_MODEL_PREFILL_ROWS;
     T6I_ALLOC(ctx, model->layers, config->layers);
+    T6I_TRY(t6i_model_check_gemv(model));
     T6I_TRY(create_activations(model));
     T6I_TRY(st ? t6i_model_load_weights(model, st) : t6i_model_random_weights(model, seed));
     *out = model;
@@ -164,16 +160,30 @@ static t6_status slot_length(const t6_model *model, int slot, int *length)
                         : t6_kv_cache_length(first->kv_cache, slot, length);
 }
 
-/* Attention of `rows` rows (their positions already in row_meta) from model->normed into model->attn. A
- * prefill is one sequence: slots[0] from positions[0] on. */
+/* rmsnorm(x) of `rows` rows into model->normed, as a kernel of its own. */
+static t6_status normalize(t6_model *model, int rows)
+{
+    return t6i_model_rmsnorm(model, 0, rows, model->x, model->normed);
+}
+
+/* Attention of rmsnorm(x) for `rows` rows (their metadata already in row_meta) into model->attn. A prefill is
+ * one sequence: slots[0] from positions[0] on. The norm folds into the product that reads x (the factor
+ * projection, or MHA's q/k/v product) where that can take it. */
 static t6_status attention(t6_model *model, t6i_model_layer *layer, int rows, const int *slots,
                            const int *positions, const int *lengths, bool prefill)
 {
     t6_status status = T6_SUCCESS;
     const t6_model_config *c = &model->config;
     if (c->attention == T6_MODEL_TPA) {
-        T6I_TRY(t6_project(layer->tpa, layer->cache, rows, model->normed, 0, slots, positions, model->query, 0,
-                           NULL));
+        status = t6i_project_model(layer->tpa, layer->cache, rows, model->x, model->row_meta, slots, positions,
+                                   model->query, c->norm_eps);
+        if (status == T6_ERROR_UNSUPPORTED) {
+            /* Many rows on a GPU take the projection's tiles kernel, which has no norm. */
+            T6I_TRY(normalize(model, rows));
+            T6I_TRY(t6i_project_model(layer->tpa, layer->cache, rows, model->normed, model->row_meta, slots,
+                                      positions, model->query, 0.0f));
+        }
+        T6I_TRY(status);
         if (prefill)
             T6I_TRY(t6_attention_prefill(layer->cache, c->rank_q, 1, slots, positions, &rows, model->query, 0,
                                          model->attn, 0, NULL));
@@ -182,8 +192,9 @@ static t6_status attention(t6_model *model, t6i_model_layer *layer, int rows, co
                                         0, NULL));
     } else {
         const int width = c->heads * c->head_dim;
-        T6I_TRY(t6i_model_linear(model, rows, model->normed, 0, c->model_dim, layer->w_qkv, 3 * width, model->qkv, 0,
-                                 false));
+        const t6i_gemv_call qkv = {rows, c->model_dim, 3 * width, model->x, layer->w_qkv, model->qkv, 0, 0,
+                                   c->weight_dtype, false, false, c->norm_eps};
+        T6I_TRY(t6i_model_product(model, &qkv));
         T6I_TRY(t6i_model_split_rope(model, rows));
         T6I_TRY(t6_kv_cache_append(layer->kv_cache, rows, model->key, 0, model->value, 0, slots, positions));
         if (prefill)
@@ -208,29 +219,32 @@ static t6_status forward(t6_model *model, int rows, const int *slots, const int 
     t6_status status = T6_SUCCESS;
     const t6_model_config *c = &model->config;
     const int C = c->model_dim, F = c->mlp_hidden, width = c->heads * c->head_dim;
-    int *lengths = NULL;
-    T6I_ALLOC(model->ctx, lengths, rows);
+    int *lengths = model->lengths;
+    const t6_dtype dtype = c->weight_dtype;
+    const float eps = c->norm_eps;
     for (int i = 0; i < rows; i++) lengths[i] = positions[i] + 1;
-    T6I_TRY(t6i_model_upload_rows(model, rows, tokens, positions));
+    T6I_TRY(t6i_model_upload_rows(model, rows, slots, tokens, positions));
     T6I_TRY(t6i_model_embed(model, rows));
     for (int i = 0; i < c->layers; i++) {
         t6i_model_layer *layer = &model->layers[i];
-        T6I_TRY(t6i_model_rmsnorm(model, 0, rows, model->x, model->normed));
+        /* A decode step's layer is five commands: the projection (with the norm), attention, then three
+         * products with the residual adds, the second norm and SwiGLU folded in (t6i_model_product). */
         T6I_TRY(attention(model, layer, rows, slots, positions, lengths, prefill));
-        /* The residual adds ride on the products' beta = 1: x += W·a costs no extra pass over x. */
-        T6I_TRY(t6i_model_linear(model, rows, model->attn, 0, width, layer->w_attn_proj, C, model->x, 0, true));
-        T6I_TRY(t6i_model_rmsnorm(model, 0, rows, model->x, model->normed));
-        T6I_TRY(t6i_model_linear(model, rows, model->normed, 0, C, layer->w_fc, 2 * F, model->fc, 0, false));
-        T6I_TRY(t6i_model_swiglu(model, rows));
-        T6I_TRY(t6i_model_linear(model, rows, model->act, 0, F, layer->w_mlp_proj, C, model->x, 0, true));
+        const t6i_gemv_call attn_proj = {rows, width, C, model->attn, layer->w_attn_proj, model->x, 0, 0, dtype,
+                                         true, false, 0.0f};
+        const t6i_gemv_call fc = {rows, C, F, model->x, layer->w_fc, model->act, 0, 0, dtype, false, true, eps};
+        const t6i_gemv_call mlp_proj = {rows, F, C, model->act, layer->w_mlp_proj, model->x, 0, 0, dtype, true,
+                                        false, 0.0f};
+        T6I_TRY(t6i_model_product(model, &attn_proj));
+        T6I_TRY(t6i_model_product(model, &fc));
+        T6I_TRY(t6i_model_product(model, &mlp_proj));
     }
     if (logits_from >= 0) {
-        T6I_TRY(t6i_model_rmsnorm(model, logits_from, rows - logits_from, model->x, model->normed));
-        T6I_TRY(t6i_model_linear(model, rows - logits_from, model->normed, (size_t)logits_from * (size_t)C, C,
-                                 model->lm_head, c->vocab_size, model->logits, 0, false));
+        const t6i_gemv_call head = {rows - logits_from, C, c->vocab_size, model->x, model->lm_head, model->logits,
+                                    (size_t)logits_from * (size_t)C, 0, dtype, false, false, eps};
+        T6I_TRY(t6i_model_product(model, &head));
     }
 cleanup:
-    free(lengths);
     return status;
 }
 
@@ -356,6 +370,22 @@ t6_status t6_model_reset(t6_model *model, int slot)
 cleanup:
     t6i_unlock(model->ctx);
     return status;
+}
+
+t6_status t6_model_weight_bytes(const t6_model *model, size_t *bytes)
+{
+    if (!model || !bytes)
+        return t6i_fail(model ? model->ctx : NULL, T6_ERROR_INVALID_ARGUMENT, "t6_model_weight_bytes: NULL argument");
+    size_t total = model->weight_bytes;
+    for (int i = 0; i < model->config.layers; i++) {
+        const t6_layer *tpa = model->layers[i].tpa;
+        if (!tpa) continue;
+        const size_t elements = (size_t)tpa->rows_allocated * (size_t)tpa->ld;
+        total += elements * t6_dtype_size(tpa->config.weight_dtype);
+        if (tpa->weights_f32) total += elements * sizeof(float); /* made for CLBlast projections only */
+    }
+    *bytes = total;
+    return T6_SUCCESS;
 }
 
 t6_status t6_model_layer_cache(t6_model *model, int layer, t6_cache **cache, t6_kv_cache **kv_cache)

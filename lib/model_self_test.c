@@ -56,8 +56,8 @@ t6_status t6i_self_test_model(t6_context *ctx)
     T6I_ALLOC(ctx, host, (size_t)VOCAB * WIDTH > largest ? (size_t)VOCAB * WIDTH : largest);
     T6I_ALLOC(ctx, out, largest);
     T6I_ALLOC(ctx, expected, largest);
-    const int tokens[ROWS] = {12, 0, 5}, positions[ROWS] = {0, 3, 1000};
-    T6I_TRY(t6i_model_upload_rows(model, ROWS, tokens, positions));
+    const int slots[ROWS] = {0, 0, 0}, tokens[ROWS] = {12, 0, 5}, positions[ROWS] = {0, 3, 1000};
+    T6I_TRY(t6i_model_upload_rows(model, ROWS, slots, tokens, positions));
 
     /* Embedding: rows of wte, exactly. */
     T6I_TRY(t6i_model_embed(model, ROWS));

@@ -1,5 +1,6 @@
-/* model_weights.c — the model's weights on the device, from a checkpoint or random: dense matrices as fp32
- * buffers for CLBlast (values rounded to the weight dtype), attention through t6 layers and caches. */
+/* model_weights.c — the model's weights on the device, from a checkpoint or random: dense matrices stored in
+ * the weight dtype itself (t6_model_gemv reads fp16 and bf16 as such: half the bytes of fp32 per step),
+ * attention through t6 layers (which store theirs the same way) and caches. */
 #include "model.h"
 
 #include <math.h>
@@ -69,19 +70,22 @@ cleanup:
     return status;
 }
 
-/* A dense fp32 weight buffer of `rows` × cols made of the listed tensors stacked by rows (each parts_rows[i]
- * rows), in `staging` (room for the largest part). */
+/* A dense weight buffer of `rows` × cols in the weight dtype, made of the listed tensors stacked by rows (each
+ * parts_rows[i] rows), through `staging` (room for the largest part). */
 static t6_status dense(t6_model *model, const weight_source *source, int parts, const char *const *names,
                        const size_t *part_rows, size_t cols, float *staging, cl_mem *out)
 {
     t6_status status = T6_SUCCESS;
     size_t rows = 0;
     for (int p = 0; p < parts; p++) rows += part_rows[p];
-    T6I_TRY(t6_buffer_create(model->ctx, T6_F32, rows * cols, out));
+    const t6_dtype dtype = model->config.weight_dtype;
+    T6I_TRY(t6_buffer_create(model->ctx, dtype, rows * cols, out));
+    model->weight_bytes += rows * cols * t6_dtype_size(dtype);
     size_t at = 0;
     for (int p = 0; p < parts; p++) {
+        /* fetch rounded every value to the dtype already: storing it is exact. */
         T6I_TRY(fetch(model, source, names[p], part_rows[p], cols, staging));
-        T6I_TRY(t6_buffer_upload(model->ctx, *out, T6_F32, at, part_rows[p] * cols, staging));
+        T6I_TRY(t6_buffer_upload(model->ctx, *out, dtype, at, part_rows[p] * cols, staging));
         at += part_rows[p] * cols;
     }
 cleanup:

@@ -75,8 +75,9 @@ static void fused_options(const t6i_projection_call *call, const t6i_params *par
     }
 }
 
-/* Both kernels take the call's buffers in the same order; the tiles kernel also takes the partial sums of a
- * split call (NULL otherwise) and the elements of C per range (`k_split` < 0: the rows kernel). */
+/* Both kernels take the call's buffers in the same order; the rows kernel then the norm's ε, the tiles kernel
+ * the partial sums of a split call (NULL otherwise) and the elements of C per range (`k_split` < 0: the rows
+ * kernel). */
 static t6_status launch_fused(t6_context *ctx, cl_kernel kernel, const char *name, const t6i_projection_call *call,
                               cl_mem partials, int k_split, cl_uint dims, const size_t *global, const size_t *local)
 {
@@ -88,8 +89,10 @@ static t6_status launch_fused(t6_context *ctx, cl_kernel kernel, const char *nam
                       T6I_ARG_MEM(call->query),             T6I_ARG_UINT(call->query_offset),
                       T6I_ARG_MEM(cache->factor[T6_FACTOR_A_K]), T6I_ARG_MEM(cache->factor[T6_FACTOR_A_V]),
                       T6I_ARG_MEM(cache->factor[T6_FACTOR_B_K]), T6I_ARG_MEM(cache->factor[T6_FACTOR_B_V]),
-                      T6I_ARG_MEM(partials),                T6I_ARG_UINT(k_split)};
-    T6I_TRY(t6i_set_args(ctx, kernel, name, args, k_split < 0 ? 12 : 14));
+                      /* the rows kernel's last argument is the norm's ε, the tiles kernel's two the split's */
+                      k_split < 0 ? T6I_ARG_FLOAT(call->norm_eps) : T6I_ARG_MEM(partials),
+                      T6I_ARG_UINT(k_split)};
+    T6I_TRY(t6i_set_args(ctx, kernel, name, args, k_split < 0 ? 13 : 14));
     T6I_TRY(t6i_launch(ctx, kernel, name, dims, global, local));
 cleanup:
     return status;
@@ -106,8 +109,10 @@ static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, 
     int bound = 1;
     while (bound < call->rows && bound < block) bound *= 2;
     if (bound > block) bound = block;
-    const int outputs = cols * bound, parts = lanes >= outputs ? lanes / outputs : 1;
-    const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(outputs + 1) + (size_t)(parts * outputs));
+    /* projection.cl's RW_VALUES: the outputs, and each row's sum of squares with the norm. */
+    const int values = cols * bound + (call->norm_eps > 0.0f ? bound : 0);
+    const int parts = lanes >= values ? lanes / values : 1;
+    const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(values + 1) + (size_t)(parts * values));
     /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is here. */
     REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
                    "%s: %d lanes × %d columns × %d rows need %zu bytes of local memory; the device has %llu", name,
@@ -116,6 +121,7 @@ static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, 
     char options[1024] = "";
     fused_options(call, params, true, options, sizeof options);
     t6i_define(options, sizeof options, "T6_PRJ_ROWS", bound);
+    if (call->norm_eps > 0.0f) t6i_define(options, sizeof options, "T6_PRJ_NORM", 1);
     cl_kernel kernel = NULL;
     T6I_TRY(t6i_get_kernel(ctx, "projection", options, name, &kernel));
     const size_t local = (size_t)lanes;
@@ -197,8 +203,11 @@ static t6_status project_fused(t6_context *ctx, const t6i_projection_call *call)
     T6I_TRY(t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &params));
     do {
         if (call->rows <= t6i_param(&params, "T6_PRJ_ROWS_MAX")) status = project_rows(ctx, call, &params);
+        else if (call->norm_eps > 0.0f)
+            status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "t6_project: %d rows take the tiles kernel, which has no norm",
+                              call->rows);
         else status = project_tiles(ctx, call, &params);
-    } while (t6i_params_fall_back(ctx, &status, &shape, &params));
+    } while (status != T6_ERROR_UNSUPPORTED && t6i_params_fall_back(ctx, &status, &shape, &params));
 cleanup:
     return status;
 }
@@ -251,7 +260,7 @@ t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, 
         meta[2 * i + 1] = (cl_uint)positions[i];
     }
     t6i_projection_call call = {layer, cache, rows, hidden, NULL, query, (cl_uint)hidden_offset,
-                                (cl_uint)query_offset};
+                                (cl_uint)query_offset, 0.0f};
     T6I_TRY(t6i_upload_meta(ctx, 0, meta, 2 * (size_t)rows * sizeof *meta, &call.meta));
 
     t6i_op_begin(ctx);
@@ -266,6 +275,23 @@ t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, 
 cleanup:
     free(meta);
     t6i_unlock(ctx);
+    return status;
+}
+
+t6_status t6i_project_model(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, cl_mem meta,
+                            const int *slots, const int *positions, cl_mem query, float norm_eps)
+{
+    t6_status status = T6_SUCCESS;
+    t6_context *ctx = layer->ctx;
+    /* The model made these and checked its rows; what t6_project would still find out per call (the buffers'
+     * sizes through the driver, the cache's shape) holds by construction, so the step skips it. */
+    for (int i = 0; i < rows; i++)
+        T6I_REQUIRE(ctx, positions[i] <= MAX_POSITION,
+                    "t6_model: position %d is over 2^24, where fp32 RoPE angles lose integer positions", positions[i]);
+    const t6i_projection_call call = {layer, cache, rows, hidden, meta, query, 0, 0, norm_eps};
+    T6I_TRY(project_fused(ctx, &call));
+    for (int i = 0; i < rows; i++) t6i_cache_note_written(cache, slots[i], positions[i] + 1);
+cleanup:
     return status;
 }
 

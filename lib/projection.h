@@ -20,6 +20,7 @@ typedef struct t6i_projection_call {
     int rows;
     cl_mem hidden, meta, query;
     cl_uint hidden_offset, query_offset;
+    float norm_eps; /* > 0: each hidden row is RMSNorm'd first (the rows kernel only: t6i_project_model) */
 } t6i_projection_call;
 
 /** The CLBlast method: SGEMM of the hidden states by the packed fp32 weights into scratch, then

@@ -21,6 +21,7 @@ t6_status t6i_project_clblast(t6_context *ctx, const t6i_projection_call *call)
      * kernel only: a marker in front opens the operation's timed span. */
     if (ctx->timing) {
         T6I_CHECK_CL(ctx, clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, &marker), "clEnqueueMarkerWithWaitList");
+        t6i_count_commands(ctx, 1);
         t6i_op_add_event(ctx, marker);
         marker = NULL;
     }
@@ -30,6 +31,7 @@ t6_status t6i_project_clblast(t6_context *ctx, const t6i_projection_call *call)
                                           call->hidden, call->hidden_offset, (size_t)layer->config.model_dim, weights,
                                           0, (size_t)layer->ld, 0.0f, product, 0, columns, &queue,
                                           ctx->timing ? &gemm : NULL);
+    t6i_count_commands(ctx, 1);
     if (code != CLBlastSuccess) {
         status = t6i_fail(ctx, T6_ERROR_CLBLAST, "CLBlastSgemm(%d × %zu × %d) failed with CLBlast status %d",
                           call->rows, columns, layer->config.model_dim, (int)code);

@@ -251,6 +251,10 @@ t6_status t6i_launch(t6_context *ctx, cl_kernel kernel, const char *what, cl_uin
  *  ownership of `event`. */
 void t6i_op_add_event(t6_context *ctx, cl_event event);
 
+/** Counts `count` commands enqueued on the context's queue outside t6i_launch and t6i_upload_meta (writes,
+ *  reads, fills, markers, a CLBlast routine as one), for t6_context_command_count. */
+void t6i_count_commands(t6_context *ctx, unsigned count);
+
 /** Rounds `value` up to a multiple of `multiple`. */
 size_t t6i_round_up(size_t value, size_t multiple);
 
@@ -258,9 +262,11 @@ size_t t6i_round_up(size_t value, size_t multiple);
  * Uploads small per-call metadata (row slots and positions, batch lengths) to a device buffer owned by the
  * context, without a blocking write: the host copy lives in the context until the write has completed.
  * `*out` stays valid for the commands enqueued before the next call of t6i_upload_meta with the same `channel`
- * (0..T6I_META_CHANNELS-1): the queue is in order, so the next write runs after them.
+ * (0..T6I_META_CHANNELS-1): the queue is in order, so the next write runs after them. Data equal to the
+ * channel's last upload enqueues nothing: the buffer holds it already (every layer of a model step sends its
+ * attention the same rows, so the step writes them once).
  */
-#define T6I_META_CHANNELS 4
+#define T6I_META_CHANNELS 5 /* 0 projection, MHA decode; 1 MHA prefill; 2 attention; 3 K/V append; 4 model step */
 /* Host copies per channel. A call waits only for the write of T6I_META_RING calls before it, so the host can
  * enqueue a whole model step (two uploads per layer on one channel) ahead of the device. */
 #define T6I_META_RING 64
@@ -318,6 +324,7 @@ struct t6_context {
 
     bool timing;
     cl_event op_first_event, op_last_event;
+    uint64_t commands; /* commands enqueued on `queue` (t6_context_command_count): t6i_count_commands */
     int op_nesting; /* > 0 inside a composite operation (a model step): inner ops do not start their own */
 
     cl_mem meta[T6I_META_CHANNELS];
@@ -327,6 +334,7 @@ struct t6_context {
     size_t meta_host_capacity[T6I_META_CHANNELS][T6I_META_RING];
     cl_event meta_event[T6I_META_CHANNELS][T6I_META_RING];
     int meta_next[T6I_META_CHANNELS];
+    size_t meta_last_bytes[T6I_META_CHANNELS]; /* of the last write, in the ring slot before meta_next; 0: none */
 
     cl_mem scratch[T6I_SCRATCH_CHANNELS];
     size_t scratch_capacity[T6I_SCRATCH_CHANNELS];
@@ -336,6 +344,10 @@ struct t6_context {
     int decode_mma; /* kernel 3's tensor-core probe (attention_decode.c): 0 not run, 1 passed, -1 failed */
     int mma16_probe[2]; /* the tensor-core kernels' probe per cache type, fp16 then bf16 (attention_mma.c): the same */
     t6_precision precision; /* the default of attention calls: strict or fast, never T6_PRECISION_DEFAULT */
+    /* model_kernels.c's t6_model_gemv per (weight dtype, log2 vector width, log2 row block, norm, SwiGLU):
+     * found without building an options string, a decode step's largest host cost in t6 after the sources'
+     * scans. Owned by the program cache. */
+    cl_kernel gemv_kernels[3][4][4][2][2];
 };
 
 /* ---- devices (device.c) ---- */
@@ -386,6 +398,17 @@ struct t6_layer {
     cl_mem inv_freq;    /* D/2 floats, (float)(1 / base^(2i/D)) computed in double */
     cl_mem weights_f32; /* fp32 copy of `weights` for CLBlast, made on first use when weight_dtype ≠ f32 */
 };
+
+/**
+ * t6_project as the whole model calls it (model.c; the context locked): rows of `hidden` and `query` from
+ * element 0, slots and positions the model has checked against the cache, the rows' metadata already on the
+ * device (`meta`: a cl_uint2 (slot·capacity + position, position) per row from element 0, written once per
+ * step for every layer), the fused method, and with norm_eps > 0 each hidden row RMSNorm'd inside the product
+ * (the model's rmsnorm(x) before attention, one command fewer). T6_ERROR_UNSUPPORTED, with nothing enqueued,
+ * when the call takes the tiles kernel (many rows on GPUs), which has no norm: normalize first then.
+ */
+t6_status t6i_project_model(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, cl_mem meta,
+                            const int *slots, const int *positions, cl_mem query, float norm_eps);
 
 /** The projection's self-test: a small odd layer through both methods against t6_ref_project (projection.c). */
 t6_status t6i_self_test_projection(t6_context *ctx);

@@ -276,7 +276,7 @@ START_TEST(decode_kernel1_configurations_found_wrong)
                  "GROUPS_PER_CU=%d",
                  configs[c].wg_size, configs[c].tile, configs[c].heads, configs[c].value_heads, configs[c].vector,
                  configs[c].groups_per_cu);
-        decode_and_check(&p, NULL, 1, &slot, &length, what);
+        problem_decode_and_check(&p, NULL, 1, &slot, &length, what);
     }
     problem_free(&p);
     t6_context_destroy(ctx);

@@ -1,8 +1,9 @@
-/* check_model.c — the whole-model API on the test device: argument checks, prefill against token-by-token
- * decode, batched against single decode, reset, MHA, and one timed operation per step; and the decode step's
- * GEMV kernel (which the model uses on GPUs only) against a double-precision product on any device. The
- * model's numbers themselves are checked end to end against a float64 numpy model by tests/run_model_e2e.py
- * (CTest model_e2e). */
+/* check_model.c — the whole-model API on the test device: argument checks (bad batches refused before anything
+ * is enqueued), prefill against token-by-token decode, batched against single decode, reset, MHA, weights in
+ * fp16 and bf16, one timed operation and few commands per step; and the model's kernels against
+ * double-precision references on random inputs: the GEMV with its folds (norm, SwiGLU, residual) in every
+ * weight dtype, and the factor projection with the norm folded in. The model's numbers themselves are
+ * checked end to end against a float64 numpy model by tests/run_model_e2e.py (CTest model_e2e). */
 #include "model.h"
 #include "support.h"
 
@@ -45,6 +46,13 @@ static double relative(const float *a, const float *b, size_t n)
     double error = t6t_relative_error(a, ref, n);
     free(ref);
     return error;
+}
+
+static uint64_t commands(t6_context *ctx)
+{
+    uint64_t count = 0;
+    T6T_OK(ctx, t6_context_command_count(ctx, &count));
+    return count;
 }
 
 static const int sequence[] = {5, 17, 3, 40, 0, 22, 9};
@@ -174,6 +182,16 @@ START_TEST(arguments_are_checked)
     const int twice[2] = {1, 1};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 2, twice, sequence, logits));
     ck_assert(strstr(t6_context_last_error(ctx), "twice") != NULL);
+    /* A bad batch is refused before anything is enqueued: a repeated slot, an unknown one, a token past the
+     * vocabulary, each with good entries before it. */
+    const uint64_t before = commands(ctx);
+    const int repeated[3] = {0, 2, 0}, unknown[3] = {0, 1, 3}, good[3] = {0, 1, 2}, past[3] = {1, 2, VOCAB};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 3, repeated, sequence, logits));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 3, unknown, sequence, logits));
+    ck_assert(strstr(t6_context_last_error(ctx), "slots[2]=3") != NULL);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 3, good, past, logits));
+    ck_assert(strstr(t6_context_last_error(ctx), "token 41 (entry 2)") != NULL);
+    ck_assert_uint_eq(commands(ctx), before);
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(model, 1, NULL, sequence, logits));
     T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_model_decode(NULL, 1, &slot, sequence, logits));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_layer_cache(model, 2, NULL, NULL));
@@ -213,60 +231,356 @@ START_TEST(arguments_are_checked)
 }
 END_TEST
 
-/* t6i_gemv against a double-precision product: rows 1..8, row lengths that take each load width (4, 2, 1),
- * outputs that leave a group partly empty, offsets into both buffers, with and without accumulation. */
+/* t6i_gemv against a double-precision product fed the very weights the device holds (rounded to the dtype): row
+ * counts below, at and past a block of 8 (and past the norm's 128), row lengths that take each load width
+ * (8, 4, 2, 1), outputs that leave a group partly empty, offsets into both buffers, and every fold (norm,
+ * SwiGLU, accumulation) in each weight dtype; in both of the kernel's layouts, the GPUs' (teams of 32 lanes,
+ * scalar sums) and the CPUs' (a work-item per column, vector sums), whatever the test device is. */
+typedef struct gemv_case {
+    int rows, k, n, in_offset, out_offset, accumulate, swiglu, norm;
+} gemv_case;
+
+static void check_gemv_case(t6_context *ctx, t6t_rng *rng, const gemv_case *g, t6_dtype dtype)
+{
+    const int rows = g->rows, k = g->k, n = g->n, w_rows = g->swiglu ? 2 * n : n;
+    const size_t in_offset = (size_t)g->in_offset, out_offset = (size_t)g->out_offset;
+    const size_t in_count = in_offset + (size_t)rows * k, out_count = out_offset + (size_t)rows * n;
+    const size_t w_count = (size_t)w_rows * k;
+    float *x = malloc(in_count * sizeof *x), *w = malloc(w_count * sizeof *w);
+    float *y0 = malloc(out_count * sizeof *y0), *y = malloc(out_count * sizeof *y);
+    double *ref = malloc((size_t)rows * n * sizeof *ref);
+    ck_assert(x && w && y0 && y && ref);
+    t6t_fill_normal(rng, x, in_count, 2.0);
+    t6t_fill_normal(rng, w, w_count, 1.0 / sqrt(k));
+    for (size_t i = 0; i < w_count; i++) w[i] = t6_round_to_dtype(dtype, w[i]);
+    t6t_fill_normal(rng, y0, out_count, 1.0);
+    cl_mem in = NULL, weight = NULL, out = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, in_count, &in));
+    T6T_OK(ctx, t6_buffer_create(ctx, dtype, w_count, &weight));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, out_count, &out));
+    T6T_OK(ctx, t6_buffer_upload(ctx, in, T6_F32, 0, in_count, x));
+    T6T_OK(ctx, t6_buffer_upload(ctx, weight, dtype, 0, w_count, w));
+    T6T_OK(ctx, t6_buffer_upload(ctx, out, T6_F32, 0, out_count, y0));
+    const float eps = 1.1920929e-07f;
+    const t6i_gemv_call call = {rows,      k,         n,     in,           weight,    out, in_offset,
+                                out_offset, dtype, g->accumulate, g->swiglu, g->norm ? eps : 0.0f};
+    T6T_OK(ctx, t6i_gemv(ctx, &call));
+    T6T_OK(ctx, t6_buffer_download(ctx, out, T6_F32, 0, out_count, y));
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + in_offset + (size_t)r * k;
+        double scale = 1.0;
+        if (g->norm) {
+            double squares = 0.0;
+            for (int i = 0; i < k; i++) squares += (double)xr[i] * xr[i];
+            scale = 1.0 / sqrt(squares / k + eps);
+        }
+        for (int j = 0; j < n; j++) {
+            double a = 0.0, b = 0.0;
+            for (int i = 0; i < k; i++) a += (double)xr[i] * w[(size_t)j * k + i];
+            a *= scale;
+            if (g->swiglu) {
+                for (int i = 0; i < k; i++) b += (double)xr[i] * w[(size_t)(n + j) * k + i];
+                a = a / (1.0 + exp(-a)) * (b * scale);
+            }
+            ref[(size_t)r * n + j] = (g->accumulate ? y0[out_offset + (size_t)r * n + j] : 0.0) + a;
+        }
+    }
+    char what[160];
+    snprintf(what, sizeof what, "gemv %s rows=%d k=%d n=%d accumulate=%d swiglu=%d norm=%d", t6_dtype_name(dtype),
+             rows, k, n, g->accumulate, g->swiglu, g->norm);
+    T6T_CLOSE(y + out_offset, ref, (size_t)rows * n, 2e-5, what);
+    for (size_t i = 0; i < out_offset; i++) ck_assert_msg(y[i] == y0[i], "%s wrote before its output", what);
+    clReleaseMemObject(in);
+    clReleaseMemObject(weight);
+    clReleaseMemObject(out);
+    free(x);
+    free(w);
+    free(y0);
+    free(y);
+    free(ref);
+}
+
 START_TEST(gemv_matches_the_reference)
 {
     t6_context *ctx = t6t_context();
     t6t_rng rng = t6t_rng_make(41);
-    const struct {
-        int rows, k, n, in_offset, out_offset, accumulate;
-    } cases[] = {{1, 1024, 1000, 0, 0, 0}, {1, 3008, 37, 0, 5, 1}, {3, 50, 61, 2, 0, 1},
-                 {8, 133, 9, 1, 3, 0},     {5, 2730, 17, 0, 0, 1}, {2, 7, 1, 3, 1, 0}};
-    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        const int rows = cases[t].rows, k = cases[t].k, n = cases[t].n;
-        const size_t in_offset = (size_t)cases[t].in_offset, out_offset = (size_t)cases[t].out_offset;
-        const size_t in_count = in_offset + (size_t)rows * k, out_count = out_offset + (size_t)rows * n;
-        float *x = malloc(in_count * sizeof *x), *w = malloc((size_t)n * k * sizeof *w);
-        float *y0 = malloc(out_count * sizeof *y0), *y = malloc(out_count * sizeof *y);
-        t6t_fill_normal(&rng, x, in_count, 1.0);
-        t6t_fill_normal(&rng, w, (size_t)n * k, 1.0);
-        t6t_fill_normal(&rng, y0, out_count, 1.0);
-        cl_mem in = NULL, weight = NULL, out = NULL;
-        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, in_count, &in));
-        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)n * k, &weight));
-        T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, out_count, &out));
-        T6T_OK(ctx, t6_buffer_upload(ctx, in, T6_F32, 0, in_count, x));
-        T6T_OK(ctx, t6_buffer_upload(ctx, weight, T6_F32, 0, (size_t)n * k, w));
-        T6T_OK(ctx, t6_buffer_upload(ctx, out, T6_F32, 0, out_count, y0));
-        bool used = false;
-        T6T_OK(ctx, t6i_gemv(ctx, rows, in, in_offset, k, weight, n, out, out_offset, cases[t].accumulate, &used));
-        ck_assert_msg(used, "the test device cannot run t6_model_gemv's work-group");
-        T6T_OK(ctx, t6_buffer_download(ctx, out, T6_F32, 0, out_count, y));
-        double *ref = malloc((size_t)rows * n * sizeof *ref);
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < n; j++) {
-                double sum = cases[t].accumulate ? y0[out_offset + (size_t)r * n + j] : 0.0;
-                for (int i = 0; i < k; i++) sum += (double)x[in_offset + (size_t)r * k + i] * w[(size_t)j * k + i];
-                ref[(size_t)r * n + j] = sum;
-            }
-        char what[96];
-        snprintf(what, sizeof what, "gemv rows=%d k=%d n=%d", rows, k, n);
-        T6T_CLOSE(y + out_offset, ref, (size_t)rows * n, 1e-5, what);
-        for (size_t i = 0; i < out_offset; i++) ck_assert_msg(y[i] == y0[i], "%s wrote before its output", what);
-        clReleaseMemObject(in);
-        clReleaseMemObject(weight);
-        clReleaseMemObject(out);
-        free(x);
-        free(w);
-        free(y0);
-        free(y);
-        free(ref);
+    static const gemv_case cases[] = {
+        {1, 1024, 1000, 0, 0, 0, 0, 0}, {1, 3008, 37, 0, 5, 1, 0, 0}, {3, 50, 61, 2, 0, 1, 0, 1},
+        {8, 133, 9, 1, 3, 0, 1, 1},     {5, 2730, 17, 0, 0, 1, 0, 0}, {2, 7, 1, 3, 1, 0, 1, 0},
+        {13, 100, 45, 4, 0, 0, 1, 1},   {1, 48, 33, 0, 0, 0, 1, 1},   {64, 36, 19, 0, 2, 1, 0, 1},
+        {130, 24, 11, 0, 0, 0, 0, 0},
+    };
+    const int is_gpu = ctx->info.is_gpu;
+    for (int layout = 0; layout < 2; layout++) {
+        /* The layout follows the device kind: pose as the other kind, with the kernels found so far forgotten. */
+        ctx->info.is_gpu = layout;
+        memset(ctx->gemv_kernels, 0, sizeof ctx->gemv_kernels);
+        for (int d = T6_F32; d <= T6_BF16; d++)
+            for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++)
+                check_gemv_case(ctx, &rng, &cases[t], (t6_dtype)d);
     }
-    bool used = true;
-    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6i_gemv(ctx, T6I_GEMV_ROWS + 1, NULL, 0, 4, NULL, 4, NULL, 0, false,
-                                                        &used));
-    ck_assert(!used);
+    ctx->info.is_gpu = is_gpu;
+    memset(ctx->gemv_kernels, 0, sizeof ctx->gemv_kernels);
+    /* The norm holds at most T6I_GEMV_NORM_ROWS rows' scales; calls past it are an internal error. */
+    const t6i_gemv_call too_many = {T6I_GEMV_NORM_ROWS + 1, 4, 4, NULL, NULL, NULL, 0, 0, T6_F32, false, false,
+                                    1e-6f};
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6i_gemv(ctx, &too_many));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* One weight dtype of projection_folds_the_norm, with the projection's tunables as the context has them. */
+static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype, int layout)
+{
+    enum { C = 100, H = 5, D = 32, RQ = 3, RK = 1, RV = 2, MAX_ROWS = 7, CAPACITY = 64 };
+    const int sizes[6] = {H * RQ, H * RK, H * RV, RQ * D, RK * D, RV * D};
+    const float eps = 1.1920929e-07f;
+    const t6_layer_config config = {C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, dtype};
+    float *w[6];
+    double *w_ref[6], *ref[6];
+    for (int f = 0; f < 6; f++) {
+        const size_t count = (size_t)sizes[f] * C;
+        w[f] = malloc(count * sizeof *w[f]);
+        w_ref[f] = malloc(count * sizeof *w_ref[f]);
+        ref[f] = malloc((size_t)MAX_ROWS * sizes[f] * sizeof *ref[f]);
+        t6t_fill_normal(rng, w[f], count, 0.1);
+        for (size_t i = 0; i < count; i++) w_ref[f][i] = t6_round_to_dtype(dtype, w[f][i]);
+    }
+    const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
+    t6_layer *layer = NULL;
+    t6_cache *cache = NULL;
+    T6T_OK(ctx, t6_layer_create(ctx, &config, &weights, &layer));
+    const t6_cache_config cache_config = {H, D, RK, RV, 2, CAPACITY, T6_F32};
+    T6T_OK(ctx, t6_cache_create(ctx, &cache_config, &cache));
+    const size_t query_row = t6_query_row_size(&config);
+    float hidden[MAX_ROWS * C], got[MAX_ROWS * (H * RQ + RQ * D)];
+    double normed[MAX_ROWS * C];
+    cl_mem hidden_buffer = NULL, query_buffer = NULL, meta_buffer = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, MAX_ROWS * C, &hidden_buffer));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, MAX_ROWS * query_row, &query_buffer));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 2 * MAX_ROWS, &meta_buffer));
+    static const int row_counts[] = {1, 3, MAX_ROWS};
+    for (size_t t = 0; t < sizeof row_counts / sizeof row_counts[0]; t++) {
+        const int rows = row_counts[t];
+        int slots[MAX_ROWS], positions[MAX_ROWS];
+        cl_uint meta[2 * MAX_ROWS];
+        for (int i = 0; i < rows; i++) {
+            slots[i] = i % 2;
+            positions[i] = (int)(t * 17) + 3 * i;
+            meta[2 * i] = (cl_uint)(slots[i] * CAPACITY + positions[i]);
+            meta[2 * i + 1] = (cl_uint)positions[i];
+        }
+        t6t_fill_normal(rng, hidden, (size_t)rows * C, 3.0);
+        for (int r = 0; r < rows; r++) {
+            double squares = 0.0;
+            for (int c = 0; c < C; c++) squares += (double)hidden[r * C + c] * hidden[r * C + c];
+            for (int c = 0; c < C; c++) normed[r * C + c] = hidden[r * C + c] / sqrt(squares / C + eps);
+        }
+        T6T_OK(ctx, t6_buffer_upload(ctx, hidden_buffer, T6_F32, 0, (size_t)rows * C, hidden));
+        ck_assert_int_eq(clEnqueueWriteBuffer(t6_context_cl_queue(ctx), meta_buffer, CL_TRUE, 0,
+                                              2 * (size_t)rows * sizeof *meta, meta, 0, NULL, NULL),
+                         CL_SUCCESS);
+        t6i_lock(ctx);
+        t6_status status = t6i_project_model(layer, cache, rows, hidden_buffer, meta_buffer, slots, positions,
+                                             query_buffer, eps);
+        t6i_unlock(ctx);
+        T6T_OK(ctx, status);
+        const double *const list[6] = {w_ref[0], w_ref[1], w_ref[2], w_ref[3], w_ref[4], w_ref[5]};
+        T6T_OK(NULL, t6_ref_project(&config, list, rows, normed, positions, ref[0], ref[3], ref[1], ref[4], ref[2],
+                                    ref[5]));
+        T6T_OK(ctx, t6_buffer_download(ctx, query_buffer, T6_F32, 0, (size_t)rows * query_row, got));
+        char what[96];
+        for (int r = 0; r < rows; r++) {
+            snprintf(what, sizeof what, "layout %d %s rows=%d row %d: A_Q", layout, t6_dtype_name(dtype),
+                     rows, r);
+            T6T_CLOSE(got + r * query_row, ref[0] + r * H * RQ, H * RQ, 1e-4, what);
+            snprintf(what, sizeof what, "layout %d %s rows=%d row %d: B_Q", layout, t6_dtype_name(dtype),
+                     rows, r);
+            T6T_CLOSE(got + r * query_row + H * RQ, ref[3] + r * RQ * D, RQ * D, 1e-4, what);
+        }
+        for (int f = T6_FACTOR_A_K; f <= T6_FACTOR_B_V; f++) {
+            const int matrix = f == T6_FACTOR_A_K ? 1 : f == T6_FACTOR_A_V ? 2 : f == T6_FACTOR_B_K ? 4 : 5;
+            for (int r = 0; r < rows; r++) {
+                float factor[RV * D];
+                T6T_OK(ctx, t6_cache_read(cache, (t6_cache_factor)f, slots[r], positions[r], 1, factor));
+                snprintf(what, sizeof what, "layout %d %s rows=%d row %d: cache factor %d", layout,
+                         t6_dtype_name(dtype), rows, r, f);
+                T6T_CLOSE(factor, ref[matrix] + (size_t)r * sizes[matrix], (size_t)sizes[matrix], 1e-4, what);
+            }
+        }
+    }
+    clReleaseMemObject(hidden_buffer);
+    clReleaseMemObject(query_buffer);
+    clReleaseMemObject(meta_buffer);
+    t6_cache_destroy(cache);
+    t6_layer_destroy(layer);
+    for (int f = 0; f < 6; f++) {
+        free(w[f]);
+        free(w_ref[f]);
+        free(ref[f]);
+    }
+}
+
+/* The factor projection with the RMSNorm folded in (t6i_project_model, the model's call) against
+ * t6_ref_project of the normalized rows in double, fed the weights the layer holds (rounded to its dtype): an
+ * odd shape (C = 100, H = 5, ranks 3, 1, 2), row counts of a decode step and of more, each in fp32 and bf16,
+ * with the rows kernel shaped for the test device, then as the GPUs' defaults shape it (128 lanes splitting C,
+ * vector and scalar sums). */
+START_TEST(projection_folds_the_norm)
+{
+    t6_context *ctx = t6t_context();
+    t6t_rng rng = t6t_rng_make(43);
+    static const struct {
+        const char *name;
+        int value;
+    } gpu_layout[] = {{"T6_PRJ_ROWS_MAX", 16}, {"T6_PRJ_RW_BLOCK", 16}, {"T6_PRJ_RW_LANES", 128},
+                      {"T6_PRJ_RW_COLS", 4},   {"T6_PRJ_RW_VW", 4}};
+    for (int layout = 0; layout < 3; layout++) {
+        if (layout > 0) {
+            for (size_t p = 0; p < sizeof gpu_layout / sizeof gpu_layout[0]; p++)
+                T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, gpu_layout[p].name, gpu_layout[p].value));
+            T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_RW_VACC", layout == 1));
+        }
+        check_projection_norm(ctx, &rng, T6_F32, layout);
+        check_projection_norm(ctx, &rng, T6_BF16, layout);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* A decode step's commands: the step's row write, the embedding, the attention's rows (written once for every
+ * layer) and the lm_head, then per layer the projection (its norm folded in), the attention (a merge of its
+ * splits, where it splits) and the three products (residual adds, the second norm and SwiGLU folded in). */
+START_TEST(a_decode_step_is_few_commands)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, T6_MODEL_TPA);
+    const int layers = 2, slot = 0;
+    T6T_OK(ctx, t6_model_prefill(model, 0, 3, sequence, NULL));
+    uint64_t before = commands(ctx);
+    T6T_OK(ctx, t6_model_decode(model, 1, &slot, &sequence[3], NULL));
+    const uint64_t step = commands(ctx) - before;
+    ck_assert_msg(step >= 4 + 5 * layers && step <= 4 + 6 * layers, "a decode step took %llu commands",
+                  (unsigned long long)step);
+    /* Reading the logits back is one more. */
+    float logits[VOCAB];
+    before = commands(ctx);
+    T6T_OK(ctx, t6_model_decode(model, 1, &slot, &sequence[4], logits));
+    ck_assert_uint_eq(commands(ctx) - before, step + 1);
+    t6_model_destroy(model);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Weights in their own dtype: fp16 and bf16 models take half the device bytes of fp32 (exactly: the same
+ * matrices, two bytes an element), and their prefill and decode paths agree as the fp32 model's do. */
+START_TEST(half_weights_take_half_the_bytes)
+{
+    t6_context *ctx = t6t_context();
+    size_t bytes[3] = {0};
+    for (int d = T6_F32; d <= T6_BF16; d++) {
+        t6_model_config c;
+        small_config(&c, T6_MODEL_TPA);
+        c.weight_dtype = (t6_dtype)d;
+        t6_model *model = NULL;
+        T6T_OK(ctx, t6_model_create_random(ctx, &c, 11, &model));
+        T6T_OK(ctx, t6_model_weight_bytes(model, &bytes[d]));
+        float whole[VOCAB], stepwise[VOCAB];
+        const int slot = 1;
+        T6T_OK(ctx, t6_model_prefill(model, 0, SEQUENCE, sequence, whole));
+        for (int i = 0; i < SEQUENCE; i++) T6T_OK(ctx, t6_model_decode(model, 1, &slot, &sequence[i], stepwise));
+        ck_assert_double_le(relative(stepwise, whole, VOCAB), 1e-4);
+        t6_model_destroy(model);
+    }
+    ck_assert_uint_gt(bytes[T6_F32], 0);
+    ck_assert_uint_eq(bytes[T6_F16] * 2, bytes[T6_F32]);
+    ck_assert_uint_eq(bytes[T6_BF16], bytes[T6_F16]);
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6_model_weight_bytes(NULL, &bytes[0]));
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* The CLBlast products (a GPU's prefill with fp32 weights; every product where the GEMV fails its check at
+ * creation), with the norm and SwiGLU as kernels of their own, against the GEMV's: prefill and decode. */
+START_TEST(clblast_products_agree)
+{
+    t6_context *ctx = t6t_context();
+    t6_model *model = random_model(ctx, T6_MODEL_TPA);
+    float logits[2][2 * VOCAB];
+    const int slots[2] = {0, 1}, tokens[2] = {7, 31};
+    for (int path = 0; path < 2; path++) {
+        model->gemv = path == 0;
+        for (int s = 0; s < 2; s++) {
+            T6T_OK(ctx, t6_model_reset(model, s));
+            T6T_OK(ctx, t6_model_prefill(model, s, SEQUENCE - s, sequence, NULL));
+        }
+        T6T_OK(ctx, t6_model_decode(model, 2, slots, tokens, logits[path]));
+    }
+    ck_assert_double_le(relative(logits[1], logits[0], 2 * VOCAB), 1e-5);
+    t6_model_destroy(model);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* The GEMV's check at model creation, made to see wrong products (a NaN ε leaves no product that matches):
+ * 2-byte weights are refused with a status naming the fp32 fallback, fp32 weights fall back to CLBlast; a
+ * sound ε passes. */
+START_TEST(a_failed_gemv_check_names_the_fallback)
+{
+    t6_context *ctx = t6t_context();
+    t6_model model;
+    memset(&model, 0, sizeof model);
+    model.ctx = ctx;
+    small_config(&model.config, T6_MODEL_TPA);
+    model.config.norm_eps = NAN;
+    for (int d = T6_F16; d <= T6_BF16; d++) {
+        model.config.weight_dtype = (t6_dtype)d;
+        T6T_STATUS(ctx, T6_ERROR_UNSUPPORTED, t6i_model_check_gemv(&model));
+        ck_assert_msg(strstr(t6_context_last_error(ctx), "weight_dtype f32") != NULL, "%s",
+                      t6_context_last_error(ctx));
+    }
+    model.config.weight_dtype = T6_F32;
+    model.gemv = true;
+    T6T_OK(ctx, t6i_model_check_gemv(&model));
+    ck_assert(!model.gemv);
+    model.config.norm_eps = 1.1920929e-07f;
+    for (int d = T6_F32; d <= T6_BF16; d++) {
+        model.config.weight_dtype = (t6_dtype)d;
+        T6T_OK(ctx, t6i_model_check_gemv(&model));
+        ck_assert(model.gemv);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* A step of more sequences than a block of the GEMV's rows (8) against the same steps one sequence at a time. */
+START_TEST(a_large_batch_matches_single_steps)
+{
+    enum { BATCH = 11 };
+    t6_context *ctx = t6t_context();
+    t6_model_config c;
+    small_config(&c, T6_MODEL_TPA);
+    c.slots = 12;
+    c.weight_dtype = T6_BF16;
+    t6_model *model = NULL;
+    T6T_OK(ctx, t6_model_create_random(ctx, &c, 5, &model));
+    int slots[BATCH], tokens[BATCH];
+    for (int i = 0; i < BATCH; i++) {
+        slots[i] = (i * 5) % 12;
+        tokens[i] = (i * 7 + 3) % VOCAB;
+        T6T_OK(ctx, t6_model_prefill(model, slots[i], 1 + i % 3, sequence + i % 4, NULL));
+    }
+    float batched[BATCH * VOCAB], single[VOCAB];
+    T6T_OK(ctx, t6_model_decode(model, BATCH, slots, tokens, batched));
+    for (int i = 0; i < BATCH; i++) {
+        T6T_OK(ctx, t6_model_reset(model, slots[i]));
+        T6T_OK(ctx, t6_model_prefill(model, slots[i], 1 + i % 3, sequence + i % 4, NULL));
+        T6T_OK(ctx, t6_model_decode(model, 1, &slots[i], &tokens[i], single));
+        char what[32];
+        snprintf(what, sizeof what, "batch entry %d", i);
+        ck_assert_msg(relative(batched + i * VOCAB, single, VOCAB) <= 1e-5, "%s differs from its single step", what);
+    }
+    t6_model_destroy(model);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -430,6 +744,12 @@ int main(void)
     tcase_add_test(tc, checkpoint_files_are_checked);
     tcase_add_test(tc, non_finite_weights_are_refused);
     tcase_add_test(tc, gemv_matches_the_reference);
+    tcase_add_test(tc, projection_folds_the_norm);
+    tcase_add_test(tc, a_decode_step_is_few_commands);
+    tcase_add_test(tc, half_weights_take_half_the_bytes);
+    tcase_add_test(tc, a_large_batch_matches_single_steps);
+    tcase_add_test(tc, clblast_products_agree);
+    tcase_add_test(tc, a_failed_gemv_check_names_the_fallback);
     suite_add_tcase(suite, tc);
     return t6t_run(suite);
 }

@@ -2,6 +2,7 @@
  * identity, context creation and wrapping, buffers, kernel building with its memory and disk caches, timing. */
 #include "support.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -560,6 +561,51 @@ START_TEST(param_defaults_match_kernel_sources)
 }
 END_TEST
 
+/* Build options: t6i_define writes what snprintf(" -D%s=%lld") would, cut where the buffer ends; the options of
+ * an op's tunables name exactly those its source mentions, the first call (which scans) and later ones (which
+ * remember) alike. */
+START_TEST(options_are_built_exactly)
+{
+    static const long long values[] = {0, 7, -3, 1234567890123LL, LLONG_MIN, LLONG_MAX};
+    char got[256], want[256];
+    got[0] = want[0] = '\0';
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        t6i_define(got, sizeof got, "T6_X", values[i]);
+        size_t used = strlen(want);
+        snprintf(want + used, sizeof want - used, " -D%s=%lld", "T6_X", values[i]);
+        ck_assert_str_eq(got, want);
+    }
+    for (size_t cap = 1; cap < 24; cap++) {
+        char small[24] = " -DA=1", expected[24] = " -DA=1";
+        small[cap - 1 < 6 ? cap - 1 : 6] = expected[cap - 1 < 6 ? cap - 1 : 6] = '\0';
+        t6i_define(small, cap, "T6_LONGER_NAME", -42);
+        size_t used = strlen(expected);
+        if (used < cap) snprintf(expected + used, cap - used, " -D%s=%lld", "T6_LONGER_NAME", -42LL);
+        ck_assert_str_eq(small, expected);
+    }
+    for (int o = 0; o < T6_OP_COUNT; o++) {
+        t6i_params params;
+        memset(&params, 0, sizeof params);
+        params.op = (t6_op)o;
+        params.defs = t6i_op_params((t6_op)o, &params.count);
+        for (int i = 0; i < params.count; i++) params.values[i] = params.defs[i].default_value + i;
+        const char *name = NULL;
+        size_t length = 0;
+        const char *text = NULL;
+        for (size_t s = 0; (text = t6i_embedded_source_at(s, &name, &length)) != NULL; s++) {
+            char expected[2048] = "", first[2048] = "", second[2048] = "";
+            for (int i = 0; i < params.count; i++)
+                if (t6i_source_mentions(text, length, params.defs[i].name))
+                    t6i_define(expected, sizeof expected, params.defs[i].name, params.values[i]);
+            t6i_params_append_options(&params, name, first, sizeof first);
+            t6i_params_append_options(&params, name, second, sizeof second);
+            ck_assert_str_eq(first, expected);
+            ck_assert_str_eq(second, expected);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("runtime");
@@ -569,6 +615,7 @@ int main(void)
     tcase_add_test(host, bf16_conversion_rounds_to_nearest_even);
     tcase_add_test(host, identity_normalization);
     tcase_add_test(host, param_defaults_match_kernel_sources);
+    tcase_add_test(host, options_are_built_exactly);
     suite_add_tcase(suite, host);
     TCase *device = tcase_create("device");
     tcase_set_timeout(device, 300);

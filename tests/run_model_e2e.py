@@ -12,6 +12,8 @@ t6's products, norms and softmax: tol 1e-4, TPA.md's bound for fp32 against a re
 factor, so those runs get TPA.md's bounds against the unrounded reference: 5e-3 and 2e-2. The greedy picks
 must also be the argmax of t6's own logits, and of the reference's wherever its top two differ by more than
 twice the tolerance (a near tie may legitimately go either way).
+Runs with --weights f16 or bf16 store fp32 checkpoints' weights rounded on the device (2 bytes each); the
+reference is fed the same rounded values (t6_numpy_reference.round_weights), so they keep fp32's 1e-4.
 Then the runs t6-generate must refuse with an exit status instead of printing tokens: numbers that are not
 whole numbers or overflow an int (it used atoi), a prompt plus --tokens past the largest capacity (the sum
 overflowed), a checkpoint with a NaN or an Inf weight (the loader names the tensor), and finite weights whose
@@ -44,14 +46,28 @@ CASES = [
     ("tpa-cache-bf16", ["--dtype", "f32", "--seed", "6"], ["--cache", "bf16"], 9, 5, 2e-2),
     ("mha-f16", ["--dtype", "f16", "--attention", "mha", "--heads", "2", "--head-dim", "32", "--seed", "7"],
      ["--attention", "mha", "--head-dim", "32"], 8, 5, 1e-4),
+    # fp32 checkpoints held as 2-byte weights on the device, the odd shape and the long prompt among them.
+    ("tpa-weights-f16", ["--dtype", "f32", "--seed", "8"], ["--weights", "f16"], 9, 6, 1e-4),
+    ("tpa-weights-bf16-odd", ["--dtype", "f32", "--heads", "5", "--head-dim", "64", "--ranks", "3,1,2", "--dim",
+                              "50", "--vocab", "61", "--layers", "3", "--seed", "9"], ["--weights", "bf16"], 6, 5,
+     1e-4),
+    ("tpa-weights-bf16-long", ["--dtype", "f32", "--seed", "10"], ["--weights", "bf16", "--cache", "f16"], 140, 4,
+     5e-3),
+    ("mha-weights-f16", ["--dtype", "f32", "--attention", "mha", "--heads", "2", "--head-dim", "32", "--seed",
+                         "11"], ["--attention", "mha", "--head-dim", "32", "--weights", "f16"], 8, 5, 1e-4),
 ]
+
+
+def weight_dtype(run_args):
+    return run_args[run_args.index("--weights") + 1] if "--weights" in run_args else "f32"
 
 
 def run_case(generate, workdir, name, gen_args, run_args, prompt_length, tokens, tol):
     checkpoint = os.path.join(workdir, name + ".safetensors")
     dump = os.path.join(workdir, name + ".npy")
     gen_t6_checkpoint.main(["--out", checkpoint] + gen_args)
-    weights = t6_numpy_reference.load_safetensors(checkpoint)
+    weights = t6_numpy_reference.round_weights(t6_numpy_reference.load_safetensors(checkpoint),
+                                               weight_dtype(run_args))
     vocab = weights["transformer.wte.weight"].shape[0]
     rng = np.random.default_rng(len(name))
     prompt = [int(t) for t in rng.integers(0, vocab, prompt_length)]

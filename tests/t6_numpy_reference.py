@@ -44,6 +44,25 @@ def load_safetensors(path):
     return tensors
 
 
+def round_weights(tensors, dtype):
+    """The tensors as a model with weight_dtype `dtype` holds them: every value rounded to nearest even from its
+    fp32 value ("f32" leaves them as they are), back as float64."""
+    if dtype == "f32":
+        return dict(tensors)
+    rounded = {}
+    for name, values in tensors.items():
+        single = values.astype(np.float32)
+        if dtype == "f16":
+            rounded[name] = single.astype(np.float16).astype(np.float64)
+        elif dtype == "bf16":
+            bits = single.view(np.uint32).astype(np.uint64)
+            bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+            rounded[name] = bits.astype(np.uint32).view(np.float32).astype(np.float64)
+        else:
+            raise ValueError(f"weight dtype {dtype}")
+    return rounded
+
+
 def rmsnorm(x):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + EPS)
 

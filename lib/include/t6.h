@@ -468,9 +468,12 @@ T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const 
  * benchmarks. Per layer: x += c_proj(attention(rmsnorm(x))); x += c_proj(silu(c_fc1·x) ⊙ c_fc2·x) on
  * rmsnorm(x); then logits = lm_head · rmsnorm(x). RMSNorm has no weight. The attention is TPA (t6 layers and
  * factor caches) or, as a same-library baseline, standard MHA (q/k/v projections, RoPE on q and k, a
- * t6_kv_cache). Dense products of up to 8 rows (decode steps) run on the library's GEMV kernel on GPUs, the
- * rest (prefill, and every product on CPUs) on CLBlast SGEMM/SGEMV. Their weights are stored as fp32 holding
- * values rounded to weight_dtype (CLBlast has no fp16/bf16 GEMM without cl_khr_fp16).
+ * t6_kv_cache). Every weight is stored on the device in weight_dtype (fp16 and bf16: two bytes each, read as
+ * such). The dense products run on the library's GEMV kernel, with the RMSNorm before them, SwiGLU and the
+ * residual adds folded in, so that a decode step enqueues few commands (t6_context_command_count; TPA: five a
+ * layer); on GPUs a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that kernel
+ * fails its check at creation runs fp32 weights on CLBlast; fp16 or bf16 weights are then
+ * T6_ERROR_UNSUPPORTED, the message naming weight_dtype f32 as the fallback.
  *
  * Checkpoints are safetensors files with the T6 names (F32, F16 or BF16 tensors; C = model width, F = MLP
  * hidden size, L = layers):
@@ -501,7 +504,7 @@ typedef struct t6_model_config {
     t6_rope_style rope_style;   /**< T6.py: T6_ROPE_HALF */
     float rope_base;            /**< T6.py: 10000 */
     float norm_eps;             /**< RMSNorm ε; T6.py: fp32 machine epsilon, 1.1920929e-07 */
-    t6_dtype weight_dtype;      /**< values of every weight are rounded to this; attention weights stored so */
+    t6_dtype weight_dtype;      /**< every weight is rounded to this and stored so on the device */
     t6_dtype cache_dtype;       /**< storage of the attention cache */
     int slots;                  /**< sequences held at once, ≥ 1 */
     int capacity;               /**< positions per sequence, ≥ 1 */
@@ -552,7 +555,9 @@ T6_API t6_status t6_model_prefill(t6_model *model, int slot, int count, const in
 /**
  * One decode step for `batch` sequences: token tokens[i] goes to slot slots[i] at that slot's next position,
  * and row i of the logits (batch × V floats, NULL to keep them on the device only) is the prediction after it.
- * Slots must be distinct within a step. The logits stay in t6_model_logits until the next call.
+ * The products read each weight once per step for the whole batch. Slots must be distinct within a step; a
+ * repeated or unknown slot, a full one or a token outside 0..V−1 is T6_ERROR_INVALID_ARGUMENT naming the
+ * entry, with nothing enqueued. The logits stay in t6_model_logits until the next call.
  */
 T6_API t6_status t6_model_decode(t6_model *model, int batch, const int *slots, const int *tokens, float *logits);
 
@@ -572,6 +577,10 @@ T6_API t6_status t6_model_reset(t6_model *model, int slot);
  * t6_cache_write / t6_kv_cache_write; the model's length of a slot is that of layer 0's cache.
  */
 T6_API t6_status t6_model_layer_cache(t6_model *model, int layer, t6_cache **cache, t6_kv_cache **kv_cache);
+
+/** The device memory the model's weights take, in bytes: every matrix in weight_dtype (the factor projections'
+ *  packed and padded), plus any fp32 copy made for CLBlast projections. */
+T6_API t6_status t6_model_weight_bytes(const t6_model *model, size_t *bytes);
 
 /** Bytes of attention cache per token over all layers: L·(Rk+Rv)(H+D) elements for TPA, L·2·H·D for MHA, times
  *  the cache dtype's size. 0 for an invalid config. */
@@ -690,6 +699,16 @@ T6_API t6_status t6_context_set_timing(t6_context *ctx, int enabled);
  * T6_ERROR_INVALID_ARGUMENT when no operation was timed.
  */
 T6_API t6_status t6_context_last_op_time(t6_context *ctx, uint64_t *nanoseconds);
+
+/**
+ * The number of commands t6 has enqueued on the context's queue since the context was made: kernel launches,
+ * buffer writes, reads and fills, markers. A CLBlast routine counts as one (it may enqueue helper kernels of
+ * its own); the one-time probes of a device's tensor cores are not counted. What an operation costs the host
+ * grows with its commands: read the count before and after a call (t6-bench model prints commands per decode
+ * step).
+ * T6_ERROR_INVALID_ARGUMENT for a NULL argument.
+ */
+T6_API t6_status t6_context_command_count(t6_context *ctx, uint64_t *count);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Double-precision reference of ../shared/TPA.md, on host arrays. What tests and t6-tune verify kernels

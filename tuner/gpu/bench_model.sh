@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GPU measurement of `t6-bench model` (T6-medium TPA against MHA 16x64, random weights, batch 1, contexts 1K to
-# 64K), run from the repository root on the GPU machine:  bash tuner/gpu/bench_model.sh
+# GPU measurement of `t6-bench model` (T6-medium TPA against MHA 16x64, random weights, batches 1, 8 and 32,
+# contexts 1K to 64K, commands and host time per step, fp32 and bf16 weights), run from the repository root on
+# the GPU machine:  bash tuner/gpu/bench_model.sh
 # Builds with tuner/gpu/setup.sh, probes the dense products, checks the model on the GPU (the CTests model and
 # model_e2e, the latter if python3 has numpy there), then prints the table for an fp16 cache and for a bf16 cache, and the CSV rows to
 # $OUT/bench_model.csv when OUT is set. PROBE_ONLY=1 runs only the probe of the dense products (gemv_probe.c:
@@ -20,4 +21,6 @@ ctest --test-dir "$BUILD" -R '^model' --output-on-failure | tail -12
 echo "== t6-bench model, fp16 cache"
 "$BUILD/tuner/t6-bench" model --cache f16 --runs 10 "${csv[@]}"
 echo "== t6-bench model, bf16 cache"
-"$BUILD/tuner/t6-bench" model --cache bf16 --runs 10
+"$BUILD/tuner/t6-bench" model --cache bf16 --runs 10 --batches 1
+echo "== t6-bench model, bf16 weights, fp16 cache"
+"$BUILD/tuner/t6-bench" model --weights bf16 --cache f16 --runs 10

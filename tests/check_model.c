@@ -455,7 +455,8 @@ START_TEST(a_decode_step_is_few_commands)
 {
     t6_context *ctx = t6t_context();
     t6_model *model = random_model(ctx, T6_MODEL_TPA);
-    const int layers = 2, slot = 0;
+    const int slot = 0;
+    const uint64_t layers = 2;
     T6T_OK(ctx, t6_model_prefill(model, 0, 3, sequence, NULL));
     uint64_t before = commands(ctx);
     T6T_OK(ctx, t6_model_decode(model, 1, &slot, &sequence[3], NULL));

@@ -266,13 +266,7 @@ t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, con
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
                         "%s: %d work-items per group are over the %zu this kernel can run (registers)", what,
                         p.wg_size, kernel_limit);
-    cl_ulong kernel_local = 0;
-    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kernel_local,
-                                               &kernel_local, NULL),
-                 "clGetKernelWorkGroupInfo(t6_attention_mma)");
-    if (kernel_local > ctx->info.local_mem_bytes)
-        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the build needs %llu bytes of local memory, over the %llu "
-                        "of the device", what, (unsigned long long)kernel_local, ctx->info.local_mem_bytes);
+    /* t6i_get_kernel has refused a build over the device's local memory (UNSUPPORTED: the caller falls back). */
 
     /* Query tiles: up to `queries` consecutive queries of one entry (slot, first row, count, first position). */
     T6I_ALLOC(ctx, tiles, (size_t)p.query_tiles * 4);

@@ -8,7 +8,8 @@
 #    self-test on the GPU;
 # 3. the suites that run kernel 4 itself there (check_decode_mma's tensor_cores_on_the_device: both precision
 #    modes, flat and peaked inputs, 65536 positions) and the attention suite;
-# 4. t6-bench attention with the defaults, strict then fast.
+# 4. t6-bench attention with the defaults, strict then fast (fp16), and the prefill of 65536 tokens from an empty
+#    cache.
 # Tuning (tuner/gpu/run_tune.sh) and the model (tuner/gpu/bench_model.sh) are separate calls.
 set -uo pipefail
 source tuner/gpu/setup.sh || exit 1
@@ -38,9 +39,14 @@ medium="-DT6_HEADS=47 -DT6_HEAD_DIM=64 -DT6_RANK_Q=6 -DT6_RANK_K=2 -DT6_RANK_V=2
       -DT6_PRE_QUERIES=4
   done
   step "probe and self-test" 120 "$BUILD/tuner/t6-info" --verbose --self-test
-  step "GPU tests" 300 ctest --test-dir "$BUILD" -R '^(decode_mma|attention)$' --output-on-failure
+  step "GPU tests" 150 ctest --test-dir "$BUILD" -j4 -R '^(decode_mma|attention)[.]' --output-on-failure
 } 2>&1 | tee "$OUT/tensor-cores.txt" | tail -n 60
 step "t6-bench attention, strict" 100 "$BENCH" attention --runs 10 --csv "$OUT/attention-strict.csv" 2>&1 \
   | tee "$OUT/attention-strict.txt"
-step "t6-bench attention, fast" 100 "$BENCH" attention --runs 10 --precision fast \
+step "t6-bench attention, fast" 100 "$BENCH" attention --runs 10 --precision fast --caches f16 --baselines none \
   --csv "$OUT/attention-fast.csv" 2>&1 | tee "$OUT/attention-fast.txt"
+for mode in strict fast; do
+  step "t6-bench prefill of 65536 from an empty cache, $mode" 75 "$BENCH" attention --runs 5 --precision $mode \
+    --caches f16 --slots 1 --lengths 4096 --baselines $([[ $mode == strict ]] && echo mha || echo none) \
+    --prefill 65536,0 2>&1 | tee "$OUT/prefill-65536-$mode.txt"
+done

@@ -25,14 +25,13 @@
  * last group of each block of `fanin` splits merges that block and the last block merger of a query tile merges
  * the blocks into the output rows (MODE_MERGE), so that a call is one launch.
  *
- * T6_MMA 1 runs the PTX instructions (NVIDIA only, after lib/attention_mma.c's probe); T6_MMA 2 runs
- * every warp-level instruction (mma, ldmatrix, shuffle, vote, cp.async) emulated through local memory with the
- * same fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16"), so that any device — PoCL in the tests —
- * checks the kernel's indexing, staging, masking, merge and precision.
+ * The warp-level instructions and what is done with fragments (the query's split, a tile of scores, the online
+ * softmax, a step of the value product) come from mma.cl, put in front of this file: T6_MMA 1 runs the PTX
+ * instructions (NVIDIA only, after lib/mma_probe.c's probe), T6_MMA 2 their emulation, so that any device — PoCL
+ * in the tests — checks the kernel's indexing, staging, masking, merge and precision.
  *
  * Shape macros set by the host (not tuned): T6_PREFILL (prefill's tunables, else decode's), T6_HEADS,
- * T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V, T6_CACHE_DTYPE (1 fp16, 2 bf16), T6_MMA, T6_QTERMS, T6_PTERMS
- * (from the precision mode and the dtype).
+ * T6_RANK_Q, T6_RANK_K, T6_RANK_V, and mma.cl's (T6_HEAD_DIM, T6_CACHE_DTYPE, T6_MMA, T6_QTERMS, T6_PTERMS).
  */
 /* Read by the host only (lib/attention_mma.c), defined here beside the kernel's own tunables. */
 #ifndef T6_DEC_MERGE
@@ -73,9 +72,6 @@
 #ifndef T6_HEADS
 #define T6_HEADS 32 /* H: set by the host, not tuned */
 #endif
-#ifndef T6_HEAD_DIM
-#define T6_HEAD_DIM 64
-#endif
 #ifndef T6_RANK_Q
 #define T6_RANK_Q 16
 #endif
@@ -85,50 +81,23 @@
 #ifndef T6_RANK_V
 #define T6_RANK_V 1
 #endif
-#ifndef T6_CACHE_DTYPE
-#define T6_CACHE_DTYPE 1
-#endif
-#ifndef T6_MMA
-#define T6_MMA 2 /* 1 PTX (NVIDIA), 2 emulated (any device) */
-#endif
-#ifndef T6_QTERMS
-#define T6_QTERMS 2 /* parts of q̃: 2 (fp16), 3 (bf16 strict) */
-#endif
-#ifndef T6_PTERMS
-#define T6_PTERMS 2 /* parts of the softmax weights: 2 strict, 1 fast */
-#endif
 
 #define HEADS T6_HEADS
-#define HEAD_DIM T6_HEAD_DIM
 #define DIM4 (HEAD_DIM / 4)
 #define RANK_Q T6_RANK_Q
 #define RANK_K T6_RANK_K
 #define RANK_V T6_RANK_V
-#define QTERMS T6_QTERMS
-#define PTERMS T6_PTERMS
 #define HEAD_TILES ((HEADS + 15) / 16)
 #define WARPS (HEAD_TILES * QUERIES)
 #define WG_SIZE (32 * WARPS)
 #define QUERY_ROW (HEADS * RANK_Q + RANK_Q * HEAD_DIM) /* floats per query: A_Q then B_Q */
 #define OWN (STAGE / 4)                                /* positions of a stage each lane owns */
-#define KSTEPS (HEAD_DIM / 16)                          /* k16 steps of the score product */
-#define NTILES (HEAD_DIM / 8)                           /* n8 tiles of the value product (even for every D) */
-#define KPAIRS ((KSTEPS + 1) / 2)                       /* ldmatrix.x4 loads of key rows per n8 tile */
 
 #define MODE_OUTPUT 0
 #define MODE_PARTIALS 1
 #define MODE_MERGE 2
 
-/* ---- the stage's local memory, in bytes ---- */
-/* B rows of 16-byte chunks. D 64 and 128: chunk c of row r sits at c ^ (r mod 8), so the 8 rows of an ldmatrix
- * phase hit 8 bank groups; D 32 (4 chunks, 2 rows per 128 bytes): c ^ ((r / 2) mod 4); D 80 and 96: rows padded
- * by a chunk (an odd number of chunks apart spreads 8 rows over 8 bank groups). */
-#define CHUNKS (HEAD_DIM / 8)
-#if HEAD_DIM == 80 || HEAD_DIM == 96
-#define ROW_BYTES (HEAD_DIM * 2 + 16)
-#else
-#define ROW_BYTES (HEAD_DIM * 2)
-#endif
+/* ---- the stage's local memory, in bytes: B rows as mma.cl lays them out, then the A factors ---- */
 #define KEY_ROWS (STAGE * RANK_K)
 #define VALUE_ROWS (STAGE * RANK_V)
 /* A factors: the stage's positions are one contiguous run of bytes, copied in aligned 16-byte chunks from the
@@ -142,254 +111,6 @@
 #define AK_AT (BV_AT + VALUE_ROWS * ROW_BYTES)
 #define AV_AT (AK_AT + AK_CHUNKS * 16)
 #define STAGE_BYTES (AV_AT + AV_CHUNKS * 16)
-
-inline uint chunk_at(uint row, uint chunk)
-{
-#if HEAD_DIM == 64 || HEAD_DIM == 128
-    return chunk ^ (row & 7u);
-#elif HEAD_DIM == 32
-    return chunk ^ ((row >> 1) & 3u);
-#else
-    return chunk;
-#endif
-}
-
-inline uint row_chunk(uint row, uint chunk) { return row * ROW_BYTES + chunk_at(row, chunk) * 16u; }
-
-/* A cached fp16 or bf16 value in a stage, as fp32. */
-inline float stored_value(const __local uchar *stage, uint offset)
-{
-#if T6_CACHE_DTYPE == 1
-    return vload_half(0, (const __local half *)(stage + offset));
-#else
-    return t6_bf16_to_float(*(const __local ushort *)(stage + offset));
-#endif
-}
-
-/* Loops over register arrays are unrolled on the GPU (or the arrays go to slow per-work-item memory); the
- * emulation keeps them rolled: each emulated instruction holds barriers, and a CPU compiler's work-group
- * transformation grows with every copy of one. */
-#if T6_MMA == 1
-#define UNROLL _Pragma("unroll")
-#else
-#define UNROLL _Pragma("nounroll")
-#endif
-
-/* ---- fragments: a pair of fp16 or bf16 values, the lower k (or column) first ---- */
-#if T6_MMA == 1
-typedef uint frag; /* packed as mma.sync reads it */
-#define EMU_PARAM
-#define EMU_ARG
-
-/* The .shared window address of a local pointer: in NVPTX a __local pointer is that offset (probed). */
-inline uint shared_address(const __local void *p) { return (uint)(size_t)p; }
-
-inline frag pack(float low, float high)
-{
-    uint r;
-#if T6_CACHE_DTYPE == 1
-    __asm__("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(high), "f"(low));
-#else
-    __asm__("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(high), "f"(low));
-#endif
-    return r;
-}
-
-inline float2 unpack(frag v)
-{
-#if T6_CACHE_DTYPE == 1
-    float2 f;
-    __asm__("{ .reg .f16 l, h; mov.b32 {l, h}, %2; cvt.f32.f16 %0, l; cvt.f32.f16 %1, h; }"
-            : "=f"(f.x), "=f"(f.y)
-            : "r"(v));
-    return f;
-#else
-    return (float2)(as_float(v << 16), as_float(v & 0xFFFF0000u));
-#endif
-}
-
-/* d += A·B on one m16n8k16 tile: a[0..3] rows g / g+8, k 2c.. and 2c+8..; b0, b1 k 2c.. and 2c+8.., column g. */
-inline void mma(float *d, const frag *a, frag b0, frag b1)
-{
-#if T6_CACHE_DTYPE == 1
-    __asm__ __volatile__("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-                         "{%8,%9}, {%0,%1,%2,%3};"
-                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-    __asm__ __volatile__("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-                         "{%8,%9}, {%0,%1,%2,%3};"
-                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
-/* Four 8 × 8 matrices of 16-bit values; lane 8i + r gives the address of row r of matrix i. Without .trans
- * register i of lane l holds row l/4, columns 2(l%4), +1 of matrix i; with .trans rows 2(l%4), +1 of column
- * l/4. */
-inline void ldsm4(frag *r, const __local uchar *stage, uint offset)
-{
-    __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-                         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                         : "r"(shared_address(stage) + offset)
-                         : "memory");
-}
-
-inline void ldsm4_trans(frag *r, const __local uchar *stage, uint offset)
-{
-    __asm__ __volatile__("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-                         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                         : "r"(shared_address(stage) + offset)
-                         : "memory");
-}
-
-inline float shuffle_xor(float v, int mask)
-{
-    float r;
-    __asm__ __volatile__("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(mask));
-    return r;
-}
-
-inline bool any_in_warp(bool p)
-{
-    int r;
-    __asm__ __volatile__("{ .reg .pred q, o; setp.ne.s32 q, %1, 0; vote.sync.any.pred o, q, 0xffffffff; "
-                         "selp.s32 %0, 1, 0, o; }"
-                         : "=r"(r)
-                         : "r"((int)p));
-    return r != 0;
-}
-
-inline float exp2_fast(float x)
-{
-    float y;
-    __asm__("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
-
-/* 16 bytes from global to local memory without registers; bytes past `valid` (0..16) are zero-filled. */
-inline void copy16(__local uchar *dst, const __global uchar *src, uint valid)
-{
-    __asm__ __volatile__("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(dst)), "l"(src),
-                         "r"(valid)
-                         : "memory");
-}
-
-inline void copies_commit(void) { __asm__ __volatile__("cp.async.commit_group;" ::: "memory"); }
-
-/* Waits until at most `pending` (a constant) committed groups of copies are still in flight. */
-#define COPIES_WAIT(pending) __asm__ __volatile__("cp.async.wait_group %0;" ::"n"(pending) : "memory")
-
-/* What __threadfence() is: OpenCL 1.2 names no device scope. */
-inline void device_fence(void) { __asm__ __volatile__("membar.gl;" ::: "memory"); }
-
-#else
-/* ---- the same instructions emulated: a fragment pair holds the two values already rounded to the type ---- */
-typedef float2 frag;
-/* Every emulated warp-level instruction exchanges values through the warp's part of `exchange` (12 floats per
- * lane) between barriers; all warps run the same instruction sequence, so every barrier is reached by all. */
-#define EMU_PARAM , __local float *exchange
-#define EMU_ARG , exchange
-
-inline float round_to_cache_type(float x)
-{
-#if T6_CACHE_DTYPE == 1
-    ushort bits;
-    vstore_half_rte(x, 0, (__private half *)&bits);
-    return vload_half(0, (const __private half *)&bits);
-#else
-    return t6_bf16_to_float(t6_float_to_bf16(x));
-#endif
-}
-
-inline frag pack(float low, float high) { return (float2)(round_to_cache_type(low), round_to_cache_type(high)); }
-inline float2 unpack(frag v) { return v; }
-
-inline uint lane_id(void) { return get_local_id(0) % 32; }
-
-inline void mma_emulated(float *d, const frag *a, frag b0, frag b1, __local float *exchange)
-{
-    const uint lane = lane_id(), g = lane / 4, c = lane % 4;
-    __local float *mine = exchange + (get_local_id(0) / 32) * 384 + lane * 12;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    mine[0] = a[0].x, mine[1] = a[0].y, mine[2] = a[1].x, mine[3] = a[1].y;
-    mine[4] = a[2].x, mine[5] = a[2].y, mine[6] = a[3].x, mine[7] = a[3].y;
-    mine[8] = b0.x, mine[9] = b0.y, mine[10] = b1.x, mine[11] = b1.y;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const __local float *warp = exchange + (get_local_id(0) / 32) * 384;
-    for (uint k = 0; k < 16; k++) {
-        /* A[row][k] is in lane 4(row mod 8) + (k mod 8)/2, register (k ≥ 8)·2 + (row ≥ 8), element k mod 2. */
-        const uint holder = (k % 8) / 2, element = k % 2, high_k = k >= 8 ? 4 : 0;
-        const float top = warp[(4 * g + holder) * 12 + high_k + element];
-        const float bottom = warp[(4 * g + holder) * 12 + high_k + 2 + element];
-        /* B[k][n] is in lane 4n + (k mod 8)/2, register k ≥ 8, element k mod 2. */
-        const uint b_at = 8 + (k >= 8 ? 2 : 0) + element;
-        const float left = warp[(4 * (2 * c) + holder) * 12 + b_at];
-        const float right = warp[(4 * (2 * c + 1) + holder) * 12 + b_at];
-        d[0] = mad(top, left, d[0]);
-        d[1] = mad(top, right, d[1]);
-        d[2] = mad(bottom, left, d[2]);
-        d[3] = mad(bottom, right, d[3]);
-    }
-}
-#define mma(d, a, b0, b1) mma_emulated(d, a, b0, b1, exchange)
-
-inline void ldsm4_emulated(frag *r, const __local uchar *stage, uint offset, bool trans, __local float *exchange)
-{
-    const uint lane = lane_id(), warp = get_local_id(0) / 32;
-    __local uint *addresses = (__local uint *)(exchange + warp * 384);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    addresses[lane] = offset;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint i = 0; i < 4; i++) {
-        if (trans) {
-            const uint column = 2 * (lane / 4);
-            r[i] = (float2)(stored_value(stage, addresses[8 * i + 2 * (lane % 4)] + column),
-                            stored_value(stage, addresses[8 * i + 2 * (lane % 4) + 1] + column));
-        } else {
-            const uint row = addresses[8 * i + lane / 4] + 4 * (lane % 4);
-            r[i] = (float2)(stored_value(stage, row), stored_value(stage, row + 2));
-        }
-    }
-}
-#define ldsm4(r, stage, offset) ldsm4_emulated(r, stage, offset, false, exchange)
-#define ldsm4_trans(r, stage, offset) ldsm4_emulated(r, stage, offset, true, exchange)
-
-inline float shuffle_xor_emulated(float v, int mask, __local float *exchange)
-{
-    const uint lane = lane_id();
-    __local float *warp = exchange + (get_local_id(0) / 32) * 384;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    warp[lane] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return warp[lane ^ (uint)mask];
-}
-#define shuffle_xor(v, mask) shuffle_xor_emulated(v, mask, exchange)
-
-inline bool any_in_warp_emulated(bool p, __local float *exchange)
-{
-    const uint lane = lane_id();
-    __local float *warp = exchange + (get_local_id(0) / 32) * 384;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    warp[lane] = p ? 1.0f : 0.0f;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float any = 0.0f;
-    for (uint i = 0; i < 32; i++) any = fmax(any, warp[i]);
-    return any != 0.0f;
-}
-#define any_in_warp(p) any_in_warp_emulated(p, exchange)
-
-inline float exp2_fast(float x) { return exp2(x); }
-
-inline void copy16(__local uchar *dst, const __global uchar *src, uint valid)
-{
-    for (uint i = 0; i < 16; i++) dst[i] = i < valid ? src[i] : (uchar)0;
-}
-
-inline void copies_commit(void) {}
-#define COPIES_WAIT(pending)
-inline void device_fence(void) {}
-#endif
 
 /* ---- the merge of the splits by the last groups (MODE_MERGE) ---- */
 
@@ -627,37 +348,9 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
             qv[kk][7] = mad(bottom, high.y, qv[kk][7]);
         }
     }
-    /* A power of two per head puts its largest |q̃| near 2^12, so that the low parts of fp16 stay normal; the
-     * scores are scaled back exactly in fp32. */
-    float top_max = 0.0f, bottom_max = 0.0f;
-    UNROLL
-    for (uint kk = 0; kk < KSTEPS; kk++) {
-        top_max = fmax(top_max, fmax(fmax(fabs(qv[kk][0]), fabs(qv[kk][1])), fmax(fabs(qv[kk][4]), fabs(qv[kk][5]))));
-        bottom_max =
-            fmax(bottom_max, fmax(fmax(fabs(qv[kk][2]), fabs(qv[kk][3])), fmax(fabs(qv[kk][6]), fabs(qv[kk][7]))));
-    }
-    top_max = fmax(top_max, shuffle_xor(top_max, 1));
-    top_max = fmax(top_max, shuffle_xor(top_max, 2));
-    bottom_max = fmax(bottom_max, shuffle_xor(bottom_max, 1));
-    bottom_max = fmax(bottom_max, shuffle_xor(bottom_max, 2));
-    const int top_exponent = top_max > 0.0f ? 12 - ilogb(top_max) : 0;
-    const int bottom_exponent = bottom_max > 0.0f ? 12 - ilogb(bottom_max) : 0;
-    const float top_unscale = ldexp(1.0f, -top_exponent), bottom_unscale = ldexp(1.0f, -bottom_exponent);
     frag qa[QTERMS][KSTEPS][4];
-    UNROLL
-    for (uint kk = 0; kk < KSTEPS; kk++)
-        UNROLL
-        for (uint i = 0; i < 4; i++) {
-            const int exponent = i % 2 == 0 ? top_exponent : bottom_exponent;
-            float x = ldexp(qv[kk][2 * i], exponent), y = ldexp(qv[kk][2 * i + 1], exponent);
-            UNROLL
-            for (uint t = 0; t < QTERMS; t++) {
-                qa[t][kk][i] = pack(x, y);
-                const float2 part = unpack(qa[t][kk][i]);
-                x -= part.x;
-                y -= part.y;
-            }
-        }
+    float unscale[2]; /* the rows' scores times these are the true ones */
+    split_query(qv, qa, unscale EMU_ARG);
 
     /* This lane's addresses in a stage, fixed for the split. ldmatrix rows: the score product's tile t and the
      * value product's k step kk add whole multiples of 8 rows, which keep the swizzle, so they are constants. */
@@ -687,8 +380,8 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
     float acc[NTILES][4];
     UNROLL
     for (uint t = 0; t < NTILES; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.0f;
-    /* Running max of the true scores (base 2) and sums; scores stay scaled by 2^exponent until the exponential. */
-    float top_ref = -INFINITY, bottom_ref = -INFINITY, top_sum = 0.0f, bottom_sum = 0.0f;
+    /* Running max of the true scores (base 2) and sums, top row then bottom. */
+    float ref[2] = {-INFINITY, -INFINITY}, sum[2] = {0.0f, 0.0f};
     uint stage_at = 0, ahead_at = (STAGES - 1) * STAGE_BYTES;
 
     for (uint st = 0; st < stage_count; st++) {
@@ -711,17 +404,8 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
             UNROLL
             for (uint t = 0; t < OWN / 2; t++) {
                 /* n8 tile t of rank s: column n is position 4(2t + n mod 2) + n/2, held by lane n/2. */
-                float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                UNROLL
-                for (uint kp = 0; kp < KPAIRS; kp++) {
-                    frag b[4]; /* matrices: chunks 4kp .. 4kp+3, i.e. k steps 2kp and 2kp + 1 */
-                    ldsm4(b, stage, key_at_s[s][kp] + t * 8 * RANK_K * ROW_BYTES);
-                    UNROLL
-                    for (uint term = 0; term < QTERMS; term++) {
-                        mma(d, qa[term][2 * kp], b[0], b[1]);
-                        if (2 * kp + 1 < KSTEPS) mma(d, qa[term][2 * kp + 1], b[2], b[3]);
-                    }
-                }
+                float d[4];
+                key_tile(d, qa, stage, key_at_s[s], t * 8 * RANK_K * ROW_BYTES EMU_ARG);
                 /* d[e]: top row, column 2c + e = position 4(2t + e) + c; d[2 + e] the bottom row. */
                 UNROLL
                 for (uint e = 0; e < 2; e++) {
@@ -732,52 +416,13 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
             }
         }
 
-        /* ---- the stage's max per row (positions past the split only in its last stage), the rescale where a
-         * row's max moved ---- */
+        /* ---- the online softmax (positions past the split masked, only in its last stage) ---- */
         if (first + st * STAGE + STAGE > own_end) {
             UNROLL
             for (uint j = 0; j < OWN; j++)
                 if (first + st * STAGE + 4 * j + c >= own_end) top_score[j] = bottom_score[j] = -INFINITY;
         }
-        float top_max_now = top_score[0], bottom_max_now = bottom_score[0];
-        UNROLL
-        for (uint j = 1; j < OWN; j++) {
-            top_max_now = fmax(top_max_now, top_score[j]);
-            bottom_max_now = fmax(bottom_max_now, bottom_score[j]);
-        }
-        top_max_now = fmax(top_max_now, shuffle_xor(top_max_now, 1));
-        top_max_now = fmax(top_max_now, shuffle_xor(top_max_now, 2));
-        bottom_max_now = fmax(bottom_max_now, shuffle_xor(bottom_max_now, 1));
-        bottom_max_now = fmax(bottom_max_now, shuffle_xor(bottom_max_now, 2));
-        const float top_new = fmax(top_ref, top_max_now * top_unscale);
-        const float bottom_new = fmax(bottom_ref, bottom_max_now * bottom_unscale);
-        if (any_in_warp(top_new != top_ref || bottom_new != bottom_ref)) {
-            /* A row whose query has seen no position yet (prefill) keeps −∞ and a factor of 1. */
-            const float top_factor = top_new == top_ref ? 1.0f : exp2_fast(top_ref - top_new);
-            const float bottom_factor = bottom_new == bottom_ref ? 1.0f : exp2_fast(bottom_ref - bottom_new);
-            UNROLL
-            for (uint t = 0; t < NTILES; t++) {
-                acc[t][0] *= top_factor;
-                acc[t][1] *= top_factor;
-                acc[t][2] *= bottom_factor;
-                acc[t][3] *= bottom_factor;
-            }
-            top_sum *= top_factor;
-            bottom_sum *= bottom_factor;
-            top_ref = top_new;
-            bottom_ref = bottom_new;
-        }
-        /* P = 2^(score − max), the scale 2^-exponent folded in: the masked positions give 0 (also where no
-         * position is seen yet, against a max of 0 instead of −∞). */
-        const float top_offset = top_ref == -INFINITY ? 0.0f : top_ref;
-        const float bottom_offset = bottom_ref == -INFINITY ? 0.0f : bottom_ref;
-        UNROLL
-        for (uint j = 0; j < OWN; j++) {
-            top_score[j] = exp2_fast(mad(top_score[j], top_unscale, -top_offset));
-            bottom_score[j] = exp2_fast(mad(bottom_score[j], bottom_unscale, -bottom_offset));
-            top_sum += top_score[j];
-            bottom_sum += bottom_score[j];
-        }
+        stage_softmax(top_score, bottom_score, OWN, unscale, ref, sum, acc EMU_ARG);
 
         /* ---- acc += W·B_V, W = P·A_V, k slots (position, rank) of the lane's own positions ---- */
         UNROLL
@@ -792,37 +437,13 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
                     w[(e / 2) * 4 + e % 2] = top_score[j] * stored_value(stage, av_top_at + at);
                     w[(e / 2) * 4 + 2 + e % 2] = bottom_score[j] * stored_value(stage, av_bottom_at + at);
                 }
-                frag wa[PTERMS][4];
-                UNROLL
-                for (uint i = 0; i < 4; i++) {
-                    float x = w[2 * i], y = w[2 * i + 1];
-                    UNROLL
-                    for (uint term = 0; term < PTERMS; term++) {
-                        wa[term][i] = pack(x, y);
-                        const float2 part = unpack(wa[term][i]);
-                        x -= part.x;
-                        y -= part.y;
-                    }
-                }
-                UNROLL
-                for (uint t = 0; t < NTILES; t += 2) {
-                    frag b[4];
-                    ldsm4_trans(b, stage, value_at_s[s][t / 2] + kk * 16 * RANK_V * ROW_BYTES);
-                    UNROLL
-                    for (uint term = 0; term < PTERMS; term++) {
-                        mma(acc[t], wa[term], b[0], b[1]);
-                        mma(acc[t + 1], wa[term], b[2], b[3]);
-                    }
-                }
+                value_step(acc, w, stage, value_at_s[s], kk * 16 * RANK_V * ROW_BYTES EMU_ARG);
             }
         }
     }
     COPIES_WAIT(0);
 
-    top_sum += shuffle_xor(top_sum, 1);
-    top_sum += shuffle_xor(top_sum, 2);
-    bottom_sum += shuffle_xor(bottom_sum, 1);
-    bottom_sum += shuffle_xor(bottom_sum, 2);
+    const float top_sum = quad_sum(sum[0] EMU_ARG), bottom_sum = quad_sum(sum[1] EMU_ARG);
 
     /* ---- write: the output row (normalized), or this split's partial rows ---- */
     const uint partial0 = (row * splits + split) * HEADS;
@@ -841,11 +462,11 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
     }
     if (mode != MODE_OUTPUT && c == 0 && stores) {
         if (head_top < HEADS) {
-            partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_top] = top_ref * M_LN2_F;
+            partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_top] = ref[0] * M_LN2_F;
             partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + head_top] = top_sum;
         }
         if (head_bottom < HEADS) {
-            partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_bottom] = bottom_ref * M_LN2_F;
+            partials[(size_t)partial_rows * HEAD_DIM + partial0 + head_bottom] = ref[1] * M_LN2_F;
             partials[(size_t)partial_rows * (HEAD_DIM + 1) + partial0 + head_bottom] = bottom_sum;
         }
     }
@@ -875,49 +496,5 @@ void t6_attention_mma(const __global float *query, uint query_offset, const __gl
                                merge_totals);
             }
         }
-    }
-}
-
-/* The host's probe of the instructions above (lib/attention_mma.c), one warp: three 16 × 16 matrices of
- * small integers (exact in fp16 and bf16) come in by cp.async; A·B through ldmatrix (A) and ldmatrix.trans (B as
- * [k][n], two n8 tiles), A·Btᵀ through ldmatrix (Bt as [n][k], the key-row layout); shuffles, vote and a
- * pack/unpack round trip. The host computes every expected output from the same integers. */
-__kernel __attribute__((reqd_work_group_size(32, 1, 1))) void t6_mma_probe(const __global uchar *in,
-                                                                          __global float *out)
-{
-    __local uint4 tiles[3 * 16 * 16 * 2 / 16];
-    __local float exchange[EXCHANGE_FLOATS];
-    (void)exchange;
-    __local uchar *bytes = (__local uchar *)tiles;
-    const uint lane = get_local_id(0), g = lane / 4, c = lane % 4;
-    for (uint j = lane; j < 3 * 32; j += 32) copy16(bytes + j * 16, in + j * 16, 16);
-    copies_commit();
-    COPIES_WAIT(0);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    /* A fragments: lane l gives row l mod 16, columns 8·(l / 16) .. (rows of 32 bytes). */
-    frag a[4], b[4], bt[4];
-    ldsm4(a, bytes, (lane % 16) * 32 + (lane / 16) * 16);
-    /* B as [k][n]: matrix i holds k rows 8·(i mod 2).., n columns 8·(i / 2)..; lane 8i + r gives row r. */
-    const uint i = lane / 8, r = lane % 8;
-    ldsm4_trans(b, bytes + 512, (r + 8 * (i % 2)) * 32 + (i / 2) * 16);
-    /* Bt as [n][k]: matrix i holds n rows 0..7, k columns 8·i (i < 2; matrices 2, 3 repeat them). */
-    ldsm4(bt, bytes + 1024, r * 32 + (i % 2) * 16);
-    float d[3][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
-    mma(d[0], a, b[0], b[1]);
-    mma(d[1], a, b[2], b[3]);
-    mma(d[2], a, bt[0], bt[1]);
-    for (uint p = 0; p < 3; p++) {
-        out[p * 128 + g * 8 + 2 * c] = d[p][0];
-        out[p * 128 + g * 8 + 2 * c + 1] = d[p][1];
-        out[p * 128 + (g + 8) * 8 + 2 * c] = d[p][2];
-        out[p * 128 + (g + 8) * 8 + 2 * c + 1] = d[p][3];
-    }
-    const float one = shuffle_xor((float)lane, 1), two = shuffle_xor((float)lane, 2);
-    out[384 + lane] = one + 100.0f * two;
-    const bool some = any_in_warp(lane == 17), none = any_in_warp(false);
-    const float2 round_trip = unpack(pack(1.0f + 0x1p-12f, 0.0f));
-    if (lane == 0) {
-        out[416] = some ? round_trip.x : 0.0f;
-        out[417] = none ? 1.0f : round_trip.y;
     }
 }

@@ -36,8 +36,4 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
  *  shape does not suit it (the caller falls back); T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
 t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params);
 
-/** Runs the tensor-core kernels' probe built with T6_MMA `mma` (1 PTX, 2 emulated) for an fp16 or bf16 cache;
- *  NULL when every instruction gave what the PTX ISA's fragment layouts say, else the reason. */
-const char *t6i_attention_mma_probe(t6_context *ctx, int mma, t6_dtype dtype);
-
 #endif /* T6_ATTENTION_INTERNAL_H */

@@ -1,6 +1,7 @@
 /* mha.c — MHA/GQA/MQA decode (split pass, then merge.cl) and causal prefill over a conventional K/V cache, or
  * over any K/V laid out the same way (the materialized baseline's scratch). Kernels: kernels_cl/mha.cl, one
- * shaped for GPUs and one for CPUs per operation, picked by device type unless a tunable says otherwise. */
+ * shaped for GPUs and one for CPUs per operation, picked by device type unless a tunable says otherwise; prefill
+ * runs on tensor cores (mha_mma.c) where the device has them. */
 #include "t6_internal.h"
 
 #include <math.h>
@@ -215,7 +216,7 @@ static t6_status plan_prefill(t6_context *ctx, const t6i_params *params, int hea
 {
     const int kernel = t6i_param(params, "T6_MHP_KERNEL");
     const int queries = t6i_param(params, "T6_MHP_QUERIES"), keys = t6i_param(params, "T6_MHP_KEYS");
-    *rows_kernel = kernel == 2 || (kernel == 0 && !ctx->info.is_gpu);
+    *rows_kernel = kernel == 2 || (kernel == 0 && !ctx->info.is_gpu); /* kernel 3 falls back to 1 */
     /* The values themselves (VEC; divisors of QUERIES and KEYS) are checked by t6i_params_check. */
     if (*rows_kernel) {
         if (keys * head_dim > PREFILL_ROWS_MAX_TILE)
@@ -254,7 +255,7 @@ static t6_status prefill_view_with(t6_context *ctx, const t6i_params *resolved, 
     const t6i_params params = *resolved;
     bool rows_kernel = false;
     size_t group_size = 0;
-    T6I_TRY(plan_prefill(ctx, &params, kv->head_dim, &rows_kernel, &group_size));
+    const int asked = t6i_param(&params, "T6_MHP_KERNEL");
 
     T6I_ALLOC(ctx, entries, 4 * (size_t)batch);
     for (int i = 0; i < batch; i++) {
@@ -266,6 +267,17 @@ static t6_status prefill_view_with(t6_context *ctx, const t6i_params *resolved, 
     }
     cl_mem meta = NULL;
     T6I_TRY(t6i_upload_meta(ctx, 1, entries, 4 * (size_t)batch * sizeof *entries, &meta));
+    if (asked == 3 || (asked == 0 && ctx->info.is_gpu)) {
+        /* Even when asked for (a profile may pin it), fp32 K/V or a failed probe fall back. */
+        status = t6i_mha_prefill_mma(ctx, &params, kv, heads, batch, meta, max_count, q, q_offset, out, out_offset,
+                                     scale);
+        if (status != T6_ERROR_UNSUPPORTED) goto cleanup;
+        t6i_log(asked == 3 ? T6_LOG_INFO : T6_LOG_DEBUG,
+                "mha_prefill: the tensor-core kernel does not serve this call (%s); falling back",
+                t6_context_last_error(ctx));
+        status = T6_SUCCESS;
+    }
+    T6I_TRY(plan_prefill(ctx, &params, kv->head_dim, &rows_kernel, &group_size));
 
     /* Only what the chosen kernel reads goes into the build options. */
     char options[512] = "";

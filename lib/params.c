@@ -109,7 +109,11 @@ static const t6i_param_def mha_decode_params[] = {
 };
 
 static const t6i_param_def mha_prefill_params[] = {
-    {"T6_MHP_KERNEL", 0, 0, 2, "0 automatic (GPU 1, otherwise 2), 1 work-group tiles, 2 rows per work-item"},
+    {"T6_MHP_KERNEL", 0, 0, 3, "0 automatic (GPUs 3, CPUs 2), 1 work-group tiles, 2 rows per work-item, 3 tensor cores where the probe passes and K/V are fp16 or bf16 (else 1)"},
+    {"T6_MHP_MMA", 1, 0, 2, "kernel 3: 1 tensor cores where the probe passes, 0 never, 2 emulated (tests)"},
+    {"T6_MHP_STAGE", 32, 16, 64, "kernel 3: positions per pipeline stage: 16, 32 or 64"},
+    {"T6_MHP_STAGES", 3, 2, 4, "kernel 3: stages in flight in local memory"},
+    {"T6_MHP_WARPS", 4, 1, 8, "kernel 3: warps per work-group, 16 query vectors each: 1, 2, 4 or 8"},
     {"T6_MHP_VEC", 8, 2, 16, "kernel 2: elements per vector load: 2, 4, 8 or 16"},
     {"T6_MHP_QUERIES", 32, 1, 256, "query vectors ((position, head) pairs) per work-group"},
     {"T6_MHP_KEYS", 32, 1, 256, "keys per tile"},

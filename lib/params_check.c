@@ -133,8 +133,9 @@ static bool check_mha_decode(const t6_device_info *info, const t6i_params *p, ch
     return true;
 }
 
-/* Kernel 1 (work-group tiles) and kernel 2 (rows per work-item) read different tunables; each is checked where
- * it may run. mha.c checks what also depends on head_dim. */
+/* Kernel 1 (work-group tiles), kernel 2 (rows per work-item) and kernel 3 (tensor cores, falling back to 1) read
+ * different tunables; each is checked where it may run. mha.c and mha_mma.c check what also depends on head_dim
+ * and on local memory. */
 static bool check_mha_prefill(const t6_device_info *info, const t6i_params *p, char *why, size_t cap)
 {
     const int kernel = t6i_param(p, "T6_MHP_KERNEL");
@@ -142,7 +143,12 @@ static bool check_mha_prefill(const t6_device_info *info, const t6i_params *p, c
         const int vec = t6i_param(p, "T6_MHP_VEC");
         if (!ONE_OF(vec, 2, 4, 8, 16)) return refuse(why, cap, "T6_MHP_VEC=%d must be 2, 4, 8 or 16", vec);
     }
-    if (may_run(info, kernel, 1)) {
+    if (may_run(info, kernel, 3)) {
+        const int stage = t6i_param(p, "T6_MHP_STAGE"), warps = t6i_param(p, "T6_MHP_WARPS");
+        if (!ONE_OF(stage, 16, 32, 64)) return refuse(why, cap, "T6_MHP_STAGE=%d must be 16, 32 or 64", stage);
+        if (!ONE_OF(warps, 1, 2, 4, 8)) return refuse(why, cap, "T6_MHP_WARPS=%d must be 1, 2, 4 or 8", warps);
+    }
+    if (may_run(info, kernel, 1) || kernel == 3) {
         const int queries = t6i_param(p, "T6_MHP_QUERIES"), keys = t6i_param(p, "T6_MHP_KEYS");
         const int thread_queries = t6i_param(p, "T6_MHP_THREAD_QUERIES"), columns = t6i_param(p, "T6_MHP_COLUMNS");
         if (queries % thread_queries != 0)

@@ -45,13 +45,31 @@ bool t6i_source_mentions(const char *text, size_t length, const char *name)
     return false;
 }
 
-static bool source_belongs(t6_op op, const char *name, const char *text, size_t length)
+static bool mentions_param(t6_op op, const char *name)
 {
-    if (op == T6_OP_COUNT || strcmp(name, "common") == 0) return true;
+    size_t length = 0;
+    const char *text = t6i_embedded_source(name, &length);
     int count = 0;
     const t6i_param_def *defs = t6i_op_params(op, &count);
-    for (int i = 0; i < count; i++)
+    for (int i = 0; text && i < count; i++)
         if (t6i_source_mentions(text, length, defs[i].name)) return true;
+    return false;
+}
+
+/* A file serves an op when it names one of the op's tunables, or when it is part of a program (programs.txt)
+ * with such a file: a prelude (common.cl, mma.cl) changes the op's kernels as much as their own file does. */
+static bool source_belongs(t6_op op, const char *name)
+{
+    if (op == T6_OP_COUNT || strcmp(name, "common") == 0) return true;
+    const char *const *files = NULL;
+    for (size_t p = 0; (files = t6i_program_files_at(p)) != NULL; p++) {
+        bool in_program = false, serves = false;
+        for (int i = 0; files[i]; i++) {
+            in_program = in_program || strcmp(files[i], name) == 0;
+            serves = serves || mentions_param(op, files[i]);
+        }
+        if (in_program && serves) return true;
+    }
     return false;
 }
 
@@ -63,7 +81,7 @@ static void compute_hashes(void)
         size_t length = 0;
         const char *text = NULL;
         for (size_t i = 0; (text = t6i_embedded_source_at(i, &name, &length)) != NULL; i++) {
-            if (!source_belongs((t6_op)op, name, text, length)) continue;
+            if (!source_belongs((t6_op)op, name)) continue;
             hash = t6i_hash64(name, strlen(name) + 1, hash);
             hash = t6i_hash64(text, length, hash);
         }

@@ -8,6 +8,7 @@
 
 #define T6I_MAX_KERNELS_PER_PROGRAM 8
 #define T6I_BUILD_LOG_HEAD 1200
+#define T6I_MAX_PROGRAM_FILES 8
 
 struct t6i_program_entry {
     char *source_name;
@@ -61,26 +62,37 @@ static t6_status load_source(const t6_context *ctx, const char *name, char **tex
     return T6_SUCCESS;
 }
 
-/* common.cl (storage types, shared helpers) goes in front of every kernel file. */
+/* A program's source: its files of kernels_cl/ (programs.txt, compiled in as t6i_program_files) one after the
+ * other, a newline between. */
 static t6_status assemble_source(const t6_context *ctx, const char *name, char **text, size_t *length)
 {
     t6_status status = T6_SUCCESS;
-    char *common = NULL, *body = NULL;
-    size_t common_length = 0, body_length = 0;
-    T6I_TRY(load_source(ctx, "common", &common, &common_length));
-    T6I_TRY(load_source(ctx, name, &body, &body_length));
-    *length = common_length + 1 + body_length;
-    *text = malloc(*length + 1);
+    const char *const *files = t6i_program_files(name);
+    if (!files) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "no kernel program named '%s'", name);
+    char *parts[T6I_MAX_PROGRAM_FILES] = {NULL};
+    size_t lengths[T6I_MAX_PROGRAM_FILES] = {0}, total = 0;
+    int count = 0;
+    for (; files[count]; count++) {
+        if (count == T6I_MAX_PROGRAM_FILES) {
+            status = t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "kernel program '%s' has over %d files", name,
+                              T6I_MAX_PROGRAM_FILES);
+            goto cleanup;
+        }
+        T6I_TRY(load_source(ctx, files[count], &parts[count], &lengths[count]));
+        total += lengths[count] + 1;
+    }
+    *length = total - 1;
+    *text = malloc(total);
     if (!*text) {
         status = t6i_fail(ctx, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (kernel source)");
         goto cleanup;
     }
-    memcpy(*text, common, common_length);
-    (*text)[common_length] = '\n';
-    memcpy(*text + common_length + 1, body, body_length + 1);
+    for (int i = 0, at = 0; i < count; at += (int)lengths[i] + 1, i++) {
+        memcpy(*text + at, parts[i], lengths[i]);
+        (*text)[at + lengths[i]] = i + 1 < count ? '\n' : '\0';
+    }
 cleanup:
-    free(common);
-    free(body);
+    for (int i = 0; i < count; i++) free(parts[i]);
     return status;
 }
 

@@ -197,12 +197,25 @@ typedef struct t6i_profile_file t6i_profile_file;
 t6_status t6i_profile_parse(const char *text, size_t length, const char *origin, t6i_profile_file **out);
 void t6i_profile_file_free(t6i_profile_file *file);
 
+/* ---- the tensor-core probe (mma_probe.c) ---- */
+
+/** Runs kernels_cl/mma.cl's probe built with T6_MMA `mma` (1 PTX, 2 emulated) for an fp16 or bf16 cache; NULL
+ *  when every instruction gave what the PTX ISA's fragment layouts say, else the reason. */
+const char *t6i_mma_probe(t6_context *ctx, int mma, t6_dtype dtype);
+/** Whether the device runs the tensor-core instructions for `dtype` (an NVIDIA GPU whose probe passes). Run once
+ *  per context and type and logged; a failure is not an error: the callers fall back to their FMA kernels. */
+bool t6i_tensor_cores_work(t6_context *ctx, t6_dtype dtype);
+
 /* ---- programs and kernels (program.c, disk_cache.c, kernels_embedded.c) ---- */
 
 /** The embedded source of kernels_cl/<name>.cl, or NULL. */
 const char *t6i_embedded_source(const char *name, size_t *length);
 /** The index-th embedded source (name without ".cl"), or NULL past the end. */
 const char *t6i_embedded_source_at(size_t index, const char **name, size_t *length);
+/* The files of kernels_cl/ a program is put together from, in order (kernels_cl/programs.txt), NULL-terminated;
+ * NULL for an unknown program. _at walks the table (NULL past its end). */
+const char *const *t6i_program_files(const char *name);
+const char *const *t6i_program_files_at(size_t index);
 
 /**
  * A kernel from kernels_cl/<source>.cl (with common.cl in front), built with `options` (the -D macros),
@@ -480,6 +493,12 @@ t6_status t6i_mha_decode_view(t6_context *ctx, const t6i_kv_view *kv, int heads,
 t6_status t6i_mha_prefill_view(t6_context *ctx, const t6i_kv_view *kv, int heads, int batch, const int *slots,
                                const int *starts, const int *counts, cl_mem q, size_t q_offset, cl_mem out,
                                size_t out_offset, float scale);
+/** The prefill on tensor cores (kernels_cl/mha_mma.cl; T6_MHP_KERNEL 3, or automatic on GPUs) with the entries
+ *  (slot, start, count, first row per batch entry) already on the device. T6_ERROR_UNSUPPORTED when the device,
+ *  the K/V type or the shape does not suit it: the caller falls back to its FMA kernels. */
+t6_status t6i_mha_prefill_mma(t6_context *ctx, const t6i_params *params, const t6i_kv_view *kv, int heads, int batch,
+                              cl_mem entries, int max_count, cl_mem q, size_t q_offset, cl_mem out, size_t out_offset,
+                              float scale);
 
 /** Self-test checks (self_test.c's table): MHA decode/prefill against t6_ref_attention, and the materialized
  *  baseline against t6_ref_decode. */

@@ -40,9 +40,9 @@ static double tolerance(t6_precision precision, t6_dtype dtype)
 START_TEST(probe_passes_on_the_emulation)
 {
     t6_context *ctx = t6t_context();
-    const char *why = t6i_attention_mma_probe(ctx, 2, T6_F16);
+    const char *why = t6i_mma_probe(ctx, 2, T6_F16);
     ck_assert_msg(why == NULL, "fp16: %s", why);
-    why = t6i_attention_mma_probe(ctx, 2, T6_BF16);
+    why = t6i_mma_probe(ctx, 2, T6_BF16);
     ck_assert_msg(why == NULL, "bf16: %s", why);
     t6_context_destroy(ctx);
 }
@@ -110,7 +110,7 @@ END_TEST
 START_TEST(tensor_cores_on_the_device)
 {
     t6_context *ctx = t6t_context();
-    const char *why = t6i_attention_mma_probe(ctx, 1, T6_F16);
+    const char *why = t6i_mma_probe(ctx, 1, T6_F16);
     if (why) {
         fprintf(stderr, "tensor_cores_on_the_device: nothing to run here (%.200s)\n", why);
         t6_context_destroy(ctx);

@@ -64,12 +64,12 @@ static void case_fill(kv_case *c, int slot, int first, int count, uint64_t strea
 }
 
 /* A device buffer of `n` random fp32 values after `pad` elements of padding (offsets are then exercised). */
-static cl_mem random_buffer(t6_context *ctx, size_t pad, size_t n, uint64_t stream, double **host_ref)
+static cl_mem random_buffer(t6_context *ctx, size_t pad, size_t n, uint64_t stream, double sigma, double **host_ref)
 {
     float *host = malloc(n * sizeof *host);
     ck_assert_ptr_nonnull(host);
     t6t_rng rng = t6t_rng_make(stream);
-    t6t_fill_normal(&rng, host, n, 1.0);
+    t6t_fill_normal(&rng, host, n, sigma);
     cl_mem buffer = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, pad + n, &buffer));
     T6T_OK(ctx, t6_buffer_upload(ctx, buffer, T6_F32, pad, n, host));
@@ -94,7 +94,7 @@ static float *check_decode(kv_case *c, int heads, int batch, const int *slots, c
 {
     const size_t per_query = (size_t)heads * (size_t)c->config.head_dim, n = (size_t)batch * per_query;
     double *q_ref = NULL;
-    cl_mem q = random_buffer(c->ctx, Q_PAD, n, 100 + (uint64_t)heads, &q_ref), out = NULL;
+    cl_mem q = random_buffer(c->ctx, Q_PAD, n, 100 + (uint64_t)heads, 1.0, &q_ref), out = NULL;
     T6T_OK(c->ctx, t6_buffer_create(c->ctx, T6_F32, OUT_PAD + n, &out));
     T6T_OK(c->ctx, t6_mha_decode(c->cache, heads, batch, slots, lengths, q, Q_PAD, out, OUT_PAD, scale));
     float *got = download(c->ctx, out, OUT_PAD, n);
@@ -112,16 +112,18 @@ static float *check_decode(kv_case *c, int heads, int batch, const int *slots, c
     return got;
 }
 
-/* Runs prefill with query rows from stream `stream`; checks every row against the reference and returns the
- * output (Σ counts × heads × D). */
-static float *check_prefill(kv_case *c, int heads, int batch, const int *slots, const int *starts, const int *counts,
-                            uint64_t stream, const char *what)
+/* Runs prefill with query rows from stream `stream` (normal, σ = q_sigma: 8 and 32 give TPA.md's peaked logits);
+ * checks every row against the reference within `tolerance` of max|ref| and returns the output (Σ counts × heads
+ * × D). */
+static float *check_prefill_within(kv_case *c, int heads, int batch, const int *slots, const int *starts,
+                                   const int *counts, uint64_t stream, double q_sigma, double tolerance,
+                                   const char *what)
 {
     const size_t per_query = (size_t)heads * (size_t)c->config.head_dim;
     size_t rows = 0;
     for (int i = 0; i < batch; i++) rows += (size_t)counts[i];
     double *q_ref = NULL;
-    cl_mem q = random_buffer(c->ctx, Q_PAD, rows * per_query, stream, &q_ref), out = NULL;
+    cl_mem q = random_buffer(c->ctx, Q_PAD, rows * per_query, stream, q_sigma, &q_ref), out = NULL;
     T6T_OK(c->ctx, t6_buffer_create(c->ctx, T6_F32, OUT_PAD + rows * per_query, &out));
     T6T_OK(c->ctx, t6_mha_prefill(c->cache, heads, batch, slots, starts, counts, q, Q_PAD, out, OUT_PAD, 0.0f));
     float *got = download(c->ctx, out, OUT_PAD, rows * per_query);
@@ -133,12 +135,18 @@ static float *check_prefill(kv_case *c, int heads, int batch, const int *slots, 
             T6T_OK(NULL, t6_ref_attention(heads, c->config.kv_heads, c->config.head_dim, 0.0, starts[i] + j + 1,
                                           q_ref + row * per_query, c->k_ref[slots[i]], c->v_ref[slots[i]],
                                           ref + row * per_query));
-    T6T_CLOSE(got, ref, rows * per_query, TOLERANCE, what);
+    T6T_CLOSE(got, ref, rows * per_query, tolerance, what);
     free(ref);
     free(q_ref);
     clReleaseMemObject(q);
     clReleaseMemObject(out);
     return got;
+}
+
+static float *check_prefill(kv_case *c, int heads, int batch, const int *slots, const int *starts, const int *counts,
+                            uint64_t stream, const char *what)
+{
+    return check_prefill_within(c, heads, batch, slots, starts, counts, stream, 1.0, TOLERANCE, what);
 }
 
 /* MHA, GQA (12 query heads over 4 and over 3 kv heads) and MQA (12 over 1: more than the default head block
@@ -580,24 +588,150 @@ START_TEST(invalid_arguments_are_rejected)
 }
 END_TEST
 
-static Suite *mha_suite(void)
+/* ---- prefill on tensor cores (kernel 3): its emulation (T6_MHP_MMA 2) on any device, PTX where the probe passes ---- */
+
+static void use_tensor_cores(t6_context *ctx, int mma, int stage, int stages, int warps)
 {
-    Suite *suite = suite_create("mha");
-    TCase *tc = tcase_create("mha");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, decode_mha_gqa_mqa_every_dtype);
-    tcase_add_test(tc, decode_odd_shapes);
-    tcase_add_test(tc, decode_mixed_lengths_and_splits);
-    tcase_add_test(tc, decode_tunable_variants);
-    tcase_add_test(tc, decode_half_extremes);
-    tcase_add_test(tc, prefill_matches_reference);
-    tcase_add_test(tc, prefill_tunable_variants);
-    tcase_add_test(tc, prefill_agrees_with_decode_and_chunks);
-    tcase_add_test(tc, append_stores_rows);
-    tcase_add_test(tc, appends_in_a_row_keep_their_positions);
-    tcase_add_test(tc, invalid_arguments_are_rejected);
-    suite_add_tcase(suite, tc);
-    return suite;
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_KERNEL", 3));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_MMA", mma));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_STAGE", stage));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_STAGES", stages));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_WARPS", warps));
 }
 
-int main(void) { return t6t_run(mha_suite()); }
+/* TPA.md's bounds against the reference fed the stored values: strict 1e-4, fast 1e-3 (fp16) and 5e-3 (bf16). */
+static double mode_bound(t6_precision mode, t6_dtype dtype)
+{
+    return mode == T6_PRECISION_STRICT ? 1e-4 : dtype == T6_BF16 ? 5e-3 : 1e-3;
+}
+
+/* Every prompt of `c` below through kernel 3 in both modes, with queries of σ 1 (flat) and, where `peaked`, 8 and
+ * 32 (logits of about ±20 and ±85). */
+static void tensor_core_modes(kv_case *c, int heads, int batch, const int *slots, const int *starts,
+                              const int *counts, bool peaked, const char *shape)
+{
+    static const double sigmas[3] = {1.0, 8.0, 32.0};
+    for (int m = 0; m < 2; m++) {
+        const t6_precision mode = m == 0 ? T6_PRECISION_STRICT : T6_PRECISION_FAST;
+        T6T_OK(c->ctx, t6_context_set_precision(c->ctx, mode));
+        for (int i = 0; i < (peaked ? 3 : 1); i++) {
+            char what[160];
+            snprintf(what, sizeof what, "tensor-core prefill, %s, %s, queries σ %g", shape, t6_precision_name(mode),
+                     sigmas[i]);
+            free(check_prefill_within(c, heads, batch, slots, starts, counts, 500 + (uint64_t)(10 * m + i), sigmas[i],
+                                      mode_bound(mode, c->config.dtype), what));
+        }
+    }
+    T6T_OK(c->ctx, t6_context_set_precision(c->ctx, T6_PRECISION_STRICT));
+}
+
+/* Kernel 3's tiling, masking and pipeline, emulated (mma = 2) and, where the probe passes, on tensor cores (1):
+ * GQA, MHA and MQA; D 32, 64, 80 (padded rows) and 128; fp16 and bf16; prompts that start mid-stage, are shorter
+ * than one stage, span several work-groups and warps; stages of 16, 32 and 64, 2 to 4 deep; 1, 2 and 4 warps. */
+START_TEST(prefill_on_tensor_cores)
+{
+    t6_context *ctx = t6t_context();
+    const bool ptx = t6i_mma_probe(ctx, 1, T6_F16) == NULL;
+    for (int mma = 2; mma >= (ptx ? 1 : 2); mma--) {
+        kv_case c;
+        case_open(&c, ctx, 3, 80, 2, 90, T6_F16);
+        case_fill(&c, 0, 0, 90, 90);
+        case_fill(&c, 1, 0, 50, 91);
+        const int slots[3] = {0, 1, 0}, starts[3] = {0, 37, 61}, counts[3] = {70, 13, 1};
+        use_tensor_cores(ctx, mma, 16, 4, 2);
+        tensor_core_modes(&c, 12, 3, slots, starts, counts, false, "GQA 12 over 3, D 80, fp16, stage 16 × 4, 2 warps");
+        case_close(&c);
+
+        case_open(&c, ctx, 5, 64, 1, 45, T6_BF16);
+        case_fill(&c, 0, 0, 45, 92);
+        const int slot = 0, start = 0, count = 45;
+        use_tensor_cores(ctx, mma, 64, 2, 1);
+        tensor_core_modes(&c, 5, 1, &slot, &start, &count, true, "MHA 5, D 64, bf16, one stage of 64, 1 warp");
+        case_close(&c);
+
+        case_open(&c, ctx, 1, 32, 1, 100, T6_F16);
+        case_fill(&c, 0, 0, 100, 93);
+        const int late = 17, rest = 83;
+        use_tensor_cores(ctx, mma, 32, 3, 4);
+        tensor_core_modes(&c, 7, 1, &slot, &late, &rest, true, "MQA 7 over 1, D 32, fp16, stage 32 × 3, 4 warps");
+        case_close(&c);
+
+        case_open(&c, ctx, 2, 128, 1, 40, T6_BF16);
+        case_fill(&c, 0, 0, 40, 94);
+        const int tail = 38, two = 2;
+        use_tensor_cores(ctx, mma, 16, 2, 1);
+        tensor_core_modes(&c, 4, 1, &slot, &tail, &two, false, "GQA 4 over 2, D 128, bf16, two queries at 38");
+        case_close(&c);
+    }
+    if (ptx) {
+        /* A longer prompt on the device itself, at the defaults (by device: kernel 3 on tensor cores). */
+        kv_case c;
+        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_MHA_PREFILL));
+        case_open(&c, ctx, 8, 64, 1, 1024, T6_F16);
+        case_fill(&c, 0, 0, 1024, 95);
+        const int slot = 0, start = 0, count = 1024;
+        tensor_core_modes(&c, 8, 1, &slot, &start, &count, true, "MHA 8, D 64, fp16, 1024 tokens, by device");
+        case_close(&c);
+    }
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+/* Kernel 3 asked for where it cannot serve — fp32 K/V, no tensor cores (the probe fails off NVIDIA, or
+ * T6_MHP_MMA 0) — falls back to kernel 1 and computes the right numbers; bad values are refused. */
+START_TEST(prefill_tensor_cores_fall_back)
+{
+    t6_context *ctx = t6t_context();
+    kv_case c;
+    case_open(&c, ctx, 2, 64, 1, 60, T6_F32);
+    case_fill(&c, 0, 0, 60, 96);
+    const int slot = 0, start = 5, count = 55;
+    use_tensor_cores(ctx, 2, 32, 3, 4);
+    free(check_prefill(&c, 4, 1, &slot, &start, &count, 97, "kernel 3 asked for, fp32 K/V"));
+    case_close(&c);
+    case_open(&c, ctx, 2, 64, 1, 60, T6_F16);
+    case_fill(&c, 0, 0, 60, 98);
+    for (int mma = 0; mma < 2; mma++) {
+        if (mma == 1 && t6i_mma_probe(ctx, 1, T6_F16) == NULL) continue; /* it would serve */
+        use_tensor_cores(ctx, mma, 32, 3, 4);
+        free(check_prefill(&c, 4, 1, &slot, &start, &count, 99, "kernel 3 asked for, no tensor cores"));
+    }
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_STAGE", 48));
+    cl_mem q = NULL, out = NULL;
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 55 * 4 * 64, &q));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 55 * 4 * 64, &out));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS, t6_mha_prefill(c.cache, 4, 1, &slot, &start, &count, q, 0, out, 0, 0.0f));
+    ck_assert_ptr_nonnull(strstr(t6_context_last_error(ctx), "T6_MHP_STAGE=48"));
+    clReleaseMemObject(q);
+    clReleaseMemObject(out);
+    case_close(&c);
+    t6_context_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    /* Three CTest entries (tests/CMakeLists.txt), so that ctest -j builds their programs in parallel. */
+    Suite *suite = suite_create("mha");
+    TCase *decode = tcase_create("decode"), *prefill = tcase_create("prefill");
+    TCase *tensor_cores = tcase_create("tensor_cores");
+    tcase_add_test(decode, decode_mha_gqa_mqa_every_dtype);
+    tcase_add_test(decode, decode_odd_shapes);
+    tcase_add_test(decode, decode_mixed_lengths_and_splits);
+    tcase_add_test(decode, decode_tunable_variants);
+    tcase_add_test(decode, decode_half_extremes);
+    tcase_add_test(decode, append_stores_rows);
+    tcase_add_test(decode, appends_in_a_row_keep_their_positions);
+    tcase_add_test(decode, invalid_arguments_are_rejected);
+    tcase_add_test(prefill, prefill_matches_reference);
+    tcase_add_test(prefill, prefill_tunable_variants);
+    tcase_add_test(prefill, prefill_agrees_with_decode_and_chunks);
+    tcase_add_test(tensor_cores, prefill_on_tensor_cores);
+    tcase_add_test(tensor_cores, prefill_tensor_cores_fall_back);
+    TCase *cases[3] = {decode, prefill, tensor_cores};
+    for (int i = 0; i < 3; i++) {
+        tcase_set_timeout(cases[i], 900);
+        suite_add_tcase(suite, cases[i]);
+    }
+    return t6t_run(suite);
+}

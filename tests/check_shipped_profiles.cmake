@@ -3,7 +3,8 @@
 #     kernel is built with the bucket's parameters, run at the bucket's exact features, and checked against
 #     the double-precision reference.
 #  2. clang's OpenCL C front end (-cl-std=CL1.2, as strict as the specification, unlike any one driver) parses
-#     every kernel file the bucket's parameters reach, common.cl in front as the library puts it.
+#     every kernel program (kernels_cl/programs.txt) the bucket's parameters reach, put together as the library
+#     does.
 #  3. the vendor defaults are what `t6-tune --derive` gives for today's tunables.
 # Inputs: TUNE (t6-tune), SOURCE_DIR (the repository), CLANG (a clang, or empty), WORK_DIR (scratch).
 file(GLOB profiles ${SOURCE_DIR}/profiles/*.json)
@@ -46,9 +47,27 @@ endforeach()
 if(NOT CLANG)
   message("SKIPPED: no clang found; the OpenCL C 1.2 front-end check did not run")
 else()
-  file(READ ${SOURCE_DIR}/kernels_cl/common.cl common)
-  file(GLOB sources ${SOURCE_DIR}/kernels_cl/*.cl)
-  list(REMOVE_ITEM sources ${SOURCE_DIR}/kernels_cl/common.cl)
+  # Each program's source, as lib/program.c puts it together: program_<name> and the list `programs`.
+  file(STRINGS ${SOURCE_DIR}/kernels_cl/programs.txt program_lines)
+  set(programs "")
+  foreach(line IN LISTS program_lines)
+    if(line MATCHES "^[ \t]*(#|$)")
+      continue()
+    endif()
+    string(REGEX REPLACE "[ \t]+" ";" words "${line}")
+    list(POP_FRONT words program)
+    set(text "")
+    foreach(word IN LISTS words)
+      file(READ ${SOURCE_DIR}/kernels_cl/${word}.cl part)
+      if(text STREQUAL "")
+        set(text "${part}")
+      else()
+        string(APPEND text "\n${part}")
+      endif()
+    endforeach()
+    set(program_${program} "${text}")
+    list(APPEND programs ${program})
+  endforeach()
   set(checked 0)
   foreach(profile IN LISTS profiles)
     file(READ ${profile} json)
@@ -79,8 +98,8 @@ else()
             list(APPEND names ${name})
           endforeach()
         endif()
-        foreach(source IN LISTS sources)
-          file(READ ${source} text)
+        foreach(program IN LISTS programs)
+          set(text "${program_${program}}")
           set(uses FALSE)
           foreach(name IN LISTS names)
             string(FIND "${text}" "${name}" at)
@@ -91,9 +110,9 @@ else()
           if(NOT uses)
             continue()
           endif()
-          get_filename_component(base ${source} NAME)
+          set(base ${program}.cl)
           set(unit ${WORK_DIR}/${base})
-          file(WRITE ${unit} "${common}\n${text}")
+          file(WRITE ${unit} "${text}")
           execute_process(COMMAND ${CLANG} -x cl -cl-std=CL1.2 -Xclang -finclude-default-header -fsyntax-only
                                   ${defines} ${unit}
                           RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)

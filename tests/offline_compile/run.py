@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Offline compile gate: every kernel file of kernels_cl/ built for GPUs this machine does not have.
 
-Each unit is common.cl + a newline + the file, as lib/program.c assembles it, built with -cl-std=CL1.2:
+Each unit is a program of kernels_cl/programs.txt (its files joined by newlines, as lib/program.c assembles them;
+named <program>.cl below), built with -cl-std=CL1.2:
   * at the file's own defaults (plus -DT6_PREFILL=1 where the file has a prefill variant, and, for NVIDIA only,
     the inline-PTX variants: T6_MMA=1 / T6_PTX=1);
   * at every bucket of every shipped GPU profile (profiles/*.json) of the target's vendor, on the files that
@@ -59,12 +60,13 @@ def find_tools():
 
 
 def sources():
-    common = open(os.path.join(ROOT, "kernels_cl", "common.cl")).read()
+    """{"<program>.cl": its source} for every program of kernels_cl/programs.txt."""
     files = {}
-    for path in sorted(glob.glob(os.path.join(ROOT, "kernels_cl", "*.cl"))):
-        name = os.path.basename(path)
-        if name != "common.cl":
-            files[name] = common + "\n" + open(path).read()
+    for line in open(os.path.join(ROOT, "kernels_cl", "programs.txt")):
+        words = line.split("#")[0].split()
+        if words:
+            files[words[0] + ".cl"] = "\n".join(open(os.path.join(ROOT, "kernels_cl", w + ".cl")).read()
+                                               for w in words[1:])
     return files
 
 
@@ -91,6 +93,8 @@ def jobs_for(target, vendor, files):
             add("attention_mma.cl", "PTX mma, dtype %d" % dtype, ["-DT6_MMA=1", "-DT6_CACHE_DTYPE=%d" % dtype], False)
             add("attention_mma.cl", "PTX mma prefill, dtype %d" % dtype,
                 ["-DT6_PREFILL=1", "-DT6_MMA=1", "-DT6_CACHE_DTYPE=%d" % dtype], False)
+            add("mha_mma.cl", "PTX mma, dtype %d" % dtype, ["-DT6_MMA=1", "-DT6_CACHE_DTYPE=%d" % dtype], False)
+            add("mma_probe.cl", "PTX mma, dtype %d" % dtype, ["-DT6_MMA=1", "-DT6_CACHE_DTYPE=%d" % dtype], False)
     for path in sorted(glob.glob(os.path.join(ROOT, "profiles", "*.json"))):
         profile = json.load(open(path))
         device = profile.get("device", {})
@@ -273,8 +277,8 @@ def main():
 
 def write_table(out, rows, counts, skipped, failures, elapsed, tools):
     lines = ["# Kernels compiled offline for AMD, Intel and NVIDIA GPUs", "",
-             "Written by `tests/offline_compile/run.py` (run by `.ci/run`); do not edit by hand. Every file of",
-             "`kernels_cl/` (common.cl in front) is built at its defaults (and its prefill and, on NVIDIA only, its",
+             "Written by `tests/offline_compile/run.py` (run by `.ci/run`); do not edit by hand. Every program of",
+             "`kernels_cl/programs.txt` is built at its defaults (and its prefill and, on NVIDIA only, its",
              "inline-PTX variants) and at every bucket of every shipped GPU profile of the target's vendor. These are",
              "offline compilers: clang-16 + rocm-device-libs for AMD (gfx940 stands in for MI300X's gfx942; gfx1100",
              "links gfx1036's device library), Debian's ocloc for Intel, clang-16 -> PTX (`tuner/isa/nvptx_builtins.h`)",

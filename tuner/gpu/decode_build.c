@@ -1,10 +1,10 @@
-/* decode_build.c — builds a kernel file of kernels_cl/ (after common.cl; KERNEL_FILE, default
- * attention_decode.cl) on the first GPU with the given options plus NVIDIA's -cl-nv-verbose, and prints what the
+/* decode_build.c — builds a program of kernels_cl/programs.txt (its files in order, as lib/program.c; PROGRAM,
+ * default attention_decode) on the first GPU with the given options plus NVIDIA's -cl-nv-verbose, and prints what the
  * driver says: ptxas's registers and spills per kernel and the PTX version and target of the binary (NVIDIA
  * returns PTX text), or the head of the log when the build fails (inline PTX refused, say). For
  * tuner/gpu/run_decode2.sh and run_tensor_cores.sh; it uses OpenCL only, so it says something even where t6
  * would quietly fall back.
- * Usage: [KERNEL_FILE=attention_mma.cl] decode_build KERNEL_DIR LABEL OPTIONS... */
+ * Usage: [PROGRAM=attention_mma] decode_build KERNEL_DIR LABEL OPTIONS... */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <stdio.h>
@@ -39,11 +39,25 @@ int main(int argc, char **argv)
         strncat(options, " ", sizeof options - strlen(options) - 1);
         strncat(options, argv[i], sizeof options - strlen(options) - 1);
     }
-    size_t lengths[2];
-    const char *file = getenv("KERNEL_FILE") ? getenv("KERNEL_FILE") : "attention_decode.cl";
-    char *sources[2] = {slurp(argv[1], "common.cl", &lengths[0]), slurp(argv[1], file, &lengths[1])};
-    if (!sources[0] || !sources[1]) {
-        fprintf(stderr, "cannot read the kernels in %s\n", argv[1]);
+    /* The program's line of programs.txt: its name, then its files without .cl. */
+    const char *wanted = getenv("PROGRAM") ? getenv("PROGRAM") : "attention_decode";
+    size_t table_length = 0, lengths[8];
+    char *table = slurp(argv[1], "programs.txt", &table_length), *sources[8];
+    cl_uint count = 0;
+    for (char *line = table, *next; line && count == 0; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        char *name = strtok(line, " \t"); /* one line at a time: strtok's state never spans two */
+        if (!name || name[0] == '#' || strcmp(name, wanted) != 0) continue;
+        for (char *file = strtok(NULL, " \t"); file && count < 8; file = strtok(NULL, " \t")) {
+            char path[256];
+            snprintf(path, sizeof path, "%s.cl", file);
+            if (!(sources[count] = slurp(argv[1], path, &lengths[count]))) break;
+            count++;
+        }
+    }
+    if (count == 0) {
+        fprintf(stderr, "cannot read program %s of %s/programs.txt\n", wanted, argv[1]);
         return 1;
     }
     cl_platform_id platforms[8];
@@ -58,7 +72,7 @@ int main(int argc, char **argv)
     }
     cl_int err = CL_SUCCESS;
     cl_context context = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-    cl_program program = clCreateProgramWithSource(context, 2, (const char **)sources, lengths, &err);
+    cl_program program = clCreateProgramWithSource(context, count, (const char **)sources, lengths, &err);
     const cl_int built = clBuildProgram(program, 1, &device, options, NULL, NULL);
     size_t log_size = 0;
     clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
@@ -88,7 +102,7 @@ int main(int argc, char **argv)
     }
     clReleaseProgram(program);
     clReleaseContext(context);
-    free(sources[0]);
-    free(sources[1]);
+    for (cl_uint i = 0; i < count; i++) free(sources[i]);
+    free(table);
     return built == CL_SUCCESS ? 0 : 1;
 }

@@ -4,7 +4,7 @@
 #   bash tuner/gpu/run_tensor_cores.sh            (tables and logs go to $OUT, default gpu-out)
 # 1. what the driver makes of the kernel: build log (registers, spills, PTX version and target) for fp16 and
 #    bf16, strict and fast, paper shape and T6-medium, decode and prefill;
-# 2. the library's probe (t6-info --verbose logs "attention on tensor cores ... in use" or why not) and the
+# 2. the library's probe (t6-info --verbose logs "tensor cores (mma.sync m16n8k16 ...) in use" or why not) and the
 #    self-test on the GPU;
 # 3. the suites that run kernel 4 itself there (check_decode_mma's tensor_cores_on_the_device: both precision
 #    modes, flat and peaked inputs, 65536 positions) and the attention suite;
@@ -30,16 +30,18 @@ medium="-DT6_HEADS=47 -DT6_HEAD_DIM=64 -DT6_RANK_Q=6 -DT6_RANK_K=2 -DT6_RANK_V=2
       for shape in "paper 32" "medium 16"; do
         set -- $shape $terms
         opts=$([[ $1 == paper ]] && echo "$paper" || echo "$medium")
-        KERNEL_FILE=attention_mma.cl /tmp/t6_decode_build kernels_cl "decode $1 dtype=$dtype $5" $opts \
+        PROGRAM=attention_mma /tmp/t6_decode_build kernels_cl "decode $1 dtype=$dtype $5" $opts \
           -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=$4 -DT6_DEC_STAGE=$2 -DT6_DEC_STAGES=3
       done
     done
-    KERNEL_FILE=attention_mma.cl /tmp/t6_decode_build kernels_cl "prefill paper dtype=$dtype strict" $paper \
+    PROGRAM=attention_mma /tmp/t6_decode_build kernels_cl "prefill paper dtype=$dtype strict" $paper \
       -DT6_PREFILL=1 -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$((dtype == 1 ? 2 : 3)) -DT6_PTERMS=2 \
       -DT6_PRE_QUERIES=4
+    PROGRAM=mha_mma /tmp/t6_decode_build kernels_cl "mha prefill d64 dtype=$dtype strict" -DT6_HEAD_DIM=64 \
+      -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$((dtype == 1 ? 2 : 3)) -DT6_PTERMS=2
   done
   step "probe and self-test" 120 "$BUILD/tuner/t6-info" --verbose --self-test
-  step "GPU tests" 150 ctest --test-dir "$BUILD" -j4 -R '^(decode_mma|attention)[.]' --output-on-failure
+  step "GPU tests" 150 ctest --test-dir "$BUILD" -j4 -R '^(decode_mma|attention|mha)[.]' --output-on-failure
 } 2>&1 | tee "$OUT/tensor-cores.txt" | tail -n 60
 step "t6-bench attention, strict" 100 "$BENCH" attention --runs 10 --csv "$OUT/attention-strict.csv" 2>&1 \
   | tee "$OUT/attention-strict.txt"

@@ -34,10 +34,18 @@ if ! command -v nvdisasm > /dev/null; then
   exit 2
 fi
 
-compile() { # name source kernel positions_per_loop warps options...
-  local name=$1 source=$2 kernel=$3 positions=$4 warps=$5
+# The source of a program as lib/program.c puts it together (kernels_cl/programs.txt: its files, in order).
+program_source() { # program
+  local files
+  files=$(awk -v p="$1" '$1 == p { $1 = ""; print }' "$root/kernels_cl/programs.txt")
+  [[ -n $files ]] || { echo "decode_isa.sh: no program $1 in kernels_cl/programs.txt" >&2; exit 2; }
+  for f in $files; do cat "$root/kernels_cl/$f.cl"; echo; done
+}
+
+compile() { # name program kernel positions_per_loop warps options...
+  local name=$1 program=$2 kernel=$3 positions=$4 warps=$5
   shift 5
-  cat "$root/kernels_cl/common.cl" "$root/kernels_cl/$source" > "$out/$name.cl"
+  program_source "$program" > "$out/$name.cl"
   "$CLANG" -target nvptx64-nvidia-nvcl -x cl -cl-std=CL1.2 -O3 -S -march=sm_90 -Xclang -finclude-default-header \
     -include "$here/nvptx_builtins.h" "$@" "$out/$name.cl" -o "$out/$name.ptx"
   "$PTXAS" -arch=sm_90 -v "$out/$name.ptx" -o "$out/$name.cubin" 2> "$out/$name.ptxas"
@@ -62,9 +70,9 @@ for dtype in 1 2; do
   type=$([[ $dtype == 1 ]] && echo fp16 || echo bf16)
   for mode in strict fast; do
     if [[ $mode == strict ]]; then pterms=2; qterms=$([[ $dtype == 1 ]] && echo 2 || echo 3); else pterms=1; qterms=2; fi
-    compile "k4-paper-$type-$mode" attention_mma.cl t6_attention_mma 32 2 $paper \
+    compile "k4-paper-$type-$mode" attention_mma t6_attention_mma 32 2 $paper \
       -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=$pterms -DT6_DEC_STAGE=32 -DT6_DEC_STAGES=3
-    compile "k4-medium-$type-$mode" attention_mma.cl t6_attention_mma 16 3 $medium \
+    compile "k4-medium-$type-$mode" attention_mma t6_attention_mma 16 3 $medium \
       -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=$pterms -DT6_DEC_STAGE=16 -DT6_DEC_STAGES=3
   done
 done
@@ -73,13 +81,25 @@ done
 for dtype in 1 2; do
   type=$([[ $dtype == 1 ]] && echo fp16 || echo bf16)
   qterms=$([[ $dtype == 1 ]] && echo 2 || echo 3)
-  compile "k4-prefill-paper-$type-strict" attention_mma.cl t6_attention_mma 128 8 $paper -DT6_PREFILL=1 \
+  compile "k4-prefill-paper-$type-strict" attention_mma t6_attention_mma 128 8 $paper -DT6_PREFILL=1 \
     -DT6_CACHE_DTYPE=$dtype -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=2 -DT6_PRE_STAGE=32 -DT6_PRE_STAGES=3 \
     -DT6_PRE_QUERIES=4
+done
+# MHA prefill on tensor cores (mha_mma.cl) at its defaults: 4 warps of 16 query vectors share 32-position stages;
+# the count is per (query vector, position) pair (a warp: 16 vectors × 32 positions per iteration).
+for dtype in 1 2; do
+  type=$([[ $dtype == 1 ]] && echo fp16 || echo bf16)
+  qterms=$([[ $dtype == 1 ]] && echo 2 || echo 3)
+  for mode in strict fast; do
+    pterms=$([[ $mode == strict ]] && echo 2 || echo 1)
+    [[ $mode == fast ]] && qterms=2
+    compile "mha-prefill-d64-$type-$mode" mha_mma t6_mha_mma 2048 4 -DT6_HEAD_DIM=64 -DT6_CACHE_DTYPE=$dtype \
+      -DT6_MMA=1 -DT6_QTERMS=$qterms -DT6_PTERMS=$pterms -DT6_MHP_STAGE=32 -DT6_MHP_STAGES=3 -DT6_MHP_WARPS=4
+  done
 done
 # Kernel 3 as the library plans it for the paper shape (8 warps, 32-position tiles). Its loop has inner loops
 # (the value product's k steps run 4 times), so the static count is a lower bound; the design note counted
 # ~6,900 warp instructions per tile by hand (~216 per position).
-compile "k3-paper-fp16" attention_decode.cl t6_attention_decode 32 8 $paper -DT6_CACHE_DTYPE=1 -DT6_MMA=1 \
+compile "k3-paper-fp16" attention_decode t6_attention_decode 32 8 $paper -DT6_CACHE_DTYPE=1 -DT6_MMA=1 \
   -DT6_S1_RANKS=4 -DT6_SCORE_T=2 -DT6_SCORE_H=2 -DT6_ACC_HEADS=4 -DT6_DEC_WG_SIZE=256 \
   -DT6_DEC_TILE=32 -DT6_DEC_VECTOR=8

@@ -107,24 +107,6 @@
 #define STAGE_S1 T6_DEC_STAGE_S1
 #endif
 
-#ifndef T6_HEADS
-#define T6_HEADS 8 /* H: set by the host, not tuned */
-#endif
-#ifndef T6_HEAD_DIM
-#define T6_HEAD_DIM 64
-#endif
-#ifndef T6_RANK_Q
-#define T6_RANK_Q 2
-#endif
-#ifndef T6_RANK_K
-#define T6_RANK_K 1
-#endif
-#ifndef T6_RANK_V
-#define T6_RANK_V 1
-#endif
-#ifndef T6_CACHE_DTYPE
-#define T6_CACHE_DTYPE 0
-#endif
 #ifndef T6_GROUP_HEADS
 #define T6_GROUP_HEADS T6_HEADS
 #endif
@@ -181,79 +163,6 @@
 #define TOKEN_BLOCKS ((TILE + TOKENS - 1) / TOKENS)
 #define S1_UNITS (BASIS * RANK_K * TOKEN_BLOCKS)
 
-/* Staging: the tile's B_K and B_V are contiguous in the cache ([position][rank][d]); VECTOR elements per load. */
-#define TILE_K (TILE * RANK_K * HEAD_DIM)
-#define TILE_V (TILE * RANK_V * HEAD_DIM)
-#define LOADS_K ((TILE_K / VECTOR + WG_SIZE - 1) / WG_SIZE)
-#define LOADS_V ((TILE_V / VECTOR + WG_SIZE - 1) / WG_SIZE)
-
-#define CACHE_T T6_STORAGE(T6_CACHE_DTYPE)
-
-/* A load's raw storage: kept undecoded in registers while in flight (half the registers for 16-bit types). */
-#if T6_CACHE_DTYPE == 0
-#if VECTOR == 1
-#define RAW_T float
-#elif VECTOR == 2
-#define RAW_T float2
-#elif VECTOR == 4
-#define RAW_T float4
-#elif VECTOR == 8
-#define RAW_T float8
-#endif
-#else
-#if VECTOR == 1
-#define RAW_T ushort
-#elif VECTOR == 2
-#define RAW_T uint
-#elif VECTOR == 4
-#define RAW_T uint2
-#elif VECTOR == 8
-#define RAW_T uint4
-#endif
-#endif
-
-#if T6_CACHE_DTYPE == 2
-/* Two bf16 in a uint: the element at the lower address is in the low half on little-endian devices. */
-#ifdef __ENDIAN_LITTLE__
-#define BF16_FIRST(x) as_float((x) << 16)
-#define BF16_SECOND(x) as_float((x) & 0xFFFF0000u)
-#else
-#define BF16_FIRST(x) as_float((x) & 0xFFFF0000u)
-#define BF16_SECOND(x) as_float((x) << 16)
-#endif
-#endif
-
-/* Decodes one load into VECTOR floats at dst. */
-inline void stage_raw(__local float *dst, RAW_T raw)
-{
-#if T6_CACHE_DTYPE == 0
-#if VECTOR == 1
-    dst[0] = raw;
-#else
-    T6_CAT(vstore, VECTOR)(raw, 0, dst);
-#endif
-#elif T6_CACHE_DTYPE == 1
-    /* vload_half from a private copy: the conversion works on registers, and needs no cl_khr_fp16. */
-    RAW_T bits = raw;
-#if VECTOR == 1
-    dst[0] = vload_half(0, (const __private half *)&bits);
-#else
-    T6_CAT(vstore, VECTOR)(T6_CAT(vload_half, VECTOR)(0, (const __private half *)&bits), 0, dst);
-#endif
-#else
-#if VECTOR == 1
-    dst[0] = as_float((uint)raw << 16);
-#elif VECTOR == 2
-    vstore2((float2)(BF16_FIRST(raw), BF16_SECOND(raw)), 0, dst);
-#elif VECTOR == 4
-    vstore4((float4)(BF16_FIRST(raw.x), BF16_SECOND(raw.x), BF16_FIRST(raw.y), BF16_SECOND(raw.y)), 0, dst);
-#else
-    vstore8((float8)(BF16_FIRST(raw.x), BF16_SECOND(raw.x), BF16_FIRST(raw.y), BF16_SECOND(raw.y),
-                     BF16_FIRST(raw.z), BF16_SECOND(raw.z), BF16_FIRST(raw.w), BF16_SECOND(raw.w)),
-            0, dst);
-#endif
-#endif
-}
 
 inline float dot4_acc(float acc, float4 a, float4 b)
 {

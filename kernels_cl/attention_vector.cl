@@ -21,24 +21,6 @@
 #define TILE T6_DEC_TILE
 #endif
 
-#ifndef T6_HEADS
-#define T6_HEADS 8 /* H: set by the host, not tuned */
-#endif
-#ifndef T6_HEAD_DIM
-#define T6_HEAD_DIM 64
-#endif
-#ifndef T6_RANK_Q
-#define T6_RANK_Q 2
-#endif
-#ifndef T6_RANK_K
-#define T6_RANK_K 1
-#endif
-#ifndef T6_RANK_V
-#define T6_RANK_V 1
-#endif
-#ifndef T6_CACHE_DTYPE
-#define T6_CACHE_DTYPE 0
-#endif
 #ifndef T6_DIRECT
 #define T6_DIRECT 1
 #endif
@@ -55,7 +37,6 @@
 /* Heads whose acc rows stay in registers through a tile: about 16 vector accumulators. */
 #define HEAD_BLOCK (DIM_VECTORS >= 16 ? 1 : 16 / DIM_VECTORS)
 
-#define CACHE_T T6_STORAGE(T6_CACHE_DTYPE)
 
 inline float16 load16(const __global CACHE_T *p, uint index)
 {

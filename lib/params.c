@@ -392,9 +392,14 @@ static uint32_t mentioned_params(const t6i_params *params, const char *text, siz
 
 void t6i_params_append_options(const t6i_params *params, const char *source, char *buf, size_t cap)
 {
-    size_t length = 0;
-    const char *text = t6i_embedded_source(source, &length);
-    const uint32_t mask = text ? mentioned_params(params, text, length) : UINT32_MAX;
+    /* Every file of the program (kernels_cl/programs.txt) counts: a prelude may read a tunable too. */
+    const char *const *files = t6i_program_files(source);
+    uint32_t mask = files ? 0 : UINT32_MAX;
+    for (int f = 0; files && files[f]; f++) {
+        size_t length = 0;
+        const char *text = t6i_embedded_source(files[f], &length);
+        mask |= text ? mentioned_params(params, text, length) : UINT32_MAX;
+    }
     for (int i = 0; i < params->count; i++)
         if (mask & (1u << i)) t6i_define(buf, cap, params->defs[i].name, params->values[i]);
 }

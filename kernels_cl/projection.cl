@@ -23,36 +23,15 @@
  * (exact positions up to 2^24), inv_freq computed on the host in double (t6_ref_rope's rule).
  */
 
-/* ---- shape: set by the host, not tuned ---- */
+/* ---- shape: set by the host, not tuned (and projection_common.cl's) ---- */
 #ifndef T6_MODEL_DIM
 #define T6_MODEL_DIM 64 /* C */
 #endif
 #ifndef T6_WEIGHT_LD
 #define T6_WEIGHT_LD 64 /* elements per packed weight row: C rounded up to 32 */
 #endif
-#ifndef T6_HEADS
-#define T6_HEADS 1 /* H */
-#endif
-#ifndef T6_HEAD_DIM
-#define T6_HEAD_DIM 64 /* D */
-#endif
-#ifndef T6_RANK_Q
-#define T6_RANK_Q 1 /* Rq */
-#endif
-#ifndef T6_RANK_K
-#define T6_RANK_K 1 /* Rk */
-#endif
-#ifndef T6_RANK_V
-#define T6_RANK_V 1 /* Rv */
-#endif
 #ifndef T6_WEIGHT_DTYPE
 #define T6_WEIGHT_DTYPE 0 /* storage type of the weights (t6_dtype) */
-#endif
-#ifndef T6_CACHE_DTYPE
-#define T6_CACHE_DTYPE 0 /* storage type of the cache (t6_dtype) */
-#endif
-#ifndef T6_ROPE_STYLE
-#define T6_ROPE_STYLE 0 /* t6_rope_style: 0 half, 1 interleaved */
 #endif
 #ifndef T6_PRJ_ROWS
 #define T6_PRJ_ROWS 1 /* rows kernel: rows per group (the call's rows rounded up to a power of two, at most

@@ -7,28 +7,7 @@
  *
  * The column mapping mirrors projection.cl's epilogue; both are checked against the double reference. */
 
-/* ---- shape: set by the host, not tuned ---- */
-#ifndef T6_HEADS
-#define T6_HEADS 1 /* H */
-#endif
-#ifndef T6_HEAD_DIM
-#define T6_HEAD_DIM 64 /* D */
-#endif
-#ifndef T6_RANK_Q
-#define T6_RANK_Q 1 /* Rq */
-#endif
-#ifndef T6_RANK_K
-#define T6_RANK_K 1 /* Rk */
-#endif
-#ifndef T6_RANK_V
-#define T6_RANK_V 1 /* Rv */
-#endif
-#ifndef T6_CACHE_DTYPE
-#define T6_CACHE_DTYPE 0 /* storage type of the cache (t6_dtype) */
-#endif
-#ifndef T6_ROPE_STYLE
-#define T6_ROPE_STYLE 0 /* t6_rope_style: 0 half, 1 interleaved */
-#endif
+/* ---- shape: set by the host, not tuned (and projection_common.cl's) ---- */
 
 /* ---- tunables (lib/params.c has the same defaults and ranges) ---- */
 #ifndef T6_RS_WG_SIZE

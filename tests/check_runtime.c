@@ -366,7 +366,10 @@ START_TEST(build_failure_reports_the_log)
     T6T_STATUS(ctx, T6_ERROR_BUILD_FAILED, t6i_get_kernel(ctx, "convert", "", "convert", &kernel));
     const char *message = t6_context_last_error(ctx);
     ck_assert_msg(strstr(message, "clBuildProgram(convert)") != NULL && strlen(message) > 40, "message: %s", message);
-    T6T_STATUS(ctx, T6_ERROR_IO, t6i_get_kernel(ctx, "missing", "", "missing", &kernel));
+    /* A program the table does not name, and one whose file the kernel folder lacks. */
+    T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, t6i_get_kernel(ctx, "missing", "", "missing", &kernel));
+    ck_assert_ptr_nonnull(strstr(t6_context_last_error(ctx), "no kernel program named 'missing'"));
+    T6T_STATUS(ctx, T6_ERROR_IO, t6i_get_kernel(ctx, "merge", "", "t6_merge", &kernel));
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -593,10 +596,19 @@ START_TEST(options_are_built_exactly)
         size_t length = 0;
         const char *text = NULL;
         for (size_t s = 0; (text = t6i_embedded_source_at(s, &name, &length)) != NULL; s++) {
+            /* A program (kernels_cl/programs.txt) is built with the tunables any of its files names. */
+            const char *const *files = t6i_program_files(name);
+            if (!files) continue; /* a prelude, not a program of its own */
             char expected[2048] = "", first[2048] = "", second[2048] = "";
-            for (int i = 0; i < params.count; i++)
-                if (t6i_source_mentions(text, length, params.defs[i].name))
-                    t6i_define(expected, sizeof expected, params.defs[i].name, params.values[i]);
+            for (int i = 0; i < params.count; i++) {
+                bool named = false;
+                for (int f = 0; files[f]; f++) {
+                    size_t file_length = 0;
+                    const char *file_text = t6i_embedded_source(files[f], &file_length);
+                    named = named || t6i_source_mentions(file_text, file_length, params.defs[i].name);
+                }
+                if (named) t6i_define(expected, sizeof expected, params.defs[i].name, params.values[i]);
+            }
             t6i_params_append_options(&params, name, first, sizeof first);
             t6i_params_append_options(&params, name, second, sizeof second);
             ck_assert_str_eq(first, expected);

@@ -458,7 +458,12 @@ T6_API t6_status t6_kv_cache_append(t6_kv_cache *cache, int rows, cl_mem k, size
 T6_API t6_status t6_mha_decode(t6_kv_cache *cache, int heads, int batch, const int *slots, const int *lengths,
                                cl_mem q, size_t q_offset, cl_mem out, size_t out_offset, float scale);
 
-/** MHA/GQA/MQA causal prefill, with the row conventions of t6_attention_prefill. */
+/**
+ * MHA/GQA/MQA causal prefill, with the row conventions of t6_attention_prefill. On NVIDIA GPUs with fp16 or bf16
+ * K/V it runs on tensor cores (FlashAttention-2 style, behind the same probe as the attention calls) in the
+ * context's precision mode (t6_context_set_precision): strict splits the query and the softmax weights into
+ * fp16/bf16 parts, fast rounds the weights once; elsewhere, and for fp32 K/V, on FMA units in fp32.
+ */
 T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const int *slots, const int *starts,
                                 const int *counts, cl_mem q, size_t q_offset, cl_mem out, size_t out_offset,
                                 float scale);

@@ -335,7 +335,7 @@ static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype,
     enum { C = 100, H = 5, D = 32, RQ = 3, RK = 1, RV = 2, MAX_ROWS = 7, CAPACITY = 64 };
     const int sizes[6] = {H * RQ, H * RK, H * RV, RQ * D, RK * D, RV * D};
     const float eps = 1.1920929e-07f;
-    const t6_layer_config config = {C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, dtype};
+    const t6_layer_config config = {sizeof(t6_layer_config), C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, dtype};
     float *w[6];
     double *w_ref[6], *ref[6];
     for (int f = 0; f < 6; f++) {
@@ -350,7 +350,7 @@ static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype,
     t6_layer *layer = NULL;
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_layer_create(ctx, &config, &weights, &layer));
-    const t6_cache_config cache_config = {H, D, RK, RV, 2, CAPACITY, T6_F32};
+    const t6_cache_config cache_config = {sizeof(t6_cache_config), H, D, RK, RV, 2, CAPACITY, T6_F32};
     T6T_OK(ctx, t6_cache_create(ctx, &cache_config, &cache));
     const size_t query_row = t6_query_row_size(&config);
     float hidden[MAX_ROWS * C], got[MAX_ROWS * (H * RQ + RQ * D)];

@@ -17,15 +17,20 @@ fail() {
 
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "install failed"; }
 
-expected=(include/t6.h "$libdir/libt6.so" "$libdir/libt6.so.0" "$libdir/pkgconfig/t6.pc"
+header=$source/lib/include/t6.h
+major=$(sed -n 's/^#define T6_VERSION_MAJOR \([0-9]*\)$/\1/p' "$header")
+minor=$(sed -n 's/^#define T6_VERSION_MINOR \([0-9]*\)$/\1/p' "$header")
+# The soname names what stays compatible: the major from 1.0 on, 0.MINOR before (t6.h, "Compatibility").
+if [[ $major == 0 ]]; then soname=libt6.so.0.$minor; else soname=libt6.so.$major; fi
+expected=(include/t6.h "$libdir/libt6.so" "$libdir/$soname" "$libdir/pkgconfig/t6.pc"
           "$libdir/cmake/t6/t6Config.cmake" "$libdir/cmake/t6/t6ConfigVersion.cmake" "$libdir/cmake/t6/t6Targets.cmake")
 for program in $programs; do expected+=("bin/$program"); done
 for file in "${expected[@]}"; do
   [[ -e $prefix/$file ]] || fail "$file was not installed"
 done
 [[ -d $prefix/share/t6/profiles ]] || fail "share/t6/profiles was not installed"
-# The soname carries the major version, and nothing private is exported.
-objdump -p "$prefix/$libdir/libt6.so" | grep -q 'SONAME *libt6\.so\.0$' || fail "libt6.so has no SONAME libt6.so.0"
+# The soname is as above, and nothing private is exported.
+objdump -p "$prefix/$libdir/libt6.so" | grep -q "SONAME *${soname//./\\.}\$" || fail "libt6.so has no SONAME $soname"
 if nm -D --defined-only "$prefix/$libdir/libt6.so" | grep -q ' t6i_'; then fail "internal t6i_ symbols are exported"; fi
 
 echo "packaging: find_package(t6)"

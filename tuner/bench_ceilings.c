@@ -113,7 +113,7 @@ t6_status t6b_measure_ceilings(t6_context *ctx, int quick, t6b_ceilings *out)
     cl_program program = NULL;
     cl_kernel copy = NULL, fma_kernel = NULL, empty = NULL;
     cl_mem src = NULL, dst = NULL, sink = NULL;
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6b_stats stats;
     if (!ctx || !out) return T6_ERROR_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);

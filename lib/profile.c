@@ -328,8 +328,8 @@ t6_profile_level t6i_profile_level(const t6i_profile *profile, t6_op op, const c
 }
 
 /* The search path of t6.h's Profiles section, colon-separated: the context's profile path (its options, else
- * T6_PROFILE_PATH), the user folder unless the context reads no environment, the installed folder, the source
- * tree's. */
+ * T6_PROFILE_PATH), the user folder unless the context reads no environment, the installed folder, and in a
+ * build tree the source tree's. */
 static void search_path_of(const t6_context *ctx, char *buf, size_t cap)
 {
     const char *first = ctx->profile_path;
@@ -338,8 +338,9 @@ static void search_path_of(const t6_context *ctx, char *buf, size_t cap)
     char user[2048] = "";
     if (xdg && *xdg) snprintf(user, sizeof user, "%s/t6/profiles", xdg);
     else if (home && *home) snprintf(user, sizeof user, "%s/.config/t6/profiles", home);
-    snprintf(buf, cap, "%s%s%s:%s:%s", first ? first : "", first ? ":" : "", user, T6_DEFAULT_PROFILE_DIR,
-             T6_SOURCE_PROFILE_DIR);
+    const char *source = t6i_source_profile_dir();
+    snprintf(buf, cap, "%s%s%s:%s%s%s", first ? first : "", first ? ":" : "", user, T6_DEFAULT_PROFILE_DIR,
+             source ? ":" : "", source ? source : "");
 }
 
 void t6i_profile_load_for_context(t6_context *ctx)

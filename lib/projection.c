@@ -237,6 +237,11 @@ t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, 
     const t6_projection_method method = given.method;
     T6I_REQUIRE(ctx, method == T6_PROJECTION_FUSED || method == T6_PROJECTION_CLBLAST, "%s: unknown method %d", what,
                 (int)method);
+    if (method == T6_PROJECTION_CLBLAST && !T6I_HAVE_CLBLAST) {
+        status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: T6_PROJECTION_CLBLAST needs CLBlast, and this build of t6 "
+                                                     "has none (the fused method needs no BLAS)", what);
+        goto cleanup;
+    }
     for (int i = 0; i < rows; i++) {
         T6I_REQUIRE(ctx, slots[i] >= 0 && slots[i] < cc->slots, "%s: slots[%d]=%d is outside 0..%d", what, i,
                     slots[i], cc->slots - 1);
@@ -371,6 +376,7 @@ t6_status t6i_self_test_projection(t6_context *ctx)
     static const int row_counts[2] = {7, ROWS};
     for (int call = 0; call < 4; call++) {
         const int method = call % 2, rows = row_counts[call / 2];
+        if (method == T6_PROJECTION_CLBLAST && !T6I_HAVE_CLBLAST) continue;
         t6_project_options options = T6_PROJECT_OPTIONS_INIT;
         options.method = (t6_projection_method)method;
         T6I_TRY(t6_project(layer, cache, rows, hidden_buffer, 0, slots, positions, query_buffer, 0, &options));

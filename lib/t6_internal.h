@@ -72,6 +72,16 @@ const t6_context *t6i_log_route(const t6_context *ctx);
         }                                                                                                        \
     } while (0)
 
+/* ---- what this build has ---- */
+
+/** 1 when the library is built with CLBlast (T6_WITH_CLBLAST, CMake's T6_WITH_CLBLAST option): the CLBlast
+ *  projection and the model's CLBlast products exist. Without it they are T6_ERROR_UNSUPPORTED. */
+#ifdef T6_WITH_CLBLAST
+#define T6I_HAVE_CLBLAST 1
+#else
+#define T6I_HAVE_CLBLAST 0
+#endif
+
 /* ---- structs that grow (struct_size.c; t6.h, "Structs that grow") ---- */
 
 /**
@@ -205,6 +215,9 @@ bool t6i_source_mentions(const char *text, size_t length, const char *name);
 
 /** Appends one " -DNAME=value" to `buf`. */
 void t6i_define(char *buf, size_t cap, const char *name, long long value);
+
+/** The source tree's profiles/ folder when this is the build tree's library, else NULL (profile_source_dir.c). */
+const char *t6i_source_profile_dir(void);
 
 /** The profile layer: per context, the loaded profile of its device (profile.c). NULL when none matched. */
 typedef struct t6i_profile t6i_profile;

@@ -269,6 +269,7 @@ START_TEST(odd_shape_both_styles_every_path)
             spread_rows(&p, 3, 64, 20 + (uint64_t)r);
             t6_layer *layer = host_layer(ctx, &p);
             for (int path = 0; path < PATH_COUNT; path++) {
+                if (path == PATH_CLBLAST && !T6I_HAVE_CLBLAST) continue;
                 t6_cache *cache = make_cache(ctx, &config, 3, 64, T6_F32);
                 fill_cache(cache);
                 char label[96];
@@ -300,7 +301,8 @@ START_TEST(every_storage_type)
             t6_layer *layer = host_layer(ctx, &p);
             for (int path = 0; path < PATH_COUNT; path++) {
                 const bool tiles = path == PATH_TILES || path == PATH_SPLIT;
-                if ((tiles && cd != wd) || (path == PATH_CLBLAST && cd != (wd + 1) % 3)) continue;
+                if ((tiles && cd != wd) || (path == PATH_CLBLAST && (cd != (wd + 1) % 3 || !T6I_HAVE_CLBLAST)))
+                    continue;
                 t6_cache *cache = make_cache(ctx, &config, 2, 32, (t6_dtype)cd);
                 fill_cache(cache);
                 char label[96];
@@ -365,6 +367,7 @@ START_TEST(large_positions)
                                     p.weights_ref[3], p.weights_ref[4], p.weights_ref[5]};
         T6T_OK(NULL, t6_ref_project(&config, w, 6, p.hidden_ref, p.positions, NULL, b_q, NULL, b_k, NULL, NULL));
         for (int path = 0; path < PATH_COUNT; path++) {
+            if (path == PATH_CLBLAST && !T6I_HAVE_CLBLAST) continue;
             const t6_project_options options = {sizeof(t6_project_options), use_path(ctx, path)};
             T6T_OK(ctx, t6_project(layer, cache, 6, hidden, 0, p.slots, p.positions, query, 0, &options));
             float got[6 * 66];
@@ -698,6 +701,12 @@ START_TEST(invalid_calls_are_rejected)
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, hidden, 0, slots, positions, NULL, 0, NULL);
     const t6_project_options unknown = {sizeof(t6_project_options), (t6_projection_method)5};
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, hidden, 0, slots, positions, query, 0, &unknown);
+    /* A build without CLBlast knows the method and says it cannot serve it. */
+    if (!T6I_HAVE_CLBLAST) {
+        const t6_project_options clblast = {sizeof(t6_project_options), T6_PROJECTION_CLBLAST};
+        REJECT(T6_ERROR_UNSUPPORTED, layer, cache, 3, hidden, 0, slots, positions, query, 0, &clblast);
+        ck_assert(strstr(t6_context_last_error(ctx), "needs CLBlast") != NULL);
+    }
 
     /* A cache of another shape. */
     t6_layer_config other = odd_config;

@@ -40,7 +40,7 @@ void t6b_usage_projection(FILE *out)
             "  --rows LIST     comma-separated row counts (default 1,8,64,512,4096; --quick: 1,8,64,512)\n"
             "  --weights DT    weight storage (default f32)\n"
             "  --cache DT      cache storage (default f32)\n"
-            "  --method M      both (default), fused or clblast\n"
+            "  --method M      both (default), fused or clblast (a t6 built without CLBlast has fused only)\n"
             "  --variant LIST  a set of tunables, NAME=VALUE separated by commas ('' for the defaults), set on top\n"
             "                  of --param for every row of a shape; repeatable: each shape runs every variant in\n"
             "                  turn, named in a last column (one process measures the ceilings once for all)\n"
@@ -139,7 +139,10 @@ typedef struct settings {
 static int parse_arguments(const t6b_options *options, int argc, char **argv, settings *s)
 {
     memset(s, 0, sizeof *s);
-    s->fused = s->clblast = 1;
+    s->fused = 1;
+#ifdef T6_WITH_CLBLAST
+    s->clblast = 1;
+#endif
     for (int i = 0; i < SHAPE_COUNT; i++) s->shape_enabled[i] = !options->quick || i < 2;
     const int *rows = options->quick ? quick_rows : full_rows;
     s->row_count = options->quick ? (int)(sizeof quick_rows / sizeof *quick_rows) : (int)(sizeof full_rows / sizeof *full_rows);
@@ -194,6 +197,12 @@ static int parse_arguments(const t6b_options *options, int argc, char **argv, se
                 fprintf(stderr, "t6-bench projection: unknown method '%s'\n", value);
                 return 0;
             }
+#ifndef T6_WITH_CLBLAST
+            if (s->clblast) {
+                fprintf(stderr, "t6-bench projection: this build has no CLBlast; --method fused only\n");
+                return 0;
+            }
+#endif
         } else {
             fprintf(stderr, "t6-bench projection: unknown option '%s'\n", arg);
             return 0;

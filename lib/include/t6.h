@@ -460,7 +460,8 @@ T6_API t6_status t6_cache_read(t6_cache *cache, t6_cache_factor factor, int slot
  * ------------------------------------------------------------------------------------------------------- */
 typedef enum t6_projection_method {
     T6_PROJECTION_FUSED = 0,  /**< one tuned kernel family: GEMM, RoPE and cache scatter in one pass */
-    T6_PROJECTION_CLBLAST = 1 /**< CLBlast GEMM into scratch, then a small RoPE-and-scatter kernel */
+    T6_PROJECTION_CLBLAST = 1 /**< CLBlast GEMM into scratch, then a small RoPE-and-scatter kernel; a build of
+                                   t6 without CLBlast (CMake's T6_WITH_CLBLAST) has T6_ERROR_UNSUPPORTED */
 } t6_projection_method;
 
 typedef struct t6_project_options {
@@ -477,8 +478,8 @@ typedef struct t6_project_options {
  * position write the same cache entry; which one lands is unspecified. query: rows × t6_query_row_size()
  * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
  * Every argument is checked before anything is enqueued (T6_ERROR_INVALID_ARGUMENT naming it,
- * T6_ERROR_BUFFER_TOO_SMALL); tunables the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast
- * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once, and each slot written records the
+ * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_UNSUPPORTED for the CLBlast method in a build without CLBlast); tunables
+ * the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once, and each slot written records the
  * layer's rank_q, which attention over the slot must then be called with.
  */
 T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
@@ -618,9 +619,10 @@ T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const 
  * t6_kv_cache). Every weight is stored on the device in weight_dtype (fp16 and bf16: two bytes each, read as
  * such). The dense products run on the library's GEMV kernel, with the RMSNorm before them, SwiGLU and the
  * residual adds folded in, so that a decode step enqueues few commands (t6_context_command_count; TPA: five a
- * layer); on GPUs a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that kernel
- * fails its check at creation runs fp32 weights on CLBlast; fp16 or bf16 weights are then
- * T6_ERROR_UNSUPPORTED, the message naming weight_dtype f32 as the fallback.
+ * layer); on GPUs a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that
+ * kernel fails its check at creation runs fp32 weights on CLBlast; fp16 or bf16 weights are then
+ * T6_ERROR_UNSUPPORTED, the message naming weight_dtype f32 as the fallback. In a build without CLBlast every
+ * product runs on the GEMV, and a device that fails its check is T6_ERROR_UNSUPPORTED for every weight_dtype.
  *
  * Checkpoints are safetensors files with the T6 names (F32, F16 or BF16 tensors; C = model width, F = MLP
  * hidden size, L = layers):
@@ -786,10 +788,12 @@ T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
 /* ---------------------------------------------------------------------------------------------------------
  * Profiles: tuned kernel parameters per device, JSON files written by `t6-tune` (docs/TUNING.md has the format).
  *
- * When a context is created, t6 reads every *.json file of, in this order: each entry of the environment
- * variable T6_PROFILE_PATH (colon-separated files or folders), the user folder ($XDG_CONFIG_HOME/t6/profiles,
- * else ~/.config/t6/profiles), the installed folder (<prefix>/share/t6/profiles), and last the source tree's
- * profiles/ folder, so that an uninstalled build finds the shipped profiles. For each op it keeps the profile
+ * When a context is created, t6 reads every *.json file of, in this order: each entry of the profile path
+ * (t6_context_options.profile_path, else the environment variable T6_PROFILE_PATH; colon-separated files or
+ * folders), the user folder ($XDG_CONFIG_HOME/t6/profiles, else ~/.config/t6/profiles; not with
+ * t6_context_options.ignore_environment), the installed folder (<prefix>/share/t6/profiles), and last, for the
+ * library of a build tree only, the source tree's profiles/ folder, so that an uninstalled build finds the
+ * shipped profiles (the installed library names no source tree). For each op it keeps the profile
  * that matches the device best, by level:
  *   same identity and driver version > same identity (t6_device_info.identity) > same vendor and architecture
  *   family > the vendor default (untuned, derived from the architecture) > none (built-in defaults),

@@ -359,9 +359,16 @@ cl_command_queue t6_context_cl_queue(const t6_context *ctx) { return ctx ? ctx->
 t6_status t6_context_finish(t6_context *ctx)
 {
     if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_finish: ctx is NULL");
+    /* The queue of this moment (t6_context_set_queue may replace it), waited for without holding the lock, so
+     * that other threads' calls go on meanwhile. */
     t6i_lock(ctx);
-    cl_int err = clFinish(ctx->queue);
+    cl_command_queue queue = ctx->queue;
+    cl_int err = clRetainCommandQueue(queue);
     t6i_unlock(ctx);
+    if (err == CL_SUCCESS) {
+        err = clFinish(queue);
+        clReleaseCommandQueue(queue);
+    }
     return err == CL_SUCCESS ? T6_SUCCESS : t6i_fail_cl(ctx, err, "clFinish");
 }
 

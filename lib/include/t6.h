@@ -22,12 +22,14 @@
  *   application's own is ordered with t6's through that queue (see Context).
  * - Thread safety: distinct contexts may be used from distinct threads at the same time. One context, and
  *   everything made from it, is safe to use from several threads: calls on it are serialized by a lock it owns.
- *   The log callback and the global settings below are process-wide; set them before creating contexts.
+ *   The log callback of t6_set_log_callback and the global settings below are process-wide; set them before
+ *   creating contexts (a context's own log, t6_context_options.log_fn, is fixed when it is created).
  *   When threads share a context: give each its own cache slots (or caches) and its own buffers, since the
  *   operations of all threads go to the one in-order queue in the order their calls took the lock, and a
  *   thread's results are ready once its own blocking download returns; t6_context_last_error() then holds the
  *   failure of whichever thread failed last, so read it right after the failing call; and destroy nothing that
- *   another thread may still be using (destroying the context comes after every thread is done with it).
+ *   another thread may still be using (t6_context_destroy gives up the handle every thread shares: call it when
+ *   no thread will pass that handle again).
  *   tests/check_threads.c exercises both patterns.
  *
  * Layouts (all row-major, as in the T6 reference code and ../shared/TPA.md):
@@ -135,8 +137,8 @@ T6_API const char *t6_status_string(t6_status status);
  *   T6_ERROR_INVALID_ARGUMENT naming the struct;
  * - a struct t6 fills (t6_device_info, t6_layer_get_config, ...) is written whole: the fields this library
  *   knows with their values, any others with 0, struct_size kept. Set its struct_size before the call.
- * t6_layer_weights, t6_ref_shape and t6_param_info hold what the mathematics or a fixed table says; they do not
- * grow.
+ * t6_layer_weights and t6_ref_shape hold what the mathematics fixes and do not grow. t6_param_info belongs to
+ * the tuning interface (ops, parameters, profiles), which may still change with any minor version before 1.0.
  * ------------------------------------------------------------------------------------------------------- */
 
 /* ---------------------------------------------------------------------------------------------------------

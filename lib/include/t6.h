@@ -481,8 +481,9 @@ typedef struct t6_project_options {
  * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
  * Every argument is checked before anything is enqueued (T6_ERROR_INVALID_ARGUMENT naming it,
  * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_UNSUPPORTED for the CLBlast method in a build without CLBlast); tunables
- * the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once, and each slot written records the
- * layer's rank_q, which attention over the slot must then be called with.
+ * the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast call T6_ERROR_CLBLAST. Enqueued; the
+ * cache lengths are updated at once, and each slot written records the layer's rank_q, which attention over
+ * the slot must then be called with.
  */
 T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
                             const int *slots, const int *positions, cl_mem query, size_t query_offset,

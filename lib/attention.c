@@ -123,6 +123,9 @@ t6_status t6_attention_decode(t6_cache *cache, int rank_q, int batch, const int 
     t6i_lock(ctx);
     t6i_attention_call call = {.cache = cache, .rank_q = rank_q, .batch = batch, .query = query, .out = out,
                                .query_offset = query_offset, .out_offset = out_offset, .rows = batch};
+    t6_attention_options given = T6_ATTENTION_OPTIONS_INIT;
+    if (options) T6I_TRY(T6I_STRUCT_IN(ctx, t6_attention_options, options, &given));
+    options = &given;
     T6I_TRY(check_call(ctx, fn, &call, slots, options));
     T6I_REQUIRE(ctx, lengths, "%s: lengths is NULL", fn);
     T6I_ALLOC(ctx, starts, batch);
@@ -164,6 +167,9 @@ t6_status t6_attention_prefill(t6_cache *cache, int rank_q, int batch, const int
     t6i_lock(ctx);
     t6i_attention_call call = {.cache = cache, .rank_q = rank_q, .batch = batch, .query = query, .out = out,
                                .query_offset = query_offset, .out_offset = out_offset, .prefill = true};
+    t6_attention_options given = T6_ATTENTION_OPTIONS_INIT;
+    if (options) T6I_TRY(T6I_STRUCT_IN(ctx, t6_attention_options, options, &given));
+    options = &given;
     T6I_TRY(check_call(ctx, fn, &call, slots, options));
     T6I_REQUIRE(ctx, starts && counts, "%s: starts and counts must not be NULL", fn);
     long long rows = 0;

@@ -40,7 +40,7 @@ static t6_status compare(t6_context *ctx, const char *what, const float *got, co
 {
     double error = relative_error(got, ref, n);
     if (error > 1e-4)
-        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "self-test %s: relative error %.3g against the reference", what,
+        return t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test %s: relative error %.3g against the reference", what,
                         error);
     t6i_log(T6_LOG_INFO, "self-test %s: relative error %.2g", what, error);
     return T6_SUCCESS;
@@ -68,7 +68,7 @@ t6_status t6i_self_test_mha(t6_context *ctx)
     fill(&state, v, v_ref, LENGTH * ROW, T6_F16);
     fill(&state, q_host, q_ref, COUNT * HEADS * D, T6_F32);
 
-    t6_kv_cache_config config = {KV_HEADS, D, 2, LENGTH, T6_F16};
+    t6_kv_cache_config config = {sizeof(t6_kv_cache_config), KV_HEADS, D, 2, LENGTH, T6_F16};
     T6I_TRY(t6_kv_cache_create(ctx, &config, &cache));
     T6I_TRY(t6_kv_cache_write(cache, 0, 0, LENGTH, k, v));
     T6I_TRY(t6_kv_cache_write(cache, 1, 0, 5, k, v));
@@ -128,7 +128,7 @@ t6_status t6i_self_test_materialized(t6_context *ctx)
     T6I_ALLOC(ctx, ref, H * D);
     fill(&state, query_host, query_ref, QUERY, T6_F32);
 
-    t6_cache_config config = {H, D, RK, RV, 1, LENGTH, T6_BF16};
+    t6_cache_config config = {sizeof(t6_cache_config), H, D, RK, RV, 1, LENGTH, T6_BF16};
     T6I_TRY(t6_cache_create(ctx, &config, &cache));
     for (int f = 0; f < 4; f++) T6I_TRY(t6_cache_write(cache, (t6_cache_factor)f, 0, 0, LENGTH, factors[f]));
     T6I_TRY(t6_buffer_create(ctx, T6_F32, QUERY, &query));

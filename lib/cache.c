@@ -34,7 +34,7 @@ t6i_scales t6i_resolve_scales(const t6_attention_options *options, int rank_q, i
 
 size_t t6_cache_factor_size(const t6_cache_config *config, t6_cache_factor factor)
 {
-    if (!config) return 0;
+    if (!config || config->struct_size < sizeof *config) return 0;
     switch (factor) {
     case T6_FACTOR_A_K: return (size_t)config->heads * (size_t)config->rank_k;
     case T6_FACTOR_A_V: return (size_t)config->heads * (size_t)config->rank_v;
@@ -44,10 +44,13 @@ size_t t6_cache_factor_size(const t6_cache_config *config, t6_cache_factor facto
     return 0;
 }
 
-t6_status t6i_check_cache_config(const t6_context *ctx, const t6_cache_config *config)
+/* Reads the application's config into *config (t6.h, "Structs that grow") and checks it. */
+static t6_status read_config(const t6_context *ctx, const t6_cache_config *given, t6_cache_config *config)
 {
-    if (!config) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "cache config is NULL");
-    t6_status status = t6i_check_attention_shape(ctx, config->heads, config->head_dim, 0, config->rank_k,
+    if (!given) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "cache config is NULL");
+    t6_status status = T6I_STRUCT_IN(ctx, t6_cache_config, given, config);
+    if (status != T6_SUCCESS) return status;
+    status = t6i_check_attention_shape(ctx, config->heads, config->head_dim, 0, config->rank_k,
                                                  config->rank_v);
     if (status != T6_SUCCESS) return status;
     if (config->slots < 1) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "cache slots=%d must be ≥ 1", config->slots);
@@ -66,9 +69,12 @@ t6_status t6_cache_create(t6_context *ctx, const t6_cache_config *config, t6_cac
     t6i_lock(ctx);
     T6I_REQUIRE(ctx, out, "t6_cache_create: out is NULL");
     *out = NULL;
-    T6I_TRY(t6i_check_cache_config(ctx, config));
+    t6_cache_config checked;
+    T6I_TRY(read_config(ctx, config, &checked));
+    config = &checked;
     T6I_ALLOC(ctx, cache, 1);
     cache->ctx = ctx;
+    t6i_context_retain(ctx);
     cache->config = *config;
     T6I_ALLOC(ctx, cache->length, config->slots);
     T6I_ALLOC(ctx, cache->rank_q, config->slots);
@@ -107,6 +113,7 @@ void t6_cache_destroy(t6_cache *cache)
         if (cache->factor[f]) clReleaseMemObject(cache->factor[f]);
     free(cache->length);
     free(cache->rank_q);
+    t6i_context_release(cache->ctx);
     free(cache);
 }
 
@@ -114,8 +121,7 @@ t6_status t6_cache_get_config(const t6_cache *cache, t6_cache_config *config)
 {
     if (!cache || !config) return t6i_fail(cache ? cache->ctx : NULL, T6_ERROR_INVALID_ARGUMENT,
                                            "t6_cache_get_config: NULL argument");
-    *config = cache->config;
-    return T6_SUCCESS;
+    return T6I_STRUCT_OUT(cache->ctx, t6_cache_config, config, &cache->config);
 }
 
 t6_status t6_cache_length(const t6_cache *cache, int slot, int *length)

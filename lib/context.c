@@ -1,5 +1,6 @@
-/* context.c — the context: choosing a device, wrapping an application's OpenCL objects, launching kernels,
- * timing operations, and the small per-context buffers (call metadata, scratch). */
+/* context.c — the context: its options, choosing a device, wrapping an application's OpenCL objects, its
+ * lifetime and queue, launching kernels, timing operations, and the small per-context buffers (call metadata,
+ * scratch). */
 #include "t6_internal.h"
 
 #include <ctype.h>
@@ -7,8 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-void t6i_lock(t6_context *ctx) { pthread_mutex_lock(&ctx->lock); }
-void t6i_unlock(t6_context *ctx) { pthread_mutex_unlock(&ctx->lock); }
+void t6i_lock(t6_context *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->lock_depth++ == 0) ctx->log_outer = t6i_log_route(ctx);
+}
+
+void t6i_unlock(t6_context *ctx)
+{
+    if (--ctx->lock_depth == 0) t6i_log_route(ctx->log_outer);
+    pthread_mutex_unlock(&ctx->lock);
+}
 
 size_t t6i_round_up(size_t value, size_t multiple) { return multiple ? (value + multiple - 1) / multiple * multiple : value; }
 
@@ -97,13 +107,54 @@ static t6_status new_context(t6_context **out)
         free(ctx);
         return t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
     }
+    atomic_init(&ctx->references, 1);
     ctx->precision = T6_PRECISION_STRICT;
     *out = ctx;
     return T6_SUCCESS;
 }
 
+/* A copy of `text` in *out; NULL stays NULL, and so does "" when `empty_is_none`. */
+static t6_status copy_text(const char *text, bool empty_is_none, char **out)
+{
+    *out = NULL;
+    if (!text || (empty_is_none && !*text)) return T6_SUCCESS;
+    size_t length = strlen(text);
+    *out = malloc(length + 1);
+    if (!*out) return t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (context options)");
+    memcpy(*out, text, length + 1);
+    return T6_SUCCESS;
+}
+
+/* What the options leave NULL, the environment decides (unless the options say not to read it). */
+static const char *option_or_environment(const char *option, const char *variable, bool environment)
+{
+    if (option) return option;
+    return environment ? getenv(variable) : NULL;
+}
+
+/* The disk cache folder, kernel folder and profile path of t6_context_options, resolved once. */
+static t6_status resolve_options(t6_context *ctx, const t6_context_options *options)
+{
+    t6_status status = T6_SUCCESS;
+    const bool environment = !options->ignore_environment;
+    const char *cache_dir = option_or_environment(options->cache_dir, "T6_CACHE_DIR", environment);
+    if (cache_dir) T6I_TRY(copy_text(cache_dir, true, &ctx->cache_dir));
+    else T6I_TRY(t6i_disk_cache_default_dir(environment, &ctx->cache_dir));
+    T6I_TRY(copy_text(option_or_environment(options->kernel_dir, "T6_KERNEL_DIR", environment), true,
+                      &ctx->kernel_dir));
+    T6I_TRY(copy_text(option_or_environment(options->profile_path, "T6_PROFILE_PATH", environment), true,
+                      &ctx->profile_path));
+    ctx->user_profiles = environment;
+    ctx->log_fn = options->log_fn;
+    ctx->log_level = options->log_level;
+    ctx->log_user_data = options->log_user_data;
+cleanup:
+    return status;
+}
+
 /* Describes the device, refuses what t6 cannot run on, and loads the tuning profile. Failures are copied to
- * the thread's last error because the caller never sees the half-made context. */
+ * the thread's last error because the caller never sees the half-made context. The caller routes the log to
+ * the context. */
 static t6_status finish_context(t6_context *ctx)
 {
     t6_status status = t6i_describe_device(ctx, ctx->platform, ctx->device, &ctx->info);
@@ -120,76 +171,133 @@ static t6_status finish_context(t6_context *ctx)
     return T6_SUCCESS;
 }
 
-t6_status t6_context_create(const char *device_selector, t6_context **out)
+/* t6_context_create_with_options' own OpenCL objects, on the device the selector picks. */
+static t6_status create_own(t6_context *ctx, const char *device_selector)
 {
     t6_status status = T6_SUCCESS;
-    t6_context *ctx = NULL;
     cl_int err = CL_SUCCESS;
-    T6I_REQUIRE(NULL, out, "t6_context_create: out is NULL");
-    *out = NULL;
-    if (!device_selector || !*device_selector) device_selector = getenv("T6_DEVICE");
-    T6I_TRY(new_context(&ctx));
     T6I_TRY(select_device(device_selector, &ctx->platform, &ctx->device));
     ctx->cl_ctx = clCreateContext(NULL, 1, &ctx->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
+        ctx->cl_ctx = NULL;
         status = t6i_fail_cl(NULL, err, "clCreateContext");
         goto cleanup;
     }
     /* clCreateCommandQueue is deprecated in 2.0 but is the one call every 1.2+ driver accepts. */
     ctx->queue = clCreateCommandQueue(ctx->cl_ctx, ctx->device, CL_QUEUE_PROFILING_ENABLE, &err);
     if (err != CL_SUCCESS) {
+        ctx->queue = NULL;
         status = t6i_fail_cl(NULL, err, "clCreateCommandQueue");
         goto cleanup;
     }
     ctx->queue_profiling = true;
-    T6I_TRY(finish_context(ctx));
-    *out = ctx;
-    ctx = NULL;
 cleanup:
-    t6_context_destroy(ctx);
     return status;
 }
 
-t6_status t6_context_create_from_cl(cl_context context, cl_device_id device, cl_command_queue queue,
-                                    t6_context **out)
+/* Checks that `queue` is an in-order queue of `context` and `device`; `what` names the call. Its profiling
+ * flag in *profiling. */
+static t6_status check_queue(const t6_context *ctx, const char *what, cl_context context, cl_device_id device,
+                             cl_command_queue queue, bool *profiling)
 {
     t6_status status = T6_SUCCESS;
-    t6_context *ctx = NULL;
-    T6I_REQUIRE(NULL, out, "t6_context_create_from_cl: out is NULL");
-    *out = NULL;
-    T6I_REQUIRE(NULL, context && device && queue, "t6_context_create_from_cl: context, device and queue are required");
-
     cl_context queue_context = NULL;
     cl_device_id queue_device = NULL;
     cl_command_queue_properties properties = 0;
-    T6I_CHECK_CL(NULL, clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof queue_context, &queue_context, NULL),
+    T6I_CHECK_CL(ctx, clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof queue_context, &queue_context, NULL),
                  "clGetCommandQueueInfo(CONTEXT)");
-    T6I_CHECK_CL(NULL, clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof queue_device, &queue_device, NULL),
+    T6I_CHECK_CL(ctx, clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof queue_device, &queue_device, NULL),
                  "clGetCommandQueueInfo(DEVICE)");
-    T6I_CHECK_CL(NULL, clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof properties, &properties, NULL),
+    T6I_CHECK_CL(ctx, clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof properties, &properties, NULL),
                  "clGetCommandQueueInfo(PROPERTIES)");
-    T6I_REQUIRE(NULL, queue_context == context, "t6_context_create_from_cl: the queue belongs to another context");
-    T6I_REQUIRE(NULL, queue_device == device, "t6_context_create_from_cl: the queue belongs to another device");
-    T6I_REQUIRE(NULL, !(properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE),
-                "t6_context_create_from_cl: the queue must be in order");
+    T6I_REQUIRE(ctx, queue_context == context, "%s: the queue belongs to another OpenCL context", what);
+    T6I_REQUIRE(ctx, queue_device == device, "%s: the queue belongs to another device", what);
+    T6I_REQUIRE(ctx, !(properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE), "%s: the queue must be in order", what);
+    *profiling = (properties & CL_QUEUE_PROFILING_ENABLE) != 0;
+cleanup:
+    return status;
+}
+
+/* Takes the application's OpenCL objects: checks them, and retains the context and the queue (the device once
+ * finish_context has seen it is OpenCL 1.2, where clRetainDevice exists). */
+static t6_status wrap_application(t6_context *ctx, cl_context context, cl_device_id device, cl_command_queue queue)
+{
+    t6_status status = T6_SUCCESS;
+    bool profiling = false;
+    T6I_TRY(check_queue(NULL, "t6_context_create_from_cl", context, device, queue, &profiling));
     cl_platform_id platform = NULL;
     T6I_CHECK_CL(NULL, clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL),
                  "clGetDeviceInfo(PLATFORM)");
-
-    T6I_TRY(new_context(&ctx));
     T6I_CHECK_CL(NULL, clRetainContext(context), "clRetainContext");
     ctx->cl_ctx = context;
     T6I_CHECK_CL(NULL, clRetainCommandQueue(queue), "clRetainCommandQueue");
     ctx->queue = queue;
     ctx->device = device;
     ctx->platform = platform;
-    ctx->queue_profiling = (properties & CL_QUEUE_PROFILING_ENABLE) != 0;
+    ctx->queue_profiling = profiling;
+cleanup:
+    return status;
+}
+
+t6_status t6_context_create_with_options(const t6_context_options *options, t6_context **out)
+{
+    t6_status status = T6_SUCCESS;
+    t6_context *ctx = NULL;
+    const t6_context *outer_log = NULL;
+    bool routed = false;
+    t6_context_options o = T6_CONTEXT_OPTIONS_INIT;
+    T6I_REQUIRE(NULL, out, "t6_context_create_with_options: out is NULL");
+    *out = NULL;
+    if (options) T6I_TRY(T6I_STRUCT_IN(NULL, t6_context_options, options, &o));
+    const int wrapped = (o.opencl_context != NULL) + (o.opencl_device != NULL) + (o.opencl_queue != NULL);
+    T6I_REQUIRE(NULL, wrapped == 0 || wrapped == 3,
+                "t6_context_options: opencl_context, opencl_device and opencl_queue go together (%d of 3 set)",
+                wrapped);
+    T6I_REQUIRE(NULL, o.log_level >= T6_LOG_DEBUG && o.log_level <= T6_LOG_ERROR,
+                "t6_context_options: log_level %d is not a t6_log_level", (int)o.log_level);
+    T6I_TRY(new_context(&ctx));
+    T6I_TRY(resolve_options(ctx, &o));
+    outer_log = t6i_log_route(ctx);
+    routed = true;
+    if (wrapped) {
+        T6I_TRY(wrap_application(ctx, o.opencl_context, o.opencl_device, o.opencl_queue));
+    } else {
+        const char *selector = o.device && *o.device ? o.device : option_or_environment(NULL, "T6_DEVICE",
+                                                                                          !o.ignore_environment);
+        T6I_TRY(create_own(ctx, selector));
+    }
     T6I_TRY(finish_context(ctx));
+    if (wrapped) {
+        T6I_CHECK_CL(NULL, clRetainDevice(ctx->device), "clRetainDevice");
+        ctx->device_retained = true;
+    }
     *out = ctx;
     ctx = NULL;
 cleanup:
+    if (routed) t6i_log_route(outer_log);
     t6_context_destroy(ctx);
     return status;
+}
+
+t6_status t6_context_create(const char *device_selector, t6_context **out)
+{
+    t6_context_options options = T6_CONTEXT_OPTIONS_INIT;
+    options.device = device_selector;
+    return t6_context_create_with_options(&options, out);
+}
+
+t6_status t6_context_create_from_cl(cl_context context, cl_device_id device, cl_command_queue queue,
+                                    t6_context **out)
+{
+    if (out) *out = NULL;
+    if (!context || !device || !queue)
+        return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT,
+                        "t6_context_create_from_cl: context, device and queue are required");
+    t6_context_options options = T6_CONTEXT_OPTIONS_INIT;
+    options.opencl_context = context;
+    options.opencl_device = device;
+    options.opencl_queue = queue;
+    return t6_context_create_with_options(&options, out);
 }
 
 static void release_event(cl_event *event)
@@ -201,9 +309,11 @@ static void release_event(cl_event *event)
 /* Defined in program.c: releases the memory cache of programs and kernels. */
 void t6i_programs_release(t6_context *ctx);
 
-void t6_context_destroy(t6_context *ctx)
+void t6i_context_retain(t6_context *ctx) { atomic_fetch_add(&ctx->references, 1); }
+
+/* Releases what the context holds, once nothing refers to it any more. */
+static void free_context(t6_context *ctx)
 {
-    if (!ctx) return;
     if (ctx->queue) clFinish(ctx->queue);
     release_event(&ctx->op_first_event);
     release_event(&ctx->op_last_event);
@@ -220,16 +330,26 @@ void t6_context_destroy(t6_context *ctx)
     t6i_programs_release(ctx);
     t6i_profile_free(ctx->profile);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+    if (ctx->device_retained) clReleaseDevice(ctx->device);
     if (ctx->cl_ctx) clReleaseContext(ctx->cl_ctx);
+    free(ctx->cache_dir);
+    free(ctx->kernel_dir);
+    free(ctx->profile_path);
     pthread_mutex_destroy(&ctx->lock);
     free(ctx);
 }
 
+void t6i_context_release(t6_context *ctx)
+{
+    if (ctx && atomic_fetch_sub(&ctx->references, 1) == 1) free_context(ctx);
+}
+
+void t6_context_destroy(t6_context *ctx) { t6i_context_release(ctx); }
+
 t6_status t6_context_device_info(const t6_context *ctx, t6_device_info *info)
 {
     if (!ctx || !info) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_context_device_info: NULL argument");
-    *info = ctx->info;
-    return T6_SUCCESS;
+    return T6I_STRUCT_OUT(ctx, t6_device_info, info, &ctx->info);
 }
 
 cl_context t6_context_cl_context(const t6_context *ctx) { return ctx ? ctx->cl_ctx : NULL; }
@@ -239,8 +359,49 @@ cl_command_queue t6_context_cl_queue(const t6_context *ctx) { return ctx ? ctx->
 t6_status t6_context_finish(t6_context *ctx)
 {
     if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_finish: ctx is NULL");
-    cl_int err = clFinish(ctx->queue);
+    /* The queue of this moment (t6_context_set_queue may replace it), waited for without holding the lock, so
+     * that other threads' calls go on meanwhile. */
+    t6i_lock(ctx);
+    cl_command_queue queue = ctx->queue;
+    cl_int err = clRetainCommandQueue(queue);
+    t6i_unlock(ctx);
+    if (err == CL_SUCCESS) {
+        err = clFinish(queue);
+        clReleaseCommandQueue(queue);
+    }
     return err == CL_SUCCESS ? T6_SUCCESS : t6i_fail_cl(ctx, err, "clFinish");
+}
+
+t6_status t6_context_set_queue(t6_context *ctx, cl_command_queue queue)
+{
+    t6_status status = T6_SUCCESS;
+    cl_event marker = NULL;
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_set_queue: ctx is NULL");
+    t6i_lock(ctx);
+    T6I_REQUIRE(ctx, queue, "t6_context_set_queue: queue is NULL");
+    bool profiling = false;
+    T6I_TRY(check_queue(ctx, "t6_context_set_queue", ctx->cl_ctx, ctx->device, queue, &profiling));
+    if (ctx->timing && !profiling) {
+        status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "t6_context_set_queue: timing is on and the queue was created "
+                                                     "without CL_QUEUE_PROFILING_ENABLE");
+        goto cleanup;
+    }
+    if (queue != ctx->queue) {
+        /* The old queue's commands (the application's results, t6's scratch and metadata writes) come first. The
+         * flush submits the marker, so that the new queue's wait on it cannot stall. */
+        T6I_CHECK_CL(ctx, clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, &marker), "clEnqueueMarkerWithWaitList");
+        T6I_CHECK_CL(ctx, clFlush(ctx->queue), "clFlush");
+        T6I_CHECK_CL(ctx, clEnqueueBarrierWithWaitList(queue, 1, &marker, NULL), "clEnqueueBarrierWithWaitList");
+        t6i_count_commands(ctx, 2);
+        T6I_CHECK_CL(ctx, clRetainCommandQueue(queue), "clRetainCommandQueue");
+        clReleaseCommandQueue(ctx->queue);
+        ctx->queue = queue;
+    }
+    ctx->queue_profiling = profiling;
+cleanup:
+    release_event(&marker);
+    t6i_unlock(ctx);
+    return status;
 }
 
 /* ---- timing ---- */

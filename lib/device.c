@@ -77,6 +77,7 @@ t6_status t6_device_describe(int index, t6_device_info *info)
     cl_device_id *devices = NULL;
     cl_platform_id *platforms = NULL;
     int count = 0;
+    t6_device_info described;
     T6I_REQUIRE(NULL, info, "t6_device_describe: info is NULL");
     T6I_TRY(t6i_list_devices(&devices, &platforms, &count));
     if (index < 0 || index >= count) {
@@ -84,7 +85,8 @@ t6_status t6_device_describe(int index, t6_device_info *info)
                           index, count);
         goto cleanup;
     }
-    T6I_TRY(t6i_describe_device(NULL, platforms[index], devices[index], info));
+    T6I_TRY(t6i_describe_device(NULL, platforms[index], devices[index], &described));
+    T6I_TRY(T6I_STRUCT_OUT(NULL, t6_device_info, info, &described));
 cleanup:
     free(devices);
     free(platforms);
@@ -306,6 +308,7 @@ t6_status t6i_describe_device(const t6_context *ctx, cl_platform_id platform, cl
     t6_status status = T6_SUCCESS;
     char extensions[8192] = "";
     memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
     T6I_TRY(get_platform_text(ctx, platform, CL_PLATFORM_NAME, info->platform_name, sizeof info->platform_name));
     T6I_TRY(get_platform_text(ctx, platform, CL_PLATFORM_VENDOR, info->platform_vendor,
                               sizeof info->platform_vendor));

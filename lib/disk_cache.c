@@ -1,10 +1,10 @@
 /* disk_cache.c — compiled program binaries on disk, so a process does not pay the driver's compiler again.
  *
- * One file per build identity under T6_CACHE_DIR (default $XDG_CACHE_HOME/t6, else ~/.cache/t6; an empty
- * T6_CACHE_DIR turns the cache off). The name is a 128-bit hash of the identity (device, driver, t6 version,
- * source, options); the file repeats the full identity and a checksum of the binary, so a collision, a
- * truncated or corrupt file, or a file from another build is detected and means a rebuild, never a failure.
- * Files are written to a temporary name and renamed, so readers never see half a file. */
+ * One file per build identity in the context's cache folder (t6_context_options.cache_dir, else T6_CACHE_DIR,
+ * else $XDG_CACHE_HOME/t6, else ~/.cache/t6; "" turns the cache off). The name is a 128-bit hash of the
+ * identity (device, driver, t6 version, source, options); the file repeats the full identity and a checksum of
+ * the binary, so a collision, a truncated or corrupt file, or a file from another build is detected and means
+ * a rebuild, never a failure. Files are written to a temporary name and renamed, so readers never see half a file. */
 #include "t6_internal.h"
 
 #include <errno.h>
@@ -35,29 +35,32 @@ uint64_t t6i_hash64(const void *data, size_t length, uint64_t seed)
     return hash;
 }
 
-static bool cache_dir(char *dir, size_t cap)
+t6_status t6i_disk_cache_default_dir(bool environment, char **dir)
 {
-    const char *configured = getenv("T6_CACHE_DIR");
-    if (configured) {
-        if (!*configured) return false;
-        snprintf(dir, cap, "%s", configured);
-        return true;
-    }
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) {
-        snprintf(dir, cap, "%s/t6", xdg);
-        return true;
-    }
-    const char *home = getenv("HOME");
-    if (!home || !*home) return false;
-    snprintf(dir, cap, "%s/.cache/t6", home);
-    return true;
+    *dir = NULL;
+    const char *xdg = environment ? getenv("XDG_CACHE_HOME") : NULL;
+    const char *home = environment ? getenv("HOME") : NULL;
+    const char *base = xdg && *xdg ? xdg : home && *home ? home : NULL;
+    if (!base) return T6_SUCCESS;
+    const char *under = base == xdg ? "t6" : ".cache/t6";
+    size_t length = strlen(base) + 1 + strlen(under) + 1;
+    *dir = malloc(length);
+    if (!*dir) return t6i_fail(NULL, T6_ERROR_OUT_OF_HOST_MEMORY, "out of host memory (cache folder)");
+    snprintf(*dir, length, "%s/%s", base, under);
+    return T6_SUCCESS;
 }
 
-static bool cache_path(const char *key, size_t key_length, char *path, size_t cap)
+/* The context's cache folder into `dir`; false when the disk cache is off or the name does not fit. */
+static bool cache_dir(const t6_context *ctx, char *dir, size_t cap)
+{
+    if (!ctx->cache_dir) return false;
+    return (size_t)snprintf(dir, cap, "%s", ctx->cache_dir) < cap;
+}
+
+static bool cache_path(const t6_context *ctx, const char *key, size_t key_length, char *path, size_t cap)
 {
     char dir[3072];
-    if (!cache_dir(dir, sizeof dir)) return false;
+    if (!cache_dir(ctx, dir, sizeof dir)) return false;
     uint64_t a = t6i_hash64(key, key_length, 0), b = t6i_hash64(key, key_length, 0x9e3779b97f4a7c15ull);
     snprintf(path, cap, "%s/%016llx%016llx.bin", dir, (unsigned long long)a, (unsigned long long)b);
     return true;
@@ -82,9 +85,8 @@ static bool make_dirs(const char *path)
 bool t6i_disk_cache_load(const t6_context *ctx, const char *key, size_t key_length, unsigned char **binary,
                          size_t *binary_size)
 {
-    (void)ctx;
     char path[4096];
-    if (!cache_path(key, key_length, path, sizeof path)) return false;
+    if (!cache_path(ctx, key, key_length, path, sizeof path)) return false;
     int fd = -1;
     size_t size = 0;
     if (t6i_open_regular(NULL, path, "disk cache: file", &fd, &size) != T6_SUCCESS) {
@@ -126,9 +128,8 @@ done:
 void t6i_disk_cache_save(const t6_context *ctx, const char *key, size_t key_length, const unsigned char *binary,
                          size_t binary_size)
 {
-    (void)ctx;
     char path[4096], dir[3072], temporary[4200];
-    if (!cache_path(key, key_length, path, sizeof path) || !cache_dir(dir, sizeof dir)) return;
+    if (!cache_path(ctx, key, key_length, path, sizeof path) || !cache_dir(ctx, dir, sizeof dir)) return;
     if (!make_dirs(dir)) {
         t6i_log(T6_LOG_WARN, "disk cache: cannot create %s (%s); binaries are not cached", dir, strerror(errno));
         return;

@@ -5,9 +5,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static t6_status check_config(const t6_context *ctx, const t6_kv_cache_config *config)
+/* Reads the application's config into *config (t6.h, "Structs that grow") and checks it. */
+static t6_status read_config(const t6_context *ctx, const t6_kv_cache_config *given, t6_kv_cache_config *config)
 {
-    if (!config) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_kv_cache_create: config is NULL");
+    if (!given) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_kv_cache_create: config is NULL");
+    t6_status status = T6I_STRUCT_IN(ctx, t6_kv_cache_config, given, config);
+    if (status != T6_SUCCESS) return status;
     if (config->kv_heads < 1 || config->kv_heads > 4096)
         return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_kv_cache_create: kv_heads=%d must be 1..4096",
                         config->kv_heads);
@@ -34,7 +37,9 @@ t6_status t6_kv_cache_create(t6_context *ctx, const t6_kv_cache_config *config, 
     t6i_lock(ctx);
     T6I_REQUIRE(ctx, out, "t6_kv_cache_create: out is NULL");
     *out = NULL;
-    T6I_TRY(check_config(ctx, config));
+    t6_kv_cache_config checked;
+    T6I_TRY(read_config(ctx, config, &checked));
+    config = &checked;
     size_t row = (size_t)config->kv_heads * (size_t)config->head_dim;
     /* Kernels index within a slot with 32-bit integers (cheaper address arithmetic on GPUs). */
     T6I_REQUIRE(ctx, (double)config->capacity * (double)row < 4294967296.0,
@@ -47,6 +52,7 @@ t6_status t6_kv_cache_create(t6_context *ctx, const t6_kv_cache_config *config, 
                 "fewer slots or several caches", bytes, ctx->info.max_alloc_bytes);
     T6I_ALLOC(ctx, cache, 1);
     cache->ctx = ctx;
+    t6i_context_retain(ctx);
     cache->config = *config;
     T6I_ALLOC(ctx, cache->length, config->slots);
     cl_int err = CL_SUCCESS;
@@ -70,6 +76,7 @@ void t6_kv_cache_destroy(t6_kv_cache *cache)
     if (cache->k) clReleaseMemObject(cache->k);
     if (cache->v) clReleaseMemObject(cache->v);
     free(cache->length);
+    t6i_context_release(cache->ctx);
     free(cache);
 }
 

@@ -63,10 +63,12 @@ static int rope_offset(t6_rope_style style, int head_dim, int d)
     return d < head_dim / 2 ? 2 * d : 2 * (d - head_dim / 2) + 1;
 }
 
-static t6_status check_config(t6_context *ctx, const t6_layer_config *c, const char *what)
+/* Reads the application's config into *c (t6.h, "Structs that grow") and checks it. */
+static t6_status read_config(t6_context *ctx, const t6_layer_config *config, const char *what, t6_layer_config *c)
 {
     t6_status status = T6_SUCCESS;
-    T6I_REQUIRE(ctx, c, "%s: config is NULL", what);
+    T6I_REQUIRE(ctx, config, "%s: config is NULL", what);
+    T6I_TRY(T6I_STRUCT_IN(ctx, t6_layer_config, config, c));
     T6I_REQUIRE(ctx, c->model_dim >= 1 && c->model_dim <= (1 << 20), "%s: model_dim=%d must be 1..%d", what,
                 c->model_dim, 1 << 20);
     T6I_TRY(t6i_check_attention_shape(ctx, c->heads, c->head_dim, c->rank_q, c->rank_k, c->rank_v));
@@ -92,7 +94,7 @@ cleanup:
 size_t t6_query_row_size(const t6_layer_config *config)
 {
     /* The checks of t6i_check_attention_shape, without recording a failure: this is a query, not a call. */
-    if (!config || config->heads < 1 || config->heads > 4096) return 0;
+    if (!config || config->struct_size < sizeof *config || config->heads < 1 || config->heads > 4096) return 0;
     const int d = config->head_dim;
     if (d != 32 && d != 64 && d != 80 && d != 96 && d != 128) return 0;
     const int ranks[3] = {config->rank_q, config->rank_k, config->rank_v};
@@ -110,6 +112,7 @@ static t6_status new_layer(t6_context *ctx, const t6_layer_config *config, t6_la
     cl_int err = CL_SUCCESS;
     T6I_ALLOC(ctx, layer, 1);
     layer->ctx = ctx;
+    t6i_context_retain(ctx);
     layer->config = *config;
     layout l = layer_layout(config);
     layer->columns = l.columns;
@@ -150,7 +153,9 @@ t6_status t6_layer_create(t6_context *ctx, const t6_layer_config *config, const 
     t6i_lock(ctx);
     T6I_REQUIRE(ctx, out, "t6_layer_create: out is NULL");
     *out = NULL;
-    T6I_TRY(check_config(ctx, config, "t6_layer_create"));
+    t6_layer_config checked;
+    T6I_TRY(read_config(ctx, config, "t6_layer_create", &checked));
+    config = &checked;
     T6I_REQUIRE(ctx, weights, "t6_layer_create: weights is NULL");
     const float *const sources[6] = {weights->w_a_q, weights->w_a_k, weights->w_a_v,
                                      weights->w_b_q, weights->w_b_k, weights->w_b_v};
@@ -200,7 +205,9 @@ t6_status t6_layer_create_from_buffers(t6_context *ctx, const t6_layer_config *c
     t6i_lock(ctx);
     T6I_REQUIRE(ctx, out, "%s: out is NULL", what);
     *out = NULL;
-    T6I_TRY(check_config(ctx, config, what));
+    t6_layer_config checked;
+    T6I_TRY(read_config(ctx, config, what, &checked));
+    config = &checked;
     T6I_REQUIRE(ctx, weights, "%s: weights is NULL", what);
     layout l = layer_layout(config);
     for (int f = 0; f < 6; f++) {
@@ -252,6 +259,7 @@ void t6_layer_destroy(t6_layer *layer)
     if (layer->weights) clReleaseMemObject(layer->weights);
     if (layer->weights_f32) clReleaseMemObject(layer->weights_f32);
     if (layer->inv_freq) clReleaseMemObject(layer->inv_freq);
+    t6i_context_release(layer->ctx);
     free(layer);
 }
 
@@ -259,8 +267,7 @@ t6_status t6_layer_get_config(const t6_layer *layer, t6_layer_config *config)
 {
     if (!layer || !config)
         return t6i_fail(layer ? layer->ctx : NULL, T6_ERROR_INVALID_ARGUMENT, "t6_layer_get_config: NULL argument");
-    *config = layer->config;
-    return T6_SUCCESS;
+    return T6I_STRUCT_OUT(layer->ctx, t6_layer_config, config, &layer->config);
 }
 
 void t6i_layer_shape_options(const t6_layer *layer, t6_dtype cache_dtype, char *buf, size_t cap)

@@ -34,6 +34,7 @@ void t6_model_destroy(t6_model *model)
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) release(buffers[i]);
     free(model->row_meta_host);
     free(model->lengths);
+    t6i_context_release(model->ctx);
     free(model);
 }
 
@@ -47,8 +48,8 @@ static t6_status create_activations(t6_model *model)
     const size_t width = (size_t)c->heads * (size_t)c->head_dim;
     size_t query_row = width;
     if (c->attention == T6_MODEL_TPA) {
-        t6_layer_config layer_config = {c->model_dim, c->heads,      c->head_dim,  c->rank_q,      c->rank_k,
-                                        c->rank_v,    c->rope_style, c->rope_base, c->weight_dtype};
+        t6_layer_config layer_config = {sizeof(t6_layer_config), c->model_dim, c->heads, c->head_dim, c->rank_q,
+                                        c->rank_k, c->rank_v, c->rope_style, c->rope_base, c->weight_dtype};
         query_row = t6_query_row_size(&layer_config);
     } else {
         T6I_TRY(t6_buffer_create(ctx, T6_F32, rows * 3 * width, &model->qkv));
@@ -94,6 +95,7 @@ static t6_status create(t6_context *ctx, const t6_model_config *config, const t6
     t6_model *model = NULL;
     T6I_ALLOC(ctx, model, 1);
     model->ctx = ctx;
+    t6i_context_retain(ctx);
     model->config = *config;
     model->max_rows = config->slots > T6I_MODEL_PREFILL_ROWS ? config->slots : T6I_MODEL_PREFILL_ROWS;
     T6I_ALLOC(ctx, model->layers, config->layers);
@@ -135,7 +137,8 @@ t6_status t6_model_create_random(t6_context *ctx, const t6_model_config *config,
     T6I_REQUIRE(ctx, out, "t6_model_create_random: out is NULL");
     *out = NULL;
     T6I_REQUIRE(ctx, config, "t6_model_create_random: config is NULL");
-    t6_model_config resolved = *config;
+    t6_model_config resolved;
+    T6I_TRY(T6I_STRUCT_IN(ctx, t6_model_config, config, &resolved));
     if (resolved.mlp_hidden == 0) resolved.mlp_hidden = 8 * resolved.model_dim / 3;
     if (resolved.attention == T6_MODEL_MHA) resolved.rank_q = resolved.rank_k = resolved.rank_v = 0;
     T6I_TRY(t6i_model_check_config(ctx, &resolved, "t6_model_create_random"));
@@ -149,8 +152,7 @@ t6_status t6_model_get_config(const t6_model *model, t6_model_config *config)
 {
     if (!model || !config)
         return t6i_fail(model ? model->ctx : NULL, T6_ERROR_INVALID_ARGUMENT, "t6_model_get_config: NULL argument");
-    *config = model->config;
-    return T6_SUCCESS;
+    return T6I_STRUCT_OUT(model->ctx, t6_model_config, config, &model->config);
 }
 
 static t6_status slot_length(const t6_model *model, int slot, int *length)

@@ -8,20 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void t6_model_config_init(t6_model_config *config)
-{
-    if (!config) return;
-    memset(config, 0, sizeof *config);
-    config->attention = T6_MODEL_TPA;
-    config->rope_style = T6_ROPE_HALF;
-    config->rope_base = 10000.0f;
-    config->norm_eps = 1.1920929e-07f; /* F.rms_norm's default: torch.finfo(float32).eps */
-    config->weight_dtype = T6_F32;
-    config->cache_dtype = T6_F32;
-    config->slots = 1;
-    config->capacity = 2048;
-}
-
 t6_status t6i_model_check_config(const t6_context *ctx, const t6_model_config *c, const char *what)
 {
     if (!c) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "%s: config is NULL", what);
@@ -62,8 +48,8 @@ t6_status t6i_model_check_config(const t6_context *ctx, const t6_model_config *c
 
 size_t t6_model_cache_bytes_per_token(const t6_model_config *config)
 {
-    if (!config || config->layers < 1 || config->heads < 1 || config->head_dim < 1 ||
-        !t6i_dtype_valid(config->cache_dtype))
+    if (!config || config->struct_size < sizeof *config || config->layers < 1 || config->heads < 1 ||
+        config->head_dim < 1 || !t6i_dtype_valid(config->cache_dtype))
         return 0;
     size_t heads = (size_t)config->heads, head_dim = (size_t)config->head_dim, per_layer = 0;
     if (config->attention == T6_MODEL_TPA) {
@@ -243,12 +229,9 @@ t6_status t6i_model_config_from_checkpoint(const t6_context *ctx, const t6i_safe
                                            const t6_model_config *requested, t6_model_config *out)
 {
     t6_status status = T6_SUCCESS;
-    t6_model_config c;
-    if (requested)
-        c = *requested;
-    else
-        t6_model_config_init(&c);
+    t6_model_config c = T6_MODEL_CONFIG_INIT;
     T6I_REQUIRE(ctx, st && out, "t6i_model_config_from_checkpoint: NULL argument");
+    if (requested) T6I_TRY(T6I_STRUCT_IN(ctx, t6_model_config, requested, &c));
     T6I_REQUIRE(ctx, c.attention == T6_MODEL_TPA || c.attention == T6_MODEL_MHA, "attention kind %d is unknown",
                 (int)c.attention);
     T6I_REQUIRE(ctx, c.vocab_size >= 0 && c.model_dim >= 0 && c.layers >= 0 && c.heads >= 0 && c.head_dim >= 0 &&

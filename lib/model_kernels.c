@@ -4,7 +4,9 @@
  * (embedding; RMSNorm and SwiGLU for the CLBlast products; RoPE of the MHA baseline). */
 #include "model.h"
 
+#ifdef T6_WITH_CLBLAST
 #include <clblast_c.h>
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,13 +106,19 @@ cleanup:
 
 bool t6i_model_uses_gemv(const t6_model *model, int rows)
 {
-    return model->gemv && (!model->ctx->info.is_gpu || model->config.weight_dtype != T6_F32 || rows <= GEMV_FP32_ROWS);
+    return model->gemv && (!T6I_HAVE_CLBLAST || !model->ctx->info.is_gpu || model->config.weight_dtype != T6_F32 ||
+                           rows <= GEMV_FP32_ROWS);
 }
 
-/* out = in · Wᵀ (+ out) on CLBlast, fp32 weights: SGEMV for one row, SGEMM for more. */
+/* out = in · Wᵀ (+ out) on CLBlast, fp32 weights: SGEMV for one row, SGEMM for more. Without CLBlast no model
+ * gets here (t6i_model_check_gemv refuses a device whose GEMV fails). */
 static t6_status clblast_linear(t6_context *ctx, int rows, cl_mem in, size_t in_offset, int k, cl_mem weight, int n,
                                 cl_mem out, size_t out_offset, bool accumulate)
 {
+#ifndef T6_WITH_CLBLAST
+    return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "internal: a CLBlast product (%d × %d × %d) in a build without CLBlast",
+                    rows, n, k);
+#else
     cl_event event = NULL;
     cl_event *want_event = ctx->timing ? &event : NULL;
     const float beta = accumulate ? 1.0f : 0.0f;
@@ -132,6 +140,7 @@ static t6_status clblast_linear(t6_context *ctx, int rows, cl_mem in, size_t in_
                         (int)code);
     t6i_op_add_event(ctx, event);
     return T6_SUCCESS;
+#endif
 }
 
 t6_status t6i_model_product(t6_model *model, const t6i_gemv_call *call)
@@ -239,11 +248,15 @@ t6_status t6i_model_check_gemv(t6_model *model)
     char why[256];
     if (status == T6_SUCCESS) snprintf(why, sizeof why, "its products are wrong (error %.3g of %.3g)", worst, scale);
     else snprintf(why, sizeof why, "%.200s", t6_context_last_error(ctx));
-    if (dtype != T6_F32)
+    if (dtype != T6_F32 && T6I_HAVE_CLBLAST)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
                         "weight_dtype %s: this device cannot run t6_model_gemv, the only reader of %s weights (%s); "
                         "create the model with weight_dtype f32 (fp32 storage, CLBlast's products)",
                         t6_dtype_name(dtype), t6_dtype_name(dtype), why);
+    if (!T6I_HAVE_CLBLAST)
+        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                        "this device cannot run t6_model_gemv (%s), and this build of t6 has no CLBlast to run the "
+                        "model's products instead", why);
     t6i_log(T6_LOG_WARN, "t6_model_gemv failed its check (%s): the model's products run on CLBlast", why);
     memcpy(ctx->last_error, saved_error, sizeof saved_error);
     model->gemv = false;

@@ -30,7 +30,7 @@ static t6_status compare(t6_context *ctx, const char *what, const float *got, co
 {
     double error = relative_error(got, expected, n);
     if (error <= 1e-5) return T6_SUCCESS;
-    return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "self-test model %s: relative error %g > 1e-5", what, error);
+    return t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test model %s: relative error %g > 1e-5", what, error);
 }
 
 t6_status t6i_self_test_model(t6_context *ctx)
@@ -65,7 +65,7 @@ t6_status t6i_self_test_model(t6_context *ctx)
     T6I_TRY(t6i_transfer(ctx, model->x, T6_F32, 0, (size_t)ROWS * WIDTH, out, false, "self-test model"));
     for (int r = 0; r < ROWS; r++)
         if (memcmp(out + r * WIDTH, host + tokens[r] * WIDTH, WIDTH * sizeof(float)) != 0) {
-            status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "self-test model embed: row %d is not wte[%d]", r, tokens[r]);
+            status = t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test model embed: row %d is not wte[%d]", r, tokens[r]);
             goto cleanup;
         }
 

@@ -107,12 +107,12 @@ static t6_status tpa_attention(t6_model *model, const weight_source *source, int
         T6I_TRY(fetch(model, source, t6i_model_tensor_name(name, sizeof name, layer, suffix), rows,
                       (size_t)c->model_dim, w[f]));
     }
-    t6_layer_config layer_config = {c->model_dim, c->heads,      c->head_dim,  c->rank_q,      c->rank_k,
-                                    c->rank_v,    c->rope_style, c->rope_base, c->weight_dtype};
+    t6_layer_config layer_config = {sizeof(t6_layer_config), c->model_dim, c->heads, c->head_dim, c->rank_q, c->rank_k,
+                                    c->rank_v, c->rope_style, c->rope_base, c->weight_dtype};
     t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
     T6I_TRY(t6_layer_create(model->ctx, &layer_config, &weights, &model->layers[layer].tpa));
-    t6_cache_config cache_config = {c->heads, c->head_dim, c->rank_k, c->rank_v, c->slots, c->capacity,
-                                    c->cache_dtype};
+    t6_cache_config cache_config = {sizeof(t6_cache_config), c->heads, c->head_dim, c->rank_k, c->rank_v, c->slots,
+                                    c->capacity, c->cache_dtype};
     T6I_TRY(t6_cache_create(model->ctx, &cache_config, &model->layers[layer].cache));
 cleanup:
     for (int f = 0; f < 6; f++) free(w[f]);
@@ -129,7 +129,8 @@ static t6_status mha_attention(t6_model *model, const weight_source *source, int
                                   t6i_model_tensor_name(names[2], sizeof names[2], layer, "attn.c_v.weight")};
     const size_t width = (size_t)c->heads * (size_t)c->head_dim, rows[3] = {width, width, width};
     T6I_TRY(dense(model, source, 3, parts, rows, (size_t)c->model_dim, staging, &model->layers[layer].w_qkv));
-    t6_kv_cache_config kv_config = {c->heads, c->head_dim, c->slots, c->capacity, c->cache_dtype};
+    t6_kv_cache_config kv_config = {sizeof(t6_kv_cache_config), c->heads, c->head_dim, c->slots, c->capacity,
+                                    c->cache_dtype};
     T6I_TRY(t6_kv_cache_create(model->ctx, &kv_config, &model->layers[layer].kv_cache));
 cleanup:
     return status;

@@ -345,23 +345,26 @@ t6_profile_level t6i_profile_level(const t6i_profile *profile, t6_op op, const c
     return T6_PROFILE_BUILTIN;
 }
 
-/* The search path of t6.h's Profiles section, colon-separated. */
-static void default_search_path(char *buf, size_t cap)
+/* The search path of t6.h's Profiles section, colon-separated: the context's profile path (its options, else
+ * T6_PROFILE_PATH), the user folder unless the context reads no environment, the installed folder, and in a
+ * build tree the source tree's. */
+static void search_path_of(const t6_context *ctx, char *buf, size_t cap)
 {
-    const char *env = getenv("T6_PROFILE_PATH");
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    const char *home = getenv("HOME");
+    const char *first = ctx->profile_path;
+    const char *xdg = ctx->user_profiles ? getenv("XDG_CONFIG_HOME") : NULL;
+    const char *home = ctx->user_profiles ? getenv("HOME") : NULL;
     char user[2048] = "";
     if (xdg && *xdg) snprintf(user, sizeof user, "%s/t6/profiles", xdg);
     else if (home && *home) snprintf(user, sizeof user, "%s/.config/t6/profiles", home);
-    snprintf(buf, cap, "%s%s%s:%s:%s", env && *env ? env : "", env && *env ? ":" : "", user, T6_DEFAULT_PROFILE_DIR,
-             T6_SOURCE_PROFILE_DIR);
+    const char *source = t6i_source_profile_dir();
+    snprintf(buf, cap, "%s%s%s:%s%s%s", first ? first : "", first ? ":" : "", user, T6_DEFAULT_PROFILE_DIR,
+             source ? ":" : "", source ? source : "");
 }
 
 void t6i_profile_load_for_context(t6_context *ctx)
 {
     char search_path[8192];
-    default_search_path(search_path, sizeof search_path);
+    search_path_of(ctx, search_path, sizeof search_path);
     ctx->profile = t6i_profile_select(&ctx->info, search_path);
     for (int op = 0; op < T6_OP_COUNT; op++) {
         if (t6_op_param_count((t6_op)op) == 0) continue;

@@ -40,18 +40,20 @@ void t6i_programs_release(t6_context *ctx)
 /* Kernel sources are far below this; a larger file under T6_KERNEL_DIR is a mistake. */
 #define KERNEL_SOURCE_MAX_BYTES (16u << 20)
 
-/* The text of kernels_cl/<name>.cl: from T6_KERNEL_DIR when set (development: edit .cl files without
- * rebuilding the library), else embedded. Caller frees. */
+/* The text of kernels_cl/<name>.cl: from the context's kernel folder when it has one (t6_context_options
+ * .kernel_dir or T6_KERNEL_DIR; development: edit .cl files without rebuilding the library), else embedded.
+ * Caller frees. */
 static t6_status load_source(const t6_context *ctx, const char *name, char **text, size_t *length)
 {
-    const char *dir = getenv("T6_KERNEL_DIR");
-    if (dir && *dir) {
+    const char *dir = ctx->kernel_dir;
+    if (dir) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-        /* The reason goes to the thread's record first, then into the context's with the variable named. */
+        /* The reason goes to the thread's record first, then into the context's with the setting named. */
         t6_status status = t6i_read_regular(NULL, path, "kernel source", KERNEL_SOURCE_MAX_BYTES, text, length);
         if (status != T6_SUCCESS)
-            return t6i_fail(ctx, status, "T6_KERNEL_DIR is set but %s", t6_context_last_error(NULL));
+            return t6i_fail(ctx, status, "the kernel folder (kernel_dir, T6_KERNEL_DIR) is set but %s",
+                            t6_context_last_error(NULL));
         return T6_SUCCESS;
     }
     const char *embedded = t6i_embedded_source(name, length);

@@ -232,9 +232,16 @@ t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, 
                 cc->heads, cc->head_dim, cc->rank_k, cc->rank_v, lc->heads, lc->head_dim, lc->rank_k, lc->rank_v);
     T6I_REQUIRE(ctx, rows >= 1, "%s: rows=%d must be ≥ 1", what, rows);
     T6I_REQUIRE(ctx, slots && positions, "%s: slots and positions are required", what);
-    const t6_projection_method method = options ? options->method : T6_PROJECTION_FUSED;
+    t6_project_options given = T6_PROJECT_OPTIONS_INIT;
+    if (options) T6I_TRY(T6I_STRUCT_IN(ctx, t6_project_options, options, &given));
+    const t6_projection_method method = given.method;
     T6I_REQUIRE(ctx, method == T6_PROJECTION_FUSED || method == T6_PROJECTION_CLBLAST, "%s: unknown method %d", what,
                 (int)method);
+    if (method == T6_PROJECTION_CLBLAST && !T6I_HAVE_CLBLAST) {
+        status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: T6_PROJECTION_CLBLAST needs CLBlast, and this build of t6 "
+                                                     "has none (the fused method needs no BLAS)", what);
+        goto cleanup;
+    }
     for (int i = 0; i < rows; i++) {
         T6I_REQUIRE(ctx, slots[i] >= 0 && slots[i] < cc->slots, "%s: slots[%d]=%d is outside 0..%d", what, i,
                     slots[i], cc->slots - 1);
@@ -331,7 +338,7 @@ t6_status t6i_self_test_projection(t6_context *ctx)
         slots[i] = i % 2;
         positions[i] = (i * 997 + 5) % CAPACITY; /* distinct per slot */
     }
-    const t6_layer_config config = {C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, T6_F32};
+    const t6_layer_config config = {sizeof(t6_layer_config), C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, T6_F32};
     const int sizes[6] = {H * RQ, H * RK, H * RV, RQ * D, RK * D, RV * D}; /* rows of each weight */
     const size_t query_row = (size_t)(H * RQ + RQ * D);
     t6_status status = T6_SUCCESS;
@@ -354,7 +361,7 @@ t6_status t6i_self_test_projection(t6_context *ctx)
     T6I_ALLOC(ctx, got, (size_t)ROWS * query_row);
     const t6_layer_weights host = {weights[0], weights[1], weights[2], weights[3], weights[4], weights[5]};
     T6I_TRY(t6_layer_create(ctx, &config, &host, &layer));
-    const t6_cache_config cache_config = {H, D, RK, RV, 2, CAPACITY, T6_F32};
+    const t6_cache_config cache_config = {sizeof(t6_cache_config), H, D, RK, RV, 2, CAPACITY, T6_F32};
     T6I_TRY(t6_cache_create(ctx, &cache_config, &cache));
     T6I_TRY(t6_buffer_create(ctx, T6_F32, ROWS * C, &hidden_buffer));
     T6I_TRY(t6_buffer_upload(ctx, hidden_buffer, T6_F32, 0, ROWS * C, hidden));
@@ -369,7 +376,9 @@ t6_status t6i_self_test_projection(t6_context *ctx)
     static const int row_counts[2] = {7, ROWS};
     for (int call = 0; call < 4; call++) {
         const int method = call % 2, rows = row_counts[call / 2];
-        const t6_project_options options = {(t6_projection_method)method};
+        if (method == T6_PROJECTION_CLBLAST && !T6I_HAVE_CLBLAST) continue;
+        t6_project_options options = T6_PROJECT_OPTIONS_INIT;
+        options.method = (t6_projection_method)method;
         T6I_TRY(t6_project(layer, cache, rows, hidden_buffer, 0, slots, positions, query_buffer, 0, &options));
         T6I_TRY(t6_buffer_download(ctx, query_buffer, T6_F32, 0, (size_t)rows * query_row, got));
         double worst = 0.0;
@@ -386,7 +395,7 @@ t6_status t6i_self_test_projection(t6_context *ctx)
             T6I_TRY(t6_buffer_download(ctx, query_buffer, T6_F32, 0, (size_t)rows * query_row, got));
         }
         if (!(worst <= 1e-4)) {
-            status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "self-test projection (%s, %d rows): relative error %.3g "
+            status = t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test projection (%s, %d rows): relative error %.3g "
                               "> 1e-4", method_names[method], rows, worst);
             goto cleanup;
         }

@@ -1,9 +1,16 @@
 /* projection_clblast.c — the CLBlast method of t6_project (T6_PROJECTION_CLBLAST): CLBlastSgemm of the hidden
  * states (rows × C) by the layer's packed weights (transposed: columns × C, fp32) into scratch, then
  * rope_scatter.c rotates B_Q and B_K and scatters every factor. The baseline the fused kernels must beat, and
- * an independent route to the same results. */
+ * an independent route to the same results. A build without CLBlast has the method's name only. */
 #include "projection.h"
 
+#ifndef T6_WITH_CLBLAST
+t6_status t6i_project_clblast(t6_context *ctx, const t6i_projection_call *call)
+{
+    return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "t6_project: T6_PROJECTION_CLBLAST needs CLBlast, and this build of t6 "
+                                               "has none (the fused method needs no BLAS)");
+}
+#else
 #include <clblast_c.h>
 
 t6_status t6i_project_clblast(t6_context *ctx, const t6i_projection_call *call)
@@ -45,3 +52,4 @@ cleanup:
     if (gemm) clReleaseEvent(gemm);
     return status;
 }
+#endif

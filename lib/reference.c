@@ -44,7 +44,10 @@ static t6_status resolve_scales(const char *fn, const t6_ref_shape *shape, const
 {
     *out = (ref_scales){1.0 / shape->rank_q, 1.0 / shape->rank_k, 1.0 / shape->rank_v, 1.0 / sqrt(shape->head_dim)};
     if (!options) return T6_SUCCESS;
-    const float given[4] = {options->scale_q, options->scale_k, options->scale_v, options->scale_softmax};
+    t6_attention_options read;
+    const t6_status status = T6I_STRUCT_IN(NULL, t6_attention_options, options, &read);
+    if (status != T6_SUCCESS) return status;
+    const float given[4] = {read.scale_q, read.scale_k, read.scale_v, read.scale_softmax};
     double *const resolved[4] = {&out->q, &out->k, &out->v, &out->softmax};
     static const char *const names[4] = {"scale_q", "scale_k", "scale_v", "scale_softmax"};
     for (int i = 0; i < 4; i++) {
@@ -133,6 +136,9 @@ t6_status t6_ref_project(const t6_layer_config *config, const double *const weig
     static const char *const weight_names[6] = {"W_A_q", "W_A_k", "W_A_v", "W_B_q", "W_B_k", "W_B_v"};
     t6_status status = T6_SUCCESS;
     T6I_REQUIRE(NULL, config, "%s: config is NULL", fn);
+    t6_layer_config read;
+    T6I_TRY(T6I_STRUCT_IN(NULL, t6_layer_config, config, &read));
+    config = &read;
     T6I_TRY(check_shape(fn, config->heads, config->head_dim, config->rank_q, config->rank_k, config->rank_v));
     T6I_REQUIRE(NULL, config->model_dim >= 1, "%s: model_dim=%d must be ≥ 1", fn, config->model_dim);
     T6I_REQUIRE(NULL, config->rope_style == T6_ROPE_HALF || config->rope_style == T6_ROPE_INTERLEAVED,

@@ -46,7 +46,7 @@ static t6_status check_convert(t6_context *ctx)
             for (int i = 0; i < N; i++) {
                 float expected = t6_round_to_dtype((t6_dtype)d, t6_round_to_dtype((t6_dtype)s, in[i]));
                 if (memcmp(&expected, &out[i], sizeof expected) != 0) {
-                    status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                    status = t6i_fail(ctx, T6_ERROR_WRONG_RESULT,
                                       "self-test convert %s→%s: element %d is %g, expected %g",
                                       t6_dtype_name((t6_dtype)s), t6_dtype_name((t6_dtype)d), i, (double)out[i],
                                       (double)expected);

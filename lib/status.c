@@ -11,7 +11,31 @@ static void *log_user_data;
 /* Failures of calls that have no context to keep them (creation, device queries). */
 static _Thread_local char thread_last_error[T6I_ERROR_TEXT];
 
+/* The context this thread is working for (t6i_log_route): its log, if it has one, gets the thread's messages. */
+static _Thread_local const t6_context *thread_log_context;
+
+const t6_context *t6i_log_route(const t6_context *ctx)
+{
+    const t6_context *before = thread_log_context;
+    thread_log_context = ctx;
+    return before;
+}
+
+/* Whether the log that messages for `ctx` go to (its own, else the process-wide one) takes `level`. */
+static bool log_wants(const t6_context *ctx, t6_log_level level)
+{
+    if (ctx && ctx->log_fn) return level >= ctx->log_level;
+    return log_fn && level >= log_min_level;
+}
+
+static void log_text(const t6_context *ctx, t6_log_level level, const char *message)
+{
+    if (ctx && ctx->log_fn) ctx->log_fn(level, message, ctx->log_user_data);
+    else log_fn(level, message, log_user_data);
+}
+
 const char *t6_version_string(void) { return T6_VERSION_STRING; }
+unsigned t6_version_number(void) { return T6_VERSION_NUMBER; }
 
 const char *t6_status_string(t6_status status)
 {
@@ -29,6 +53,8 @@ const char *t6_status_string(t6_status status)
     case T6_ERROR_FORMAT: return "malformed file";
     case T6_ERROR_CLBLAST: return "CLBlast error";
     case T6_ERROR_UNSUPPORTED: return "unsupported";
+    case T6_ERROR_OUT_OF_DEVICE_MEMORY: return "out of device memory";
+    case T6_ERROR_WRONG_RESULT: return "wrong result";
     }
     return "unknown status";
 }
@@ -50,13 +76,14 @@ void t6_log_to_stderr(t6_log_level level, const char *message, void *user_data)
 
 void t6i_log(t6_log_level level, const char *fmt, ...)
 {
-    if (!log_fn || level < log_min_level) return;
+    const t6_context *ctx = thread_log_context;
+    if (!log_wants(ctx, level)) return;
     char message[T6I_ERROR_TEXT];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    log_fn(level, message, log_user_data);
+    log_text(ctx, level, message);
 }
 
 t6_status t6i_fail(const t6_context *ctx, t6_status status, const char *fmt, ...)
@@ -68,7 +95,12 @@ t6_status t6i_fail(const t6_context *ctx, t6_status status, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(dst, T6I_ERROR_TEXT, fmt, ap);
     va_end(ap);
-    t6i_log(T6_LOG_DEBUG, "%s (%s)", dst, t6_status_string(status));
+    const t6_context *log_ctx = ctx ? ctx : thread_log_context;
+    if (log_wants(log_ctx, T6_LOG_DEBUG)) {
+        char message[T6I_ERROR_TEXT + 64];
+        snprintf(message, sizeof message, "%s (%s)", dst, t6_status_string(status));
+        log_text(log_ctx, T6_LOG_DEBUG, message);
+    }
     return status;
 }
 
@@ -150,6 +182,12 @@ t6_status t6i_fail_cl(const t6_context *ctx, cl_int err, const char *what)
 {
     t6_status status = T6_ERROR_OPENCL;
     if (err == CL_OUT_OF_HOST_MEMORY) status = T6_ERROR_OUT_OF_HOST_MEMORY;
+    /* An allocation that failed, now (clCreateBuffer) or when a command first used the buffer: something the
+     * application can act on (free device memory). CL_OUT_OF_RESOURCES means that only from an allocation; from
+     * a launch it is as often a kernel the device cannot run (registers, a fault). */
+    if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+        (err == CL_OUT_OF_RESOURCES && strncmp(what, "clCreateBuffer", strlen("clCreateBuffer")) == 0))
+        status = T6_ERROR_OUT_OF_DEVICE_MEMORY;
     /* Launch-shape errors come from kernel parameters the device cannot run (a tuning candidate, a foreign
      * profile); the tuner needs to tell them from broken drivers. */
     if (err == CL_INVALID_WORK_GROUP_SIZE || err == CL_INVALID_WORK_ITEM_SIZE) status = T6_ERROR_INVALID_PARAMS;

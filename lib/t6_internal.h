@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* ---- errors and logging (status.c) ---- */
@@ -23,11 +24,19 @@
 t6_status t6i_fail(const t6_context *ctx, t6_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /** Records a failed OpenCL call: "<what> failed: <CL_ERROR_NAME> (<code>)". Returns T6_ERROR_OPENCL, or
- *  T6_ERROR_OUT_OF_HOST_MEMORY / T6_ERROR_INVALID_PARAMS where the code means that. */
+ *  T6_ERROR_OUT_OF_HOST_MEMORY / T6_ERROR_INVALID_PARAMS where the code means that, and
+ *  T6_ERROR_OUT_OF_DEVICE_MEMORY for CL_MEM_OBJECT_ALLOCATION_FAILURE, or CL_OUT_OF_RESOURCES when `what`
+ *  starts with "clCreateBuffer" (name the call first, as every caller does). */
 t6_status t6i_fail_cl(const t6_context *ctx, cl_int err, const char *what);
 /** The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *t6i_cl_error_name(cl_int err);
+/** Logs a message to the log of the context this thread is working for (t6i_log_route), when that context has
+ *  a log of its own, else to the process-wide log. */
 void t6i_log(t6_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Makes `ctx` (NULL: none) the context this thread's messages belong to, and returns the one before, to be
+ *  restored when the work for `ctx` ends. t6i_lock and t6i_unlock do it for every call on a context, so that
+ *  code which has no context at hand (profile parsing, parameter resolution) logs to the right place. */
+const t6_context *t6i_log_route(const t6_context *ctx);
 
 #define T6I_TRY(expr)                                                                                            \
     do {                                                                                                         \
@@ -62,6 +71,36 @@ void t6i_log(t6_log_level level, const char *fmt, ...) __attribute__((format(pri
             goto cleanup;                                                                                        \
         }                                                                                                        \
     } while (0)
+
+/* ---- what this build has ---- */
+
+/** 1 when the library is built with CLBlast (T6_WITH_CLBLAST, CMake's T6_WITH_CLBLAST option): the CLBlast
+ *  projection and the model's CLBlast products exist. Without it they are T6_ERROR_UNSUPPORTED. */
+#ifdef T6_WITH_CLBLAST
+#define T6I_HAVE_CLBLAST 1
+#else
+#define T6I_HAVE_CLBLAST 0
+#endif
+
+/* ---- structs that grow (struct_size.c; t6.h, "Structs that grow") ---- */
+
+/**
+ * Reads a struct the application passed: `src` declares its size in its leading size_t; `dst` is this library's
+ * struct of `size` bytes, which gets src's fields, zeros past them (the defaults of fields an older application
+ * does not know), and struct_size = size. T6_ERROR_INVALID_ARGUMENT when the declared size is below
+ * `first_size` (the struct's first version), T6_ERROR_UNSUPPORTED when it is above `size` (a newer
+ * application's). `name` names the struct in the message.
+ */
+t6_status t6i_struct_in(const t6_context *ctx, const char *name, const void *src, size_t first_size, void *dst,
+                        size_t size);
+/** Writes this library's struct `src` of `size` bytes into the application's `dst`, whose leading size_t says
+ *  its size: the known fields copied, any beyond `size` zeroed, dst's struct_size kept. Statuses as above. */
+t6_status t6i_struct_out(const t6_context *ctx, const char *name, void *dst, size_t first_size, const void *src,
+                         size_t size);
+/* Every growing struct is at its first version: its first size is its size. A struct that gains a field passes
+ * the first version's size (offsetof the new field) as first_size from then on. */
+#define T6I_STRUCT_IN(ctx, type, src, dst) t6i_struct_in((ctx), #type, (src), sizeof(type), (dst), sizeof(type))
+#define T6I_STRUCT_OUT(ctx, type, dst, src) t6i_struct_out((ctx), #type, (dst), sizeof(type), (src), sizeof(type))
 
 /* ---- files from outside (file_read.c) ---- */
 
@@ -177,6 +216,9 @@ bool t6i_source_mentions(const char *text, size_t length, const char *name);
 /** Appends one " -DNAME=value" to `buf`. */
 void t6i_define(char *buf, size_t cap, const char *name, long long value);
 
+/** The source tree's profiles/ folder when this is the build tree's library, else NULL (profile_source_dir.c). */
+const char *t6i_source_profile_dir(void);
+
 /** The profile layer: per context, the loaded profile of its device (profile.c). NULL when none matched. */
 typedef struct t6i_profile t6i_profile;
 /** Looks up the bucket of `op` nearest `shape` at the best level below `below` whose nearest bucket has not
@@ -226,8 +268,11 @@ const char *const *t6i_program_files_at(size_t index);
 t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *options, const char *kernel_name,
                          cl_kernel *out);
 
-/** Disk cache of program binaries (disk_cache.c). `key` is the full build identity. Both are best-effort:
- *  load returns NULL-ish (false) on any problem, save ignores failures (logging a warning). */
+/** The disk cache's folder when neither the options nor T6_CACHE_DIR name one: $XDG_CACHE_HOME/t6, else
+ *  ~/.cache/t6; none (NULL) when `environment` is false or neither variable is set. The caller frees *dir. */
+t6_status t6i_disk_cache_default_dir(bool environment, char **dir);
+/** Disk cache of program binaries (disk_cache.c), in ctx->cache_dir. `key` is the full build identity. Both
+ *  are best-effort: load returns NULL-ish (false) on any problem, save ignores failures (logging a warning). */
 bool t6i_disk_cache_load(const t6_context *ctx, const char *key_text, size_t key_length, unsigned char **binary,
                          size_t *binary_size);
 void t6i_disk_cache_save(const t6_context *ctx, const char *key_text, size_t key_length,
@@ -306,9 +351,16 @@ t6_status t6i_check_buffer(const t6_context *ctx, cl_mem buffer, t6_dtype dtype,
                            const char *name);
 
 /** Serializes calls on a context (see the thread-safety note in t6.h). The lock is recursive, so a public
- *  call may make other public calls on the same context. */
+ *  call may make other public calls on the same context. The outermost lock routes the thread's log to the
+ *  context (t6i_log_route) and the matching unlock restores it. */
 void t6i_lock(t6_context *ctx);
 void t6i_unlock(t6_context *ctx);
+
+/** The context's reference count (t6.h, Context, "Lifetime"): every object made from a context retains it when
+ *  made and releases it when destroyed; t6_context_destroy releases the application's reference. The last
+ *  release frees the context. */
+void t6i_context_retain(t6_context *ctx);
+void t6i_context_release(t6_context *ctx);
 
 /* ---- the context (context.c) ---- */
 
@@ -320,14 +372,27 @@ typedef struct t6i_explicit_param {
 } t6i_explicit_param;
 
 struct t6_context {
+    atomic_int references; /* t6i_context_retain: the application's handle and each object made from it */
     cl_platform_id platform;
     cl_device_id device;
     cl_context cl_ctx;
-    cl_command_queue queue;
+    cl_command_queue queue; /* where every command goes; t6_context_set_queue replaces it */
     bool queue_profiling;
+    bool device_retained; /* the application's device, retained (t6_context_create_from_cl) */
     t6_device_info info;
     char last_error[T6I_ERROR_TEXT];
     pthread_mutex_t lock;
+    int lock_depth;                /* t6i_lock's nesting on the thread that holds the lock */
+    const t6_context *log_outer;   /* the thread's log route before the outermost t6i_lock */
+
+    /* t6_context_options, resolved against the environment at creation */
+    char *cache_dir;     /* the disk cache's folder; NULL: no disk cache */
+    char *kernel_dir;    /* kernel sources are read from here; NULL: the embedded ones */
+    char *profile_path;  /* profile files or folders searched first, colon-separated; NULL: none */
+    bool user_profiles;  /* search the user's profile folder ($XDG_CONFIG_HOME/t6/profiles, ~/.config/...) */
+    t6_log_fn log_fn;    /* the context's own log; NULL: the process-wide one */
+    t6_log_level log_level;
+    void *log_user_data;
 
     t6i_program_entry *programs; /* memory cache of built programs */
 
@@ -389,8 +454,6 @@ struct t6_cache {
                            t6_cache_write or t6_cache_reset came since (then attention cannot check it) */
 };
 
-/** Validates a t6_cache_config (T6_ERROR_INVALID_ARGUMENT naming the field). */
-t6_status t6i_check_cache_config(const t6_context *ctx, const t6_cache_config *config);
 /** Marks positions as written after a device-side write, for t6_cache_length. */
 void t6i_cache_note_written(t6_cache *cache, int slot, int end_position);
 /** Records that t6_project with a layer of `rank_q` wrote `slot` (0: written otherwise, nothing to check). */

@@ -18,7 +18,8 @@ void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtyp
     memset(p, 0, sizeof *p);
     p->ctx = ctx;
     p->shape = shape;
-    p->config = (t6_cache_config){shape.heads, shape.head_dim, shape.rank_k, shape.rank_v, slots, capacity, dtype};
+    p->config = (t6_cache_config){sizeof(t6_cache_config), shape.heads, shape.head_dim, shape.rank_k, shape.rank_v,
+                                  slots, capacity, dtype};
     T6T_OK(ctx, t6_cache_create(ctx, &p->config, &p->cache));
     t6t_rng rng = t6t_rng_make(stream);
     for (int f = 0; f < 4; f++)

@@ -127,7 +127,8 @@ START_TEST(decode_custom_scales)
     problem p;
     const int written[1] = {77};
     problem_make(&p, ctx, (t6_ref_shape){4, 64, 2, 2, 2}, T6_F32, 1, 100, written, 1, 400);
-    const t6_attention_options options = {0.7f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    const t6_attention_options options = {sizeof(t6_attention_options), 0.7f, 0.0f, 2.5f, 0.05f,
+                                          T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     const int slot = 0, length = 77;
     for (int k = 0; k < KERNEL4; k++) { /* kernel 4 would fall back to kernel 3 on an fp32 cache */
         use_decoder(ctx, k);
@@ -479,14 +480,14 @@ START_TEST(mha_written_as_tpa_equals_mha)
     memcpy(query_row_host + H * H, q, H * D * sizeof *q);
 
     t6_cache *cache = NULL;
-    const t6_cache_config config = {H, D, H, H, 1, LENGTH, T6_F16};
+    const t6_cache_config config = {sizeof(t6_cache_config), H, D, H, H, 1, LENGTH, T6_F16};
     T6T_OK(ctx, t6_cache_create(ctx, &config, &cache));
     T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_K, 0, 0, LENGTH, a));
     T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_A_V, 0, 0, LENGTH, a));
     T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_B_K, 0, 0, LENGTH, k)); /* B_K[m][s] = k_s(m): [m][h][d] */
     T6T_OK(ctx, t6_cache_write(cache, T6_FACTOR_B_V, 0, 0, LENGTH, v));
     t6_kv_cache *kv = NULL;
-    const t6_kv_cache_config kv_config = {H, D, 1, LENGTH, T6_F16};
+    const t6_kv_cache_config kv_config = {sizeof(t6_kv_cache_config), H, D, 1, LENGTH, T6_F16};
     T6T_OK(ctx, t6_kv_cache_create(ctx, &kv_config, &kv));
     T6T_OK(ctx, t6_kv_cache_write(kv, 0, 0, LENGTH, k, v));
 
@@ -562,13 +563,17 @@ START_TEST(invalid_arguments_are_rejected)
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
                DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 4 * problem_out_row(&p), NULL));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, NULL, 0, p.out, 0, NULL));
-    t6_attention_options options = {NAN, 0, 0, 0, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    t6_attention_options options = {sizeof(t6_attention_options), NAN, 0, 0, 0, T6_ATTENTION_FACTORIZED,
+                                    T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
-    options = (t6_attention_options){0, 0, INFINITY, 0, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    options = (t6_attention_options){sizeof(t6_attention_options), 0, 0, INFINITY, 0, T6_ATTENTION_FACTORIZED,
+                                     T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
-    options = (t6_attention_options){0, 0, 0, 0, (t6_attention_method)7, T6_PRECISION_DEFAULT};
+    options = (t6_attention_options){sizeof(t6_attention_options), 0, 0, 0, 0, (t6_attention_method)7,
+                                     T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
-    options = (t6_attention_options){0, 0, 0, 0, T6_ATTENTION_FACTORIZED, (t6_precision)3};
+    options = (t6_attention_options){sizeof(t6_attention_options), 0, 0, 0, 0, T6_ATTENTION_FACTORIZED,
+                                     (t6_precision)3};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 0, &options));
     ck_assert_ptr_nonnull(strstr(t6_context_last_error(ctx), "precision 3"));
 #undef DECODE
@@ -622,7 +627,7 @@ START_TEST(rank_q_must_match_the_projecting_layer)
 {
     enum { C = 64, H = 4, D = 32, RQ = 2 };
     t6_context *ctx = t6t_context();
-    const t6_layer_config config = {C, H, D, RQ, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
+    const t6_layer_config config = {sizeof(t6_layer_config), C, H, D, RQ, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
     const int sizes[6] = {H * RQ, H, H, RQ * D, D, D};
     float *w[6];
     t6t_rng rng = t6t_rng_make(1300);
@@ -633,7 +638,7 @@ START_TEST(rank_q_must_match_the_projecting_layer)
     const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
     t6_layer *layer = NULL;
     T6T_OK(ctx, t6_layer_create(ctx, &config, &weights, &layer));
-    const t6_cache_config cc = {H, D, 1, 1, 2, 8, T6_F32};
+    const t6_cache_config cc = {sizeof(t6_cache_config), H, D, 1, 1, 2, 8, T6_F32};
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
     float hidden_host[C];
@@ -656,7 +661,8 @@ START_TEST(rank_q_must_match_the_projecting_layer)
                t6_attention_prefill(cache, 1, 1, &slot, &start, &count, query, 0, out, 0, NULL));
     ck_assert_msg(strstr(t6_context_last_error(ctx), "rank_q=1") && strstr(t6_context_last_error(ctx), "rank_q=2"),
                   "%s", t6_context_last_error(ctx));
-    const t6_attention_options materialized = {0, 0, 0, 0, T6_ATTENTION_MATERIALIZED, T6_PRECISION_DEFAULT};
+    const t6_attention_options materialized = {sizeof(t6_attention_options), 0, 0, 0, 0, T6_ATTENTION_MATERIALIZED,
+                                               T6_PRECISION_DEFAULT};
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT,
                t6_attention_decode(cache, 3, 1, &slot, &length, query, 0, out, 0, &materialized));
     /* One slot of a batch projected by the layer, the other written from the host. */

@@ -72,7 +72,8 @@ static void precision_matrix(t6_context *ctx, const int *paths, int path_count, 
                         if (paths[path] < 3)
                             T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", paths[path]));
                     }
-                    const t6_attention_options options = {0, 0, 0, 0, T6_ATTENTION_FACTORIZED, (t6_precision)mode};
+                    const t6_attention_options options = {sizeof(t6_attention_options), 0, 0, 0, 0,
+                                                          T6_ATTENTION_FACTORIZED, (t6_precision)mode};
                     T6T_OK(ctx, t6_attention_decode(p.cache, 16, 2, slots, lengths, p.query, 0, p.out, 0, &options));
                     char what[128];
                     snprintf(what, sizeof what, "kernel %d, %s, A_Q × %g", paths[path],
@@ -149,7 +150,8 @@ START_TEST(context_precision_is_the_default)
     use_kernel4(ctx, 1);
     const int slot = 0, length = 200, position = 199;
     T6T_OK(ctx, t6_context_set_precision(ctx, T6_PRECISION_FAST));
-    const t6_attention_options strict = {0, 0, 0, 0, T6_ATTENTION_FACTORIZED, T6_PRECISION_STRICT};
+    const t6_attention_options strict = {sizeof(t6_attention_options), 0, 0, 0, 0, T6_ATTENTION_FACTORIZED,
+                                         T6_PRECISION_STRICT};
     T6T_OK(ctx, t6_attention_decode(p.cache, 4, 1, &slot, &length, p.query, 0, p.out, 0, &strict));
     problem_check_rows(&p, &strict, 1, &slot, &position, 1e-4, true, "strict by the call, fast by the context");
     T6T_OK(ctx, t6_attention_decode(p.cache, 4, 1, &slot, &length, p.query, 0, p.out, 0, NULL));
@@ -232,7 +234,8 @@ START_TEST(kernel4_prefill)
                 row_slots[row] = slots[e];
                 positions[row] = starts[e] + q;
             }
-        const t6_attention_options options = {0, 0, 0, 0, T6_ATTENTION_FACTORIZED, cases[c].precision};
+        const t6_attention_options options = {sizeof(t6_attention_options), 0, 0, 0, 0, T6_ATTENTION_FACTORIZED,
+                                              cases[c].precision};
         T6T_OK(ctx, t6_attention_prefill(p.cache, p.shape.rank_q, 3, slots, starts, counts, p.query, 0, p.out, 0,
                                          &options));
         char what[128];

@@ -21,7 +21,7 @@ typedef struct factor_case {
 static void case_open(factor_case *c, t6_dtype dtype)
 {
     c->ctx = t6t_context();
-    c->config = (t6_cache_config){H, D, RK, RV, SLOTS, CAPACITY, dtype};
+    c->config = (t6_cache_config){sizeof(t6_cache_config), H, D, RK, RV, SLOTS, CAPACITY, dtype};
     T6T_OK(c->ctx, t6_cache_create(c->ctx, &c->config, &c->cache));
     for (int s = 0; s < SLOTS; s++)
         for (int f = 0; f < 4; f++) {
@@ -97,7 +97,8 @@ static void check_decode(t6_dtype dtype, const t6_attention_options *options)
 START_TEST(decode_matches_factorized_reference)
 {
     check_decode(T6_F16, NULL);
-    t6_attention_options options = {0.7f, 0.25f, 1.5f, 0.05f, T6_ATTENTION_MATERIALIZED, T6_PRECISION_DEFAULT};
+    t6_attention_options options = {sizeof(t6_attention_options), 0.7f, 0.25f, 1.5f, 0.05f, T6_ATTENTION_MATERIALIZED,
+                                    T6_PRECISION_DEFAULT};
     check_decode(T6_BF16, &options);
 }
 END_TEST

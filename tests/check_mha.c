@@ -27,7 +27,7 @@ static void case_open(kv_case *c, t6_context *ctx, int kv_heads, int head_dim, i
     memset(c, 0, sizeof *c);
     ck_assert_int_le(slots, MAX_SLOTS);
     c->ctx = ctx;
-    c->config = (t6_kv_cache_config){kv_heads, head_dim, slots, capacity, dtype};
+    c->config = (t6_kv_cache_config){sizeof(t6_kv_cache_config), kv_heads, head_dim, slots, capacity, dtype};
     T6T_OK(ctx, t6_kv_cache_create(ctx, &c->config, &c->cache));
     for (int s = 0; s < slots; s++) {
         c->k_ref[s] = calloc((size_t)capacity * row_size(c), sizeof(double));
@@ -562,17 +562,17 @@ START_TEST(invalid_arguments_are_rejected)
     T6T_STATUS(ctx, e, t6_mha_prefill(c.cache, 4, 2, slots, NULL, counts, q, 0, out, 0, 0.0f));
 
     t6_kv_cache *cache = NULL;
-    t6_kv_cache_config bad = {2, 48, 1, 10, T6_F32};
+    t6_kv_cache_config bad = {sizeof(t6_kv_cache_config), 2, 48, 1, 10, T6_F32};
     T6T_STATUS(ctx, e, t6_kv_cache_create(ctx, &bad, &cache));
-    bad = (t6_kv_cache_config){0, 64, 1, 10, T6_F32};
+    bad = (t6_kv_cache_config){sizeof(t6_kv_cache_config), 0, 64, 1, 10, T6_F32};
     T6T_STATUS(ctx, e, t6_kv_cache_create(ctx, &bad, &cache));
-    bad = (t6_kv_cache_config){2, 64, 0, 10, T6_F32};
+    bad = (t6_kv_cache_config){sizeof(t6_kv_cache_config), 2, 64, 0, 10, T6_F32};
     T6T_STATUS(ctx, e, t6_kv_cache_create(ctx, &bad, &cache));
-    bad = (t6_kv_cache_config){2, 64, 1, 0, T6_F32};
+    bad = (t6_kv_cache_config){sizeof(t6_kv_cache_config), 2, 64, 1, 0, T6_F32};
     T6T_STATUS(ctx, e, t6_kv_cache_create(ctx, &bad, &cache));
-    bad = (t6_kv_cache_config){2, 64, 1, 10, (t6_dtype)9};
+    bad = (t6_kv_cache_config){sizeof(t6_kv_cache_config), 2, 64, 1, 10, (t6_dtype)9};
     T6T_STATUS(ctx, e, t6_kv_cache_create(ctx, &bad, &cache));
-    bad = (t6_kv_cache_config){4096, 128, 1, 1 << 20, T6_F16}; /* 2^39 elements per slot */
+    bad = (t6_kv_cache_config){sizeof(t6_kv_cache_config), 4096, 128, 1, 1 << 20, T6_F16}; /* 2^39 elements per slot */
     T6T_STATUS(ctx, e, t6_kv_cache_create(ctx, &bad, &cache));
     ck_assert_ptr_null(cache);
     int length = 0;

@@ -470,7 +470,7 @@ END_TEST
 /* A tuned profile of the test device itself (exact level) with the op parts `ops`. */
 static void write_own_profile_ops(const char *dir, const char *name, const char *ops)
 {
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     ck_assert_int_eq(t6_device_describe(0, &info), T6_SUCCESS);
     const char *selector = getenv("T6_DEVICE");
     if (selector && *selector) {
@@ -605,7 +605,7 @@ END_TEST
 static void decode_matches_the_reference(t6_context *ctx, const char *what)
 {
     enum { H = 3, D = 32, RQ = 2, RK = 1, RV = 2, LENGTH = 37 };
-    t6_cache_config cc = {H, D, RK, RV, 1, LENGTH, T6_F32};
+    t6_cache_config cc = {sizeof(t6_cache_config), H, D, RK, RV, 1, LENGTH, T6_F32};
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
     t6t_rng rng = t6t_rng_make(7);
@@ -763,7 +763,7 @@ END_TEST
 static t6_status project_three_rows(t6_context *ctx, const char *what)
 {
     enum { C = 64, H = 4, D = 32, ROWS = 3 };
-    const t6_layer_config config = {C, H, D, 1, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
+    const t6_layer_config config = {sizeof(t6_layer_config), C, H, D, 1, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
     const int sizes[6] = {H, H, H, D, D, D};
     t6t_rng rng = t6t_rng_make(13);
     float *w[6];
@@ -781,7 +781,7 @@ static t6_status project_three_rows(t6_context *ctx, const char *what)
     t6_layer *layer = NULL;
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_layer_create(ctx, &config, &host, &layer));
-    const t6_cache_config cc = {H, D, 1, 1, 1, 16, T6_F32};
+    const t6_cache_config cc = {sizeof(t6_cache_config), H, D, 1, 1, 1, 16, T6_F32};
     T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
     const size_t row = t6_query_row_size(&config);
     cl_mem hidden_buffer = NULL, query = NULL;

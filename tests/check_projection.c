@@ -77,7 +77,8 @@ static t6_layer *host_layer(t6_context *ctx, const problem *p)
 
 static t6_cache *make_cache(t6_context *ctx, const t6_layer_config *c, int slots, int capacity, t6_dtype dtype)
 {
-    const t6_cache_config config = {c->heads, c->head_dim, c->rank_k, c->rank_v, slots, capacity, dtype};
+    const t6_cache_config config = {sizeof(t6_cache_config), c->heads, c->head_dim, c->rank_k, c->rank_v, slots,
+                                    capacity, dtype};
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_cache_create(ctx, &config, &cache));
     return cache;
@@ -87,7 +88,7 @@ static t6_cache *make_cache(t6_context *ctx, const t6_layer_config *c, int slots
 #define SENTINEL 1536.0f /* exact in every storage type */
 static void fill_cache(t6_cache *cache)
 {
-    t6_cache_config c;
+    t6_cache_config c = T6_CACHE_CONFIG_INIT;
     T6T_OK(NULL, t6_cache_get_config(cache, &c));
     for (int f = 0; f < 4; f++) {
         size_t n = (size_t)c.capacity * t6_cache_factor_size(&c, (t6_cache_factor)f);
@@ -114,7 +115,7 @@ static bool check_projection_if_runnable(t6_context *ctx, t6_layer *layer, t6_ca
                                          t6_projection_method method, const char *label, bool may_refuse)
 {
     const t6_layer_config *c = &p->config;
-    t6_cache_config cc;
+    t6_cache_config cc = T6_CACHE_CONFIG_INIT;
     T6T_OK(ctx, t6_cache_get_config(cache, &cc));
     const size_t row_size = t6_query_row_size(c), hidden_offset = 3;
     const size_t hidden_count = (size_t)p->rows * (size_t)c->model_dim;
@@ -128,7 +129,7 @@ static bool check_projection_if_runnable(t6_context *ctx, t6_layer *layer, t6_ca
     for (size_t i = 0; i < query_count; i++) got[i] = -SENTINEL;
     T6T_OK(ctx, t6_buffer_upload(ctx, query, T6_F32, 0, query_count, got));
 
-    const t6_project_options options = {method};
+    const t6_project_options options = {sizeof(t6_project_options), method};
     const t6_status status = t6_project(layer, cache, p->rows, hidden, hidden_offset, p->slots, p->positions, query,
                                         QUERY_GUARD, &options);
     if (may_refuse && status == T6_ERROR_INVALID_PARAMS) {
@@ -250,7 +251,8 @@ static void spread_rows(problem *p, int slots, int capacity, uint64_t stream)
     }
 }
 
-static const t6_layer_config odd_config = {100, 5, 32, 3, 1, 2, T6_ROPE_HALF, 10000.0f, T6_F32};
+static const t6_layer_config odd_config = {sizeof(t6_layer_config), 100, 5, 32, 3, 1, 2, T6_ROPE_HALF, 10000.0f,
+                                           T6_F32};
 
 /* The issue's odd shape, fp32 everywhere, both RoPE styles and bases, every path; 7 rows (one group of the
  * rows kernel, a partial tile) and 41 (several row blocks or tiles, partial row and column tiles). */
@@ -267,6 +269,7 @@ START_TEST(odd_shape_both_styles_every_path)
             spread_rows(&p, 3, 64, 20 + (uint64_t)r);
             t6_layer *layer = host_layer(ctx, &p);
             for (int path = 0; path < PATH_COUNT; path++) {
+                if (path == PATH_CLBLAST && !T6I_HAVE_CLBLAST) continue;
                 t6_cache *cache = make_cache(ctx, &config, 3, 64, T6_F32);
                 fill_cache(cache);
                 char label[96];
@@ -290,14 +293,16 @@ START_TEST(every_storage_type)
     t6_context *ctx = t6t_context();
     for (int wd = 0; wd < 3; wd++) {
         for (int cd = 0; cd < 3; cd++) {
-            t6_layer_config config = {72, 3, 64, 2, 2, 1, (t6_rope_style)((wd + cd) % 2), 10000.0f, (t6_dtype)wd};
+            t6_layer_config config = {sizeof(t6_layer_config), 72, 3, 64, 2, 2, 1, (t6_rope_style)((wd + cd) % 2),
+                                      10000.0f, (t6_dtype)wd};
             const int rows = (wd + cd) % 2 ? 5 : 23;
             problem p = make_problem(config, rows, 100 + (uint64_t)(3 * wd + cd));
             spread_rows(&p, 2, 32, 200 + (uint64_t)(3 * wd + cd));
             t6_layer *layer = host_layer(ctx, &p);
             for (int path = 0; path < PATH_COUNT; path++) {
                 const bool tiles = path == PATH_TILES || path == PATH_SPLIT;
-                if ((tiles && cd != wd) || (path == PATH_CLBLAST && cd != (wd + 1) % 3)) continue;
+                if ((tiles && cd != wd) || (path == PATH_CLBLAST && (cd != (wd + 1) % 3 || !T6I_HAVE_CLBLAST)))
+                    continue;
                 t6_cache *cache = make_cache(ctx, &config, 2, 32, (t6_dtype)cd);
                 fill_cache(cache);
                 char label[96];
@@ -320,7 +325,7 @@ START_TEST(every_small_row_count)
 {
     t6_context *ctx = t6t_context();
     static const int row_counts[] = {1, 2, 3, 8, 13, 16, 17};
-    t6_layer_config config = {48, 2, 32, 1, 2, 1, T6_ROPE_INTERLEAVED, 500000.0f, T6_F32};
+    t6_layer_config config = {sizeof(t6_layer_config), 48, 2, 32, 1, 2, 1, T6_ROPE_INTERLEAVED, 500000.0f, T6_F32};
     for (size_t i = 0; i < sizeof row_counts / sizeof row_counts[0]; i++) {
         problem p = make_problem(config, row_counts[i], 300 + i);
         spread_rows(&p, 1, 24, 400 + i);
@@ -345,7 +350,8 @@ START_TEST(large_positions)
     enum { CAPACITY = (1 << 20) + 8 };
     static const int positions[6] = {1 << 19, (1 << 19) + 1, 999999, (1 << 20) + 7, 3, (1 << 20) - 1};
     for (int style = 0; style < 2; style++) {
-        t6_layer_config config = {40, 1, 32, 2, 1, 1, (t6_rope_style)style, style ? 500000.0f : 10000.0f, T6_F32};
+        t6_layer_config config = {sizeof(t6_layer_config), 40, 1, 32, 2, 1, 1, (t6_rope_style)style,
+                                  style ? 500000.0f : 10000.0f, T6_F32};
         problem p = make_problem(config, 6, 500 + (uint64_t)style);
         memcpy(p.positions, positions, sizeof positions);
         t6_layer *layer = host_layer(ctx, &p);
@@ -361,7 +367,8 @@ START_TEST(large_positions)
                                     p.weights_ref[3], p.weights_ref[4], p.weights_ref[5]};
         T6T_OK(NULL, t6_ref_project(&config, w, 6, p.hidden_ref, p.positions, NULL, b_q, NULL, b_k, NULL, NULL));
         for (int path = 0; path < PATH_COUNT; path++) {
-            const t6_project_options options = {use_path(ctx, path)};
+            if (path == PATH_CLBLAST && !T6I_HAVE_CLBLAST) continue;
+            const t6_project_options options = {sizeof(t6_project_options), use_path(ctx, path)};
             T6T_OK(ctx, t6_project(layer, cache, 6, hidden, 0, p.slots, p.positions, query, 0, &options));
             float got[6 * 66];
             T6T_OK(ctx, t6_buffer_download(ctx, query, T6_F32, 0, 6 * row_size, got));
@@ -407,7 +414,7 @@ START_TEST(layer_from_buffers_matches_host_layer)
         t6_layer *from_buffers = NULL;
         T6T_OK(ctx, t6_layer_create_from_buffers(ctx, &config, buffers, &from_buffers));
         for (int f = 0; f < 6; f++) clReleaseMemObject(buffers[f]); /* the layer holds its own copy */
-        t6_layer_config back;
+        t6_layer_config back = T6_LAYER_CONFIG_INIT;
         T6T_OK(ctx, t6_layer_get_config(from_buffers, &back));
         ck_assert_mem_eq(&back, &config, sizeof config);
 
@@ -527,7 +534,7 @@ END_TEST
 START_TEST(profiles_and_explicit_values_beat_device_defaults)
 {
     t6_context *ctx = t6t_context();
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     T6T_OK(ctx, t6_context_device_info(ctx, &info));
     char dir[256], path[512], text[1024];
     t6t_temp_dir("t6-check-projection", dir, sizeof dir);
@@ -692,8 +699,14 @@ START_TEST(invalid_calls_are_rejected)
     REJECT(T6_ERROR_BUFFER_TOO_SMALL, layer, cache, 3, hidden, 0, slots, positions, query, 1, NULL);
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, NULL, 0, slots, positions, query, 0, NULL);
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, hidden, 0, slots, positions, NULL, 0, NULL);
-    const t6_project_options unknown = {(t6_projection_method)5};
+    const t6_project_options unknown = {sizeof(t6_project_options), (t6_projection_method)5};
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, cache, 3, hidden, 0, slots, positions, query, 0, &unknown);
+    /* A build without CLBlast knows the method and says it cannot serve it. */
+    if (!T6I_HAVE_CLBLAST) {
+        const t6_project_options clblast = {sizeof(t6_project_options), T6_PROJECTION_CLBLAST};
+        REJECT(T6_ERROR_UNSUPPORTED, layer, cache, 3, hidden, 0, slots, positions, query, 0, &clblast);
+        ck_assert(strstr(t6_context_last_error(ctx), "needs CLBlast") != NULL);
+    }
 
     /* A cache of another shape. */
     t6_layer_config other = odd_config;

@@ -177,7 +177,8 @@ START_TEST(tiny_projection_by_hand)
     const double hidden[2 * C] = {1.0, 2.0, 1.0, 2.0};
     const int positions[2] = {0, 1};
     for (int style = 0; style < 2; style++) {
-        t6_layer_config config = {C, H, D, RQ, RK, RV, (t6_rope_style)style, style ? 500000.0f : 10000.0f, T6_F32};
+        t6_layer_config config = {sizeof(t6_layer_config), C, H, D, RQ, RK, RV, (t6_rope_style)style,
+                                  style ? 500000.0f : 10000.0f, T6_F32};
         double *a[3], *b[3];
         for (int f = 0; f < 3; f++) {
             a[f] = zero_array(2 * H * ranks[f]);
@@ -393,8 +394,10 @@ START_TEST(factorized_decode_matches_materialized_attention)
 {
     static const t6_ref_shape shapes[] = {{5, 32, 3, 1, 2}, {3, 80, 1, 4, 2}, {2, 128, 16, 16, 16}};
     static const int lengths[] = {1, 7, 33};
-    const t6_attention_options custom = {0.7f, 1.3f, 0.4f, 0.2f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
-    const t6_attention_options partial = {0.0f, 0.0f, 2.5f, 0.05f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    const t6_attention_options custom = {sizeof(t6_attention_options), 0.7f, 1.3f, 0.4f, 0.2f, T6_ATTENTION_FACTORIZED,
+                                         T6_PRECISION_DEFAULT};
+    const t6_attention_options partial = {sizeof(t6_attention_options), 0.0f, 0.0f, 2.5f, 0.05f,
+                                          T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     const t6_attention_options *const options[] = {NULL, &custom, &partial};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int l = 0; l < 3; l++) {
@@ -414,7 +417,7 @@ START_TEST(factorized_decode_matches_materialized_attention)
                 }
             }
             /* Fields left 0 are the defaults. */
-            const t6_attention_options zeros = {0};
+            const t6_attention_options zeros = T6_ATTENTION_OPTIONS_INIT;
             T6T_OK(NULL, t6_ref_decode(shape, &zeros, lengths[l], f.a_q, f.b_q, f.a_k, f.b_k, f.a_v, f.b_v, got));
             ck_assert_mem_eq(got, by_default, row * sizeof *got);
             free(got);
@@ -430,7 +433,8 @@ START_TEST(prefill_rows_match_decode)
     static const t6_ref_shape shapes[] = {{3, 32, 2, 3, 1}, {4, 96, 5, 2, 3}};
     static const int starts[] = {0, 4};
     enum { COUNT = 5 };
-    const t6_attention_options custom = {0.9f, 0.0f, 1.1f, 0.3f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    const t6_attention_options custom = {sizeof(t6_attention_options), 0.9f, 0.0f, 1.1f, 0.3f, T6_ATTENTION_FACTORIZED,
+                                         T6_PRECISION_DEFAULT};
     for (int s = 0; s < 2; s++)
         for (int st = 0; st < 2; st++) {
             const t6_ref_shape *shape = &shapes[s];
@@ -475,7 +479,7 @@ START_TEST(invalid_arguments_are_rejected)
     const double *w[6] = {x, x, x, x, x, x};
     const double *w_missing[6] = {x, x, x, x, NULL, x};
     const int positions[2] = {0, 1}, negative[2] = {0, -1};
-    const t6_layer_config good = {2, 2, 32, 2, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
+    const t6_layer_config good = {sizeof(t6_layer_config), 2, 2, 32, 2, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
     t6_layer_config bad;
     T6T_OK(NULL, t6_ref_project(&good, w, 1, x, positions, out, NULL, NULL, NULL, NULL, NULL));
     REJECTED(t6_ref_project(NULL, w, 1, x, positions, out, NULL, NULL, NULL, NULL, NULL), "config");
@@ -510,7 +514,8 @@ START_TEST(invalid_arguments_are_rejected)
 
     const t6_ref_shape shape = {2, 32, 2, 1, 1};
     const t6_ref_shape bad_shapes[] = {{0, 32, 2, 1, 1}, {2, 31, 2, 1, 1}, {2, 32, 0, 1, 1}, {2, 32, 2, 17, 1}};
-    const t6_attention_options infinite = {0.0f, INFINITY, 0.0f, 0.0f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
+    const t6_attention_options infinite = {sizeof(t6_attention_options), 0.0f, INFINITY, 0.0f, 0.0f,
+                                           T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT};
     T6T_OK(NULL, t6_ref_materialize(&shape, NULL, 1, x, x, NULL, NULL, NULL, NULL, out, NULL, NULL));
     REJECTED(t6_ref_materialize(NULL, NULL, 1, x, x, x, x, x, x, out, out, out), "t6_ref_materialize: shape");
     REJECTED(t6_ref_materialize(&shape, NULL, 0, x, x, x, x, x, x, out, out, out), "length");

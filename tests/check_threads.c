@@ -13,7 +13,8 @@
 
 enum { C = 40, H = 3, D = 32, RQ = 2, RK = 2, RV = 1, TOKENS = 6, ROUNDS = 3, MAX_THREADS = 4 };
 
-static const t6_layer_config layer_config = {C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f, T6_F32};
+static const t6_layer_config layer_config = {sizeof(t6_layer_config), C, H, D, RQ, RK, RV, T6_ROPE_HALF, 10000.0f,
+                                             T6_F32};
 static const t6_ref_shape ref_shape = {H, D, RQ, RK, RV};
 
 /* Host weights of one layer, as floats (for the device) and doubles (for the reference). */
@@ -149,7 +150,7 @@ START_TEST(contexts_in_their_own_threads)
     pthread_t thread[THREADS];
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, THREADS);
-    const t6_cache_config cache_config = {H, D, RK, RV, 1, TOKENS, T6_F32};
+    const t6_cache_config cache_config = {sizeof(t6_cache_config), H, D, RK, RV, 1, TOKENS, T6_F32};
     for (int i = 0; i < THREADS; i++) {
         ctx[i] = t6t_context();
         weights_make(&w[i], 10 + (uint64_t)i);
@@ -182,7 +183,7 @@ START_TEST(one_context_shared_by_four_threads)
     t6_layer *layer = NULL;
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_layer_create(ctx, &layer_config, &lw, &layer));
-    const t6_cache_config cache_config = {H, D, RK, RV, MAX_THREADS, TOKENS, T6_F32};
+    const t6_cache_config cache_config = {sizeof(t6_cache_config), H, D, RK, RV, MAX_THREADS, TOKENS, T6_F32};
     T6T_OK(ctx, t6_cache_create(ctx, &cache_config, &cache));
     stream *s = calloc(MAX_THREADS, sizeof *s);
     pthread_t thread[MAX_THREADS];

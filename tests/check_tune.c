@@ -601,7 +601,7 @@ START_TEST(plan_help_and_vendor_defaults)
         ck_assert_int_eq(t6i_profile_read(path, &file), T6_SUCCESS);
         ck_assert(!file->tuned && file->vendor_default);
         ck_assert_int_ge(file->ops[T6_OP_DECODE].bucket_count, 1);
-        t6_device_info info;
+        t6_device_info info = T6_DEVICE_INFO_INIT;
         memset(&info, 0, sizeof info);
         snprintf(info.vendor, sizeof info.vendor, "%s", vendors[i].vendor);
         snprintf(info.name, sizeof info.name, "%s", vendors[i].name);

@@ -54,7 +54,7 @@ void t6t_require_gpu(void)
     t6_context *ctx = NULL;
     int gpu = 0;
     if (t6_context_create(NULL, &ctx) == T6_SUCCESS) {
-        t6_device_info info;
+        t6_device_info info = T6_DEVICE_INFO_INIT;
         gpu = t6_context_device_info(ctx, &info) == T6_SUCCESS && info.is_gpu;
         t6_context_destroy(ctx);
     }

@@ -47,7 +47,8 @@ t6_status t6b_time_events(t6_context *ctx, t6b_enqueue_fn enqueue, void *arg, in
 typedef struct t6b_ceilings {
     double copy_gbps;    /**< device-to-device copy kernel, bytes read + written per second / 1e9 */
     double fma_gflops;   /**< independent fp32 FMA chains, 2 flops per FMA */
-    double sgemm_gflops; /**< CLBlastSgemm, row-major, n × n × n (n = 4096; quick: 1024), 0 if CLBlast failed */
+    double sgemm_gflops; /**< CLBlastSgemm, row-major, n × n × n (n = 4096; quick: 1024); 0 if CLBlast failed
+                              or the tools were built without it */
     int sgemm_n;         /**< the n of sgemm_gflops */
     double launch_ns;    /**< event time of an empty kernel of one group per compute unit: the floor under any
                               kernel's measured time, so a kernel moving B bytes takes at least

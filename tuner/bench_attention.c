@@ -135,7 +135,7 @@ static t6_status fill_factor_cache(t6_context *ctx, t6_cache *cache, const atten
         fill_random(&seed, weights[w], (size_t)rows[w] * c);
         for (size_t i = 0; i < (size_t)rows[w] * c; i++) weights[w][i] *= 0.125f; /* ~1/√C: factors O(1) */
     }
-    const t6_layer_config config = {c, s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v,
+    const t6_layer_config config = {sizeof(t6_layer_config), c, s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v,
                                     T6_ROPE_HALF, 10000.0f, T6_F32};
     const t6_layer_weights host = {weights[0], weights[1], weights[2], weights[3], weights[4], weights[5]};
     if ((status = t6_layer_create(ctx, &config, &host, &layer)) != T6_SUCCESS) goto done;
@@ -334,12 +334,13 @@ static int bench_decode(bench *b, const attention_shape *s, t6_dtype dtype, cons
         for (int si = 0; si < slot_count; si++) {
             const int slots = slot_list[si];
             timed_call c = {.ctx = b->ctx, .flush = &b->flush, .rank_q = s->rank_q, .heads = s->heads,
-                            .batch = slots};
+                            .batch = slots, .options = T6_ATTENTION_OPTIONS_INIT};
             t6_status status = T6_SUCCESS;
             size_t bytes_per_position = 0;
             const char *what = name;
             if (kind == 0) {
-                const t6_cache_config config = {s->heads, s->head_dim, s->rank_k, s->rank_v, slots, longest, dtype};
+                const t6_cache_config config = {sizeof(t6_cache_config), s->heads, s->head_dim, s->rank_k, s->rank_v,
+                                                slots, longest, dtype};
                 bytes_per_position = (size_t)(s->rank_k + s->rank_v) * (size_t)(s->heads + s->head_dim) *
                                      t6_dtype_size(dtype);
                 if ((status = t6_cache_create(b->ctx, &config, &c.cache)) == T6_SUCCESS)
@@ -348,7 +349,8 @@ static int bench_decode(bench *b, const attention_shape *s, t6_dtype dtype, cons
                     status = make_queries(b, &c, (size_t)s->heads * s->rank_q + (size_t)s->rank_q * s->head_dim,
                                           slots, (size_t)s->heads * s->head_dim);
             } else {
-                const t6_kv_cache_config config = {kv_heads, s->head_dim, slots, longest, dtype};
+                const t6_kv_cache_config config = {sizeof(t6_kv_cache_config), kv_heads, s->head_dim, slots, longest,
+                                                   dtype};
                 bytes_per_position = 2 * (size_t)kv_heads * (size_t)s->head_dim * t6_dtype_size(dtype);
                 if ((status = t6_kv_cache_create(b->ctx, &config, &c.kv)) == T6_SUCCESS)
                     status = fill_kv_cache(b->ctx, c.kv, kv_heads, s->head_dim, slots, longest, b->fill_chunk);
@@ -394,12 +396,14 @@ static int bench_prefill(bench *b, const attention_shape *s, t6_dtype dtype, int
     double tpa_us = 0.0;
     const int runs = b->options->runs < PREFILL_RUNS_MAX ? b->options->runs : PREFILL_RUNS_MAX;
     for (int kind = 0; kind < 3; kind++) {
-        timed_call c = {.ctx = b->ctx, .flush = &b->flush, .rank_q = s->rank_q, .heads = s->heads, .batch = 1};
+        timed_call c = {.ctx = b->ctx, .flush = &b->flush, .rank_q = s->rank_q, .heads = s->heads, .batch = 1,
+                        .options = T6_ATTENTION_OPTIONS_INIT};
         c.starts[0] = cached;
         c.counts[0] = tokens;
         t6_status status = T6_SUCCESS;
         if (kind < 2) {
-            const t6_cache_config config = {s->heads, s->head_dim, s->rank_k, s->rank_v, 1, length, dtype};
+            const t6_cache_config config = {sizeof(t6_cache_config), s->heads, s->head_dim, s->rank_k, s->rank_v, 1,
+                                            length, dtype};
             if ((status = t6_cache_create(b->ctx, &config, &c.cache)) == T6_SUCCESS)
                 status = fill_factor_cache(b->ctx, c.cache, s, 1, length, b->fill_chunk);
             if (status == T6_SUCCESS)
@@ -407,7 +411,7 @@ static int bench_prefill(bench *b, const attention_shape *s, t6_dtype dtype, int
                                       (size_t)s->heads * s->head_dim);
             c.options.method = kind == 0 ? T6_ATTENTION_FACTORIZED : T6_ATTENTION_MATERIALIZED;
         } else {
-            const t6_kv_cache_config config = {s->heads, s->head_dim, 1, length, dtype};
+            const t6_kv_cache_config config = {sizeof(t6_kv_cache_config), s->heads, s->head_dim, 1, length, dtype};
             if ((status = t6_kv_cache_create(b->ctx, &config, &c.kv)) == T6_SUCCESS)
                 status = fill_kv_cache(b->ctx, c.kv, s->heads, s->head_dim, 1, length, b->fill_chunk);
             if (status == T6_SUCCESS)

@@ -325,11 +325,11 @@ static int bench_ops(const bench_setup *setup)
     t6_model_config config;
     medium_config(&config, T6_MODEL_TPA, setup->options->quick, 1, context + 3 * HOST_STEPS + 2, setup->cache_dtype,
                   setup->weight_dtype);
-    const t6_layer_config layer_config = {config.model_dim, config.heads,      config.head_dim,   config.rank_q,
-                                          config.rank_k,    config.rank_v,     config.rope_style, config.rope_base,
-                                          config.weight_dtype};
-    const t6_cache_config cache_config = {config.heads, config.head_dim, config.rank_k, config.rank_v, 1,
-                                          config.capacity, config.cache_dtype};
+    const t6_layer_config layer_config = {sizeof(t6_layer_config), config.model_dim, config.heads, config.head_dim,
+                                          config.rank_q, config.rank_k, config.rank_v, config.rope_style,
+                                          config.rope_base, config.weight_dtype};
+    const t6_cache_config cache_config = {sizeof(t6_cache_config), config.heads, config.head_dim, config.rank_k,
+                                          config.rank_v, 1, config.capacity, config.cache_dtype};
     op_bench op = {NULL, NULL, NULL, NULL, NULL, 0, context, context, config.rank_q};
     model_bench step = {NULL, 1, {0}, {1}};
     float *weights[6] = {NULL};
@@ -440,7 +440,7 @@ int t6b_bench_model(t6_context *ctx, const t6b_options *options, int argc, char 
     /* Ascending, so each context only adds to the cache the previous one left. */
     sort_ascending(contexts, context_count);
     sort_ascending(batches, batch_count);
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_context_device_info(ctx, &info);
     printf("t6-bench model on %s: cache %s, weights %s%s; context = tokens in slot 0's cache when timed\n",
            info.name, t6_dtype_name(cache_dtype), t6_dtype_name(weight_dtype), options->quick ? " (quick sizes)" : "");

@@ -40,7 +40,7 @@ void t6b_usage_projection(FILE *out)
             "  --rows LIST     comma-separated row counts (default 1,8,64,512,4096; --quick: 1,8,64,512)\n"
             "  --weights DT    weight storage (default f32)\n"
             "  --cache DT      cache storage (default f32)\n"
-            "  --method M      both (default), fused or clblast\n"
+            "  --method M      both (default), fused or clblast (a t6 built without CLBlast has fused only)\n"
             "  --variant LIST  a set of tunables, NAME=VALUE separated by commas ('' for the defaults), set on top\n"
             "                  of --param for every row of a shape; repeatable: each shape runs every variant in\n"
             "                  turn, named in a last column (one process measures the ceilings once for all)\n"
@@ -139,7 +139,10 @@ typedef struct settings {
 static int parse_arguments(const t6b_options *options, int argc, char **argv, settings *s)
 {
     memset(s, 0, sizeof *s);
-    s->fused = s->clblast = 1;
+    s->fused = 1;
+#ifdef T6_WITH_CLBLAST
+    s->clblast = 1;
+#endif
     for (int i = 0; i < SHAPE_COUNT; i++) s->shape_enabled[i] = !options->quick || i < 2;
     const int *rows = options->quick ? quick_rows : full_rows;
     s->row_count = options->quick ? (int)(sizeof quick_rows / sizeof *quick_rows) : (int)(sizeof full_rows / sizeof *full_rows);
@@ -194,6 +197,12 @@ static int parse_arguments(const t6b_options *options, int argc, char **argv, se
                 fprintf(stderr, "t6-bench projection: unknown method '%s'\n", value);
                 return 0;
             }
+#ifndef T6_WITH_CLBLAST
+            if (s->clblast) {
+                fprintf(stderr, "t6-bench projection: this build has no CLBlast; --method fused only\n");
+                return 0;
+            }
+#endif
         } else {
             fprintf(stderr, "t6-bench projection: unknown option '%s'\n", arg);
             return 0;
@@ -231,8 +240,8 @@ static t6_status setup_shape(t6_context *ctx, int index, const settings *s, benc
     memset(b, 0, sizeof *b);
     for (int i = 0; i < s->row_count; i++)
         if (s->rows[i] > b->max_rows) b->max_rows = s->rows[i];
-    const t6_layer_config config = {shapes[index].model_dim, shapes[index].heads, HEAD_DIM, RANK_Q, RANK_K, RANK_V,
-                                    T6_ROPE_HALF, 10000.0f, s->weights};
+    const t6_layer_config config = {sizeof(t6_layer_config), shapes[index].model_dim, shapes[index].heads, HEAD_DIM,
+                                    RANK_Q, RANK_K, RANK_V, T6_ROPE_HALF, 10000.0f, s->weights};
     b->config = config;
     const int C = config.model_dim, H = config.heads;
     const size_t sizes[6] = {(size_t)H * RANK_Q, (size_t)H * RANK_K, (size_t)H * RANK_V,
@@ -262,7 +271,8 @@ static t6_status setup_shape(t6_context *ctx, int index, const settings *s, benc
 
     /* Decode-sized calls: one row per slot at positions 500 + 7i; larger calls: one sequence from 0. */
     const int capacity = b->max_rows > 1024 ? b->max_rows : 1024;
-    const t6_cache_config cache_config = {H, HEAD_DIM, RANK_K, RANK_V, DECODE_ROWS, capacity, s->cache};
+    const t6_cache_config cache_config = {sizeof(t6_cache_config), H, HEAD_DIM, RANK_K, RANK_V, DECODE_ROWS, capacity,
+                                          s->cache};
     status = t6_cache_create(ctx, &cache_config, &b->cache);
     if (status != T6_SUCCESS) goto cleanup;
     for (size_t i = 0; i < hidden_count; i++) host[i] = next_uniform(&state);
@@ -324,7 +334,7 @@ static t6_status bench_row(t6_context *ctx, const row_context *rc, bench_shape *
     for (int m = 0; m < 2; m++) {
         if (!enabled[m]) continue;
         run_arg arg = {ctx, b->layer, b->cache, rows, b->hidden, b->query[m], b->slots, b->positions,
-                       {(t6_projection_method)m}, rc->flush};
+                       {sizeof(t6_project_options), (t6_projection_method)m}, rc->flush};
         t6_status status = measure(ctx, rc->options, &arg, weight_bytes, flops, rc->ceilings, &got[m]);
         if (status != T6_SUCCESS) {
             fprintf(stderr, "t6-bench: %s, %d rows, %s%s%s: ", shapes[shape].name, rows, m ? "clblast" : "fused",

@@ -85,7 +85,7 @@ t6_status t6b_flush_create(t6_context *ctx, t6b_flush *flush)
 {
     memset(flush, 0, sizeof *flush);
     cl_ulong cache_bytes = 0;
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_status status = t6_context_device_info(ctx, &info);
     if (status != T6_SUCCESS) return status;
     if (clGetDeviceInfo(t6_context_cl_device(ctx), CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache_bytes, &cache_bytes,

@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     }
     if (options.precision == T6_PRECISION_DEFAULT) options.precision = T6_PRECISION_STRICT;
     t6_context_set_precision(ctx, options.precision);
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_context_device_info(ctx, &info);
     printf("t6-bench %s on '%s' (%s, driver %s, %u compute units), %s precision\n", commands[command].name,
            info.name, info.platform_name, info.driver_version, info.compute_units,

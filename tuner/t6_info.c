@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     }
     if (count == 0) printf("no OpenCL devices (is an ICD installed under /etc/OpenCL/vendors?)\n");
     for (int i = 0; i < count; i++) {
-        t6_device_info info;
+        t6_device_info info = T6_DEVICE_INFO_INIT;
         status = t6_device_describe(i, &info);
         if (status != T6_SUCCESS) {
             printf("device %d: cannot be described: %s\n", i, t6_context_last_error(NULL));
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "t6-info: %s: %s\n", t6_status_string(status), t6_context_last_error(NULL));
         return 1;
     }
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_context_device_info(ctx, &info);
     printf("self-test on '%s'\n", info.name);
     t6_set_log_callback(t6_log_to_stderr, T6_LOG_INFO, NULL);

@@ -190,7 +190,7 @@ int tune_export_main(const char *device_selector, const char *output, const char
         fprintf(stderr, "t6-tune: %s\n", t6_context_last_error(NULL));
         return 1;
     }
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_context_device_info(ctx, &info);
     char path[4096], name[600];
     if (output) snprintf(path, sizeof path, "%s", output);

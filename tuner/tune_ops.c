@@ -202,8 +202,8 @@ static t6_status create_projection(t6_context *ctx, tune_problem *p, rng *r, cha
     double *wd[6] = {NULL}, *hidden_d = NULL, *out[6] = {NULL};
     float *hidden = NULL;
     t6_status status = T6_ERROR_INVALID_ARGUMENT;
-    p->layer_config = (t6_layer_config){s->model_dim, s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v,
-                                        T6_ROPE_HALF, 10000.0f, s->weight_dtype};
+    p->layer_config = (t6_layer_config){sizeof(t6_layer_config), s->model_dim, s->heads, s->head_dim, s->rank_q,
+                                        s->rank_k, s->rank_v, T6_ROPE_HALF, 10000.0f, s->weight_dtype};
     int ranks[3] = {s->rank_q, s->rank_k, s->rank_v};
     for (int i = 0; i < 6; i++) {
         size_t n = (size_t)(i < 3 ? s->heads : s->head_dim) * (size_t)ranks[i % 3] * (size_t)s->model_dim;
@@ -222,7 +222,8 @@ static t6_status create_projection(t6_context *ctx, tune_problem *p, rng *r, cha
         p->slots[i] = i % p->slot_count;
         p->positions[i] = p->first_position + i / p->slot_count;
     }
-    t6_cache_config cc = {s->heads, s->head_dim, s->rank_k, s->rank_v, p->slot_count, p->capacity, s->dtype};
+    t6_cache_config cc = {sizeof(t6_cache_config), s->heads, s->head_dim, s->rank_k, s->rank_v, p->slot_count,
+                          p->capacity, s->dtype};
     TRY(t6_cache_create(ctx, &cc, &p->cache));
     t6_layer_weights w = {p->weights[0], p->weights[1], p->weights[2], p->weights[3], p->weights[4], p->weights[5]};
     TRY(t6_layer_create(ctx, &p->layer_config, &w, &p->layer));
@@ -279,7 +280,8 @@ static t6_status create_attention(t6_context *ctx, tune_problem *p, rng *r, char
     t6_ref_shape rs = {s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v};
     if (start < 0) FAIL("prefill rows=%d is more than length=%d", s->rows, s->length);
 
-    t6_cache_config cc = {s->heads, s->head_dim, s->rank_k, s->rank_v, s->batch, s->length, s->dtype};
+    t6_cache_config cc = {sizeof(t6_cache_config), s->heads, s->head_dim, s->rank_k, s->rank_v, s->batch, s->length,
+                          s->dtype};
     TRY(t6_cache_create(ctx, &cc, &p->cache));
     p->rows = s->batch * per_sequence;
     p->qrow = query_row(s);
@@ -435,7 +437,7 @@ static t6_status arm_guards(tune_problem *p, t6_context *ctx)
     for (size_t i = 0; i < total; i++) p->host[i] = GUARD_VALUE;
     t6_status status = t6_buffer_upload(ctx, p->output, T6_F32, 0, total, p->host);
     if (p->op != TUNE_PROJECTION) return status;
-    t6_cache_config cc;
+    t6_cache_config cc = T6_CACHE_CONFIG_INIT;
     t6_cache_get_config(p->cache, &cc);
     for (int f = 0; f < 4 && status == T6_SUCCESS; f++) {
         size_t n = (size_t)p->capacity * t6_cache_factor_size(&cc, (t6_cache_factor)f);
@@ -455,7 +457,7 @@ static double cache_tolerance(t6_dtype dtype) { return dtype == T6_F16 ? 5e-3 : 
 /* The projection also wrote the cache: each row's factors where they belong, guards everywhere else. */
 static bool check_cache(tune_problem *p, tune_result *result)
 {
-    t6_cache_config cc;
+    t6_cache_config cc = T6_CACHE_CONFIG_INIT;
     t6_cache_get_config(p->cache, &cc);
     for (int f = 0; f < 4; f++) {
         size_t size = t6_cache_factor_size(&cc, (t6_cache_factor)f);

@@ -198,7 +198,7 @@ static void answer(const tune_result *r, bool restart)
 
 static void hello(t6_context *ctx, const char *ceilings)
 {
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_context_device_info(ctx, &info);
     cl_ulong cache_bytes = 0;
     if (clGetDeviceInfo(t6_context_cl_device(ctx), CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache_bytes, &cache_bytes,

@@ -12,21 +12,24 @@
  *   aborts; the detail of a context's last failure (the OpenCL call and its cl_int, the head of a build log,
  *   the argument that was wrong) is kept for t6_context_last_error().
  * - Handles are opaque and come in create/destroy pairs. Every destroy accepts NULL. Objects made from a
- *   context keep a reference to it: destroy them before the context.
+ *   context keep a reference to it, so they may be destroyed before or after it (see Context, "Lifetime").
  * - Buffers are the application's cl_mem objects; every offset and count is in elements of the buffer's storage
  *   type, never in bytes. A buffer smaller than the shape needs is rejected with T6_ERROR_BUFFER_TOO_SMALL
  *   before any kernel runs, and one created in another OpenCL context than the t6 context's (CL_MEM_CONTEXT)
  *   with T6_ERROR_INVALID_ARGUMENT naming the argument.
- * - Operations are enqueued on the context's command queue and return without waiting; results are ready once
- *   the queue is finished (clFinish) or after a blocking download through this library.
+ * - Operations are enqueued on the context's in-order command queue and return without waiting; results are
+ *   ready once the queue is finished (clFinish) or after a blocking download through this library. Work of the
+ *   application's own is ordered with t6's through that queue (see Context).
  * - Thread safety: distinct contexts may be used from distinct threads at the same time. One context, and
  *   everything made from it, is safe to use from several threads: calls on it are serialized by a lock it owns.
- *   The log callback and the global settings below are process-wide; set them before creating contexts.
+ *   The log callback of t6_set_log_callback and the global settings below are process-wide; set them before
+ *   creating contexts (a context's own log, t6_context_options.log_fn, is fixed when it is created).
  *   When threads share a context: give each its own cache slots (or caches) and its own buffers, since the
  *   operations of all threads go to the one in-order queue in the order their calls took the lock, and a
  *   thread's results are ready once its own blocking download returns; t6_context_last_error() then holds the
  *   failure of whichever thread failed last, so read it right after the failing call; and destroy nothing that
- *   another thread may still be using (destroying the context comes after every thread is done with it).
+ *   another thread may still be using (t6_context_destroy gives up the handle every thread shares: call it when
+ *   no thread will pass that handle again).
  *   tests/check_threads.c exercises both patterns.
  *
  * Layouts (all row-major, as in the T6 reference code and ../shared/TPA.md):
@@ -42,9 +45,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
+/* t6 declares nothing past OpenCL 1.0's types, so the application picks its OpenCL headers' target: define
+ * CL_TARGET_OPENCL_VERSION before including t6.h (or any OpenCL header), or leave it to the headers' default. t6
+ * itself is built with CL_TARGET_OPENCL_VERSION=120 and runs on any OpenCL 1.2 or later device. */
 #ifdef __APPLE__
 #include <OpenCL/cl.h>
 #else
@@ -66,14 +69,24 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------------------------
  * Version
  * ------------------------------------------------------------------------------------------------------- */
+/*
+ * Compatibility: from 1.0 on, the ABI holds within a major version (the shared library's soname is libt6.so.MAJOR).
+ * Before 1.0 a minor release may break the API and the ABI, so the soname is libt6.so.0.MINOR: a program built
+ * against 0.2 never loads a 0.3 library. The structs an application fills grow without breaking it (see "Structs
+ * that grow" below); check the library's version at run time with t6_version_number() when it matters.
+ */
 #define T6_VERSION_MAJOR 0
-#define T6_VERSION_MINOR 1
+#define T6_VERSION_MINOR 2
 #define T6_VERSION_PATCH 0
-#define T6_VERSION_STRING "0.1.0"
+#define T6_VERSION_STRING "0.2.0"
+/** MAJOR·10000 + MINOR·100 + PATCH (0.2.0 is 200), for comparisons in the preprocessor. */
+#define T6_VERSION_NUMBER (T6_VERSION_MAJOR * 10000 + T6_VERSION_MINOR * 100 + T6_VERSION_PATCH)
 
 /** The library's version as "MAJOR.MINOR.PATCH"; may differ from T6_VERSION_STRING when the header and the
  *  shared library come from different builds. Static storage, never NULL. */
 T6_API const char *t6_version_string(void);
+/** The library's T6_VERSION_NUMBER, which may differ from the header's in the same way. */
+T6_API unsigned t6_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Status codes. Values are fixed forever; a retired value is never reused.
@@ -92,15 +105,46 @@ typedef enum t6_status {
     T6_ERROR_IO = -9,                 /**< a file could not be read or written */
     T6_ERROR_FORMAT = -10,            /**< a file (profile, checkpoint) is malformed */
     T6_ERROR_CLBLAST = -11,           /**< a CLBlast routine failed; the last error holds its status */
-    T6_ERROR_UNSUPPORTED = -12        /**< a valid request this device or build cannot serve */
+    T6_ERROR_UNSUPPORTED = -12,       /**< a valid request this device or build cannot serve */
+    T6_ERROR_OUT_OF_DEVICE_MEMORY = -13, /**< the device could not allocate memory for a buffer or a command
+                                              (CL_MEM_OBJECT_ALLOCATION_FAILURE; CL_OUT_OF_RESOURCES from a
+                                              buffer allocation): free device memory (shrink a cache, evict a
+                                              sequence) and try again */
+    T6_ERROR_WRONG_RESULT = -14       /**< a self-test check computed numbers that disagree with the
+                                           double-precision reference: the device or its driver is not to be
+                                           trusted with that kernel; the last error names the check */
 } t6_status;
 
 /** A short static English text for a status ("invalid argument"); "unknown status" for other values. */
 T6_API const char *t6_status_string(t6_status status);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Structs that grow. Every struct that carries options or a configuration into t6, or a description out of it
+ * (t6_context_options, t6_device_info, t6_layer_config, t6_cache_config, t6_project_options,
+ * t6_attention_options, t6_kv_cache_config, t6_model_config), starts with `size_t struct_size`: the struct's
+ * size as the application was compiled. Start every such struct from its initializer, which sets struct_size
+ * and every other field to its default, then set the fields you need:
+ *     t6_cache_config config = T6_CACHE_CONFIG_INIT;
+ *     config.heads = 8;  ...
+ * (or `config = (t6_cache_config)T6_CACHE_CONFIG_INIT;` in C for a struct declared earlier). Later versions add
+ * fields only at the end, each with 0 meaning what the version before did. So:
+ * - a library newer than the application reads the fields the application knows and takes the defaults for
+ *   the others: an application keeps working, unchanged and not recompiled, with later libraries (of its
+ *   soname: see Compatibility);
+ * - a library older than the application refuses its larger struct with T6_ERROR_UNSUPPORTED naming the
+ *   struct (it cannot honour fields it does not know);
+ * - a struct_size below the struct's first version's (0: the initializer was forgotten) is
+ *   T6_ERROR_INVALID_ARGUMENT naming the struct;
+ * - a struct t6 fills (t6_device_info, t6_layer_get_config, ...) is written whole: the fields this library
+ *   knows with their values, any others with 0, struct_size kept. Set its struct_size before the call.
+ * t6_layer_weights and t6_ref_shape hold what the mathematics fixes and do not grow. t6_param_info belongs to
+ * the tuning interface (ops, parameters, profiles), which may still change with any minor version before 1.0.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/* ---------------------------------------------------------------------------------------------------------
  * Logging. Silent by default. The callback may be called from any thread that uses t6; it must not call back
- * into t6. Not thread safe: install it before creating contexts.
+ * into t6. The process-wide log below is not thread safe: install it before creating contexts. A context can
+ * have a log of its own instead (t6_context_options.log_fn), which receives the messages of the calls on it.
  * ------------------------------------------------------------------------------------------------------- */
 typedef enum t6_log_level { T6_LOG_DEBUG = 0, T6_LOG_INFO = 1, T6_LOG_WARN = 2, T6_LOG_ERROR = 3 } t6_log_level;
 typedef void (*t6_log_fn)(t6_log_level level, const char *message, void *user_data);
@@ -133,6 +177,7 @@ T6_API float t6_round_to_dtype(t6_dtype dtype, float value);
 
 /** What t6 knows of a device. Strings are NUL-terminated and truncated to fit. */
 typedef struct t6_device_info {
+    size_t struct_size;                 /**< sizeof(t6_device_info): T6_DEVICE_INFO_INIT */
     char platform_name[T6_INFO_TEXT];
     char platform_vendor[T6_INFO_TEXT];
     char platform_version[T6_INFO_TEXT];
@@ -160,16 +205,82 @@ typedef struct t6_device_info {
     char identity[2 * T6_INFO_TEXT];    /**< the key profiles match on: "<normalized_vendor>/<normalized_name>" */
 } t6_device_info;
 
+/** An empty t6_device_info with its struct_size set, to be filled by t6_device_describe or
+ *  t6_context_device_info. */
+#define T6_DEVICE_INFO_INIT                                                                                      \
+    {sizeof(t6_device_info), "", "", "", "", 0u, "", "", "", "", 0, 0u, 0u, 0ull, 0ull, 0ull, 0u, 0u, 0, 0, "", \
+     "", "", ""}
+
 /** Number of OpenCL devices on all platforms, in the order t6 numbers them. 0 is not an error. */
 T6_API t6_status t6_device_count(int *count);
-/** Describes device `index` (0-based, same order as t6_device_count) without creating a t6 context. */
+/** Describes device `index` (0-based, same order as t6_device_count) without creating a t6 context. `info`'s
+ *  struct_size must be set (T6_DEVICE_INFO_INIT). */
 T6_API t6_status t6_device_describe(int index, t6_device_info *info);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Context: a device, an OpenCL context and an in-order command queue (with profiling enabled when t6 made it),
  * compiled kernels, the device's tuning profile and the last error.
+ *
+ * Lifetime: layers, caches, K/V caches and models each hold a reference to the context they were made from.
+ * t6_context_destroy gives up the application's reference: pass the handle to no call after it. The objects
+ * made from the context stay usable, and the context's OpenCL objects and compiled kernels are released when
+ * the last of them is destroyed. Objects may therefore be destroyed in any order. Buffers (cl_mem) the
+ * application creates, even through t6_buffer_create, are the application's: they keep the OpenCL context
+ * alive by OpenCL's own reference counting, not the t6 context.
+ *
+ * Ordering with the application's own OpenCL work: t6 enqueues every operation on the context's one in-order
+ * queue (t6_context_cl_queue), in call order, and waits for nothing enqueued elsewhere. Work the application
+ * enqueues on that queue before a t6 call runs before it, and work enqueued after runs after it; no event is
+ * needed. For work on another queue, use OpenCL's own means on that boundary: make the context's queue wait
+ * for the other's events (clEnqueueBarrierWithWaitList on t6_context_cl_queue()), or take an event of t6's
+ * work (clEnqueueMarkerWithWaitList on it) for the other queue to wait on. t6_context_set_queue moves the
+ * context to another queue, for example to follow the application's current stream.
  * ------------------------------------------------------------------------------------------------------- */
 typedef struct t6_context t6_context;
+
+/**
+ * What only the environment set before: the device, the disk cache of compiled kernels, the profile search
+ * path, the kernel sources, and a log of the context's own. Start from T6_CONTEXT_OPTIONS_INIT. A NULL string
+ * (the default) takes the environment variable named beside it, as t6_context_create does; "" turns the
+ * thing off or empties it.
+ */
+typedef struct t6_context_options {
+    size_t struct_size;    /**< sizeof(t6_context_options): T6_CONTEXT_OPTIONS_INIT */
+    const char *device;    /**< a device selector (see t6_context_create); NULL or "": T6_DEVICE if set, else
+                                the first GPU, else the first device */
+    cl_context opencl_context;    /**< the application's OpenCL objects to wrap, all three or none (see
+                                       t6_context_create_from_cl); `device` is then ignored */
+    cl_device_id opencl_device;
+    cl_command_queue opencl_queue;
+    const char *cache_dir;  /**< folder of compiled kernel binaries, created when missing. NULL: T6_CACHE_DIR if
+                                 set, else $XDG_CACHE_HOME/t6, else ~/.cache/t6; "": no disk cache */
+    const char *profile_path; /**< colon-separated profile files or folders, searched before the user folder and
+                                   the installed profiles (see Profiles). NULL: T6_PROFILE_PATH; "": none */
+    const char *kernel_dir; /**< read kernels_cl/<name>.cl from this folder instead of the embedded copies
+                                 (kernel development). NULL: T6_KERNEL_DIR; "": the embedded copies */
+    int ignore_environment; /**< nonzero: read no environment variable at all. NULL fields then take the
+                                 defaults without one: the first GPU, no disk cache, no profile path and no user
+                                 profile folder (the installed profiles only), the embedded kernels */
+    t6_log_fn log_fn;       /**< this context's log: the messages of its creation and of every call on it and
+                                 on the objects made from it; NULL: the process-wide log (t6_set_log_callback) */
+    t6_log_level log_level; /**< the least level log_fn receives */
+    void *log_user_data;    /**< passed to log_fn */
+} t6_context_options;
+
+/** The defaults: every string NULL (the environment decides), no OpenCL objects, the process-wide log. */
+#define T6_CONTEXT_OPTIONS_INIT                                                                                  \
+    {sizeof(t6_context_options), NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, T6_LOG_INFO, NULL}
+
+/**
+ * Creates a context as `options` say (NULL: the defaults, the same as t6_context_create(NULL, out)). With
+ * opencl_context, opencl_device and opencl_queue it wraps them as t6_context_create_from_cl does; otherwise it
+ * creates its own on the selected device. The options are read during the call only: the strings may be
+ * freed after it. The environment is read during the call only too; later changes to it do not reach the
+ * context. Statuses as t6_context_create's and t6_context_create_from_cl's, and T6_ERROR_INVALID_ARGUMENT for
+ * a struct_size out of range (see "Structs that grow"), some but not all of the OpenCL objects, or a log level
+ * outside T6_LOG_DEBUG..T6_LOG_ERROR.
+ */
+T6_API t6_status t6_context_create_with_options(const t6_context_options *options, t6_context **out);
 
 /**
  * Creates a context on a device picked by `device_selector`: NULL or "" means the environment variable
@@ -177,19 +288,35 @@ typedef struct t6_context t6_context;
  * case-insensitive substring of "<platform name> <device name>" ("nvidia", "pthread"). An unknown selector
  * is T6_ERROR_DEVICE_NOT_FOUND, a device below OpenCL 1.2 T6_ERROR_DEVICE_UNSUPPORTED; the reason is in
  * t6_context_last_error(NULL) on this thread. Loads tuning profiles (see Profiles). `*out` is set on success.
+ * The disk cache, the profile path and the kernel sources follow the environment (see t6_context_options).
  */
 T6_API t6_status t6_context_create(const char *device_selector, t6_context **out);
 
 /**
  * Wraps the application's own OpenCL objects: `context` must contain `device`, and `queue` must be an
- * in-order queue of that context and device. All three are retained and released on destroy. When the queue
- * lacks CL_QUEUE_PROFILING_ENABLE, t6_context_last_op_time returns T6_ERROR_UNSUPPORTED.
+ * in-order queue of that context and device. t6 retains all three (clRetainContext, clRetainDevice,
+ * clRetainCommandQueue) for as long as the t6 context lives and releases them when it goes, so the
+ * application may release its own references at any time. When the queue lacks CL_QUEUE_PROFILING_ENABLE,
+ * t6_context_set_timing and t6_context_last_op_time return T6_ERROR_UNSUPPORTED.
  */
 T6_API t6_status t6_context_create_from_cl(cl_context context, cl_device_id device, cl_command_queue queue,
                                            t6_context **out);
 
-/** Waits for the queue, releases everything the context holds. NULL is fine. */
+/** Gives up the application's reference (see Lifetime above). When no object made from the context is left,
+ *  waits for the queue and releases everything the context holds; otherwise that happens when the last such
+ *  object is destroyed. NULL is fine. */
 T6_API void t6_context_destroy(t6_context *ctx);
+
+/**
+ * Makes `queue` the context's command queue for every later operation. It must be an in-order queue of the
+ * context's OpenCL context and device (T6_ERROR_INVALID_ARGUMENT otherwise, naming what differs). The
+ * operations already enqueued on the old queue come first: t6 puts a marker on the old queue and, on the new
+ * one, a barrier that waits for it (two commands, without blocking the host). The new queue is retained and the
+ * old one released. With timing on (t6_context_set_timing), a queue without CL_QUEUE_PROFILING_ENABLE is
+ * T6_ERROR_UNSUPPORTED and the context keeps its queue. Thread safe; the application orders its own work on
+ * the queues as the Context section says.
+ */
+T6_API t6_status t6_context_set_queue(t6_context *ctx, cl_command_queue queue);
 
 /**
  * The detail of the last failure on `ctx` ("clBuildProgram(decode) = -11: <log head>"), or "" if none.
@@ -198,10 +325,11 @@ T6_API void t6_context_destroy(t6_context *ctx);
  */
 T6_API const char *t6_context_last_error(const t6_context *ctx);
 
-/** Fills `info` with the context's device description. */
+/** Fills `info` (its struct_size set: T6_DEVICE_INFO_INIT) with the context's device description. */
 T6_API t6_status t6_context_device_info(const t6_context *ctx, t6_device_info *info);
 
-/** The context's OpenCL objects (not retained for the caller: do not release them). */
+/** The context's OpenCL objects (not retained for the caller: do not release them). The queue is the one
+ *  operations go to now (see t6_context_set_queue). */
 T6_API cl_context t6_context_cl_context(const t6_context *ctx);
 T6_API cl_device_id t6_context_cl_device(const t6_context *ctx);
 T6_API cl_command_queue t6_context_cl_queue(const t6_context *ctx);
@@ -211,8 +339,9 @@ T6_API t6_status t6_context_finish(t6_context *ctx);
 
 /**
  * Runs every embedded kernel once on a small random problem and compares it with the double-precision
- * reference. Writes a line per check to the log (info level). T6_SUCCESS when all pass; otherwise the first
- * failure's status, with the detail in the last error. Used by `t6-info --self-test`.
+ * reference. Writes a line per check to the log (info level). T6_SUCCESS when all pass; T6_ERROR_WRONG_RESULT
+ * when a check ran but its numbers are off; otherwise the status that stopped the first failing check (a build
+ * failure, T6_ERROR_OUT_OF_DEVICE_MEMORY, ...). The detail is in the last error. Used by `t6-info --self-test`.
  */
 T6_API t6_status t6_context_self_test(t6_context *ctx);
 
@@ -240,6 +369,7 @@ typedef enum t6_rope_style {
 } t6_rope_style;
 
 typedef struct t6_layer_config {
+    size_t struct_size;       /**< sizeof(t6_layer_config): T6_LAYER_CONFIG_INIT */
     int model_dim;            /**< C, ≥ 1 */
     int heads;                /**< H, ≥ 1 */
     int head_dim;             /**< D: 32, 64, 80, 96 or 128 */
@@ -248,6 +378,9 @@ typedef struct t6_layer_config {
     float rope_base;          /**< θ_i = p·base^(−2i/D); 10000 for T6.py, 500000 for T6_infer.py; > 1 */
     t6_dtype weight_dtype;    /**< storage of the weights on the device */
 } t6_layer_config;
+
+/** T6.py's layer settings (RoPE half, base 10000, fp32 weights) with every shape field 0: set them. */
+#define T6_LAYER_CONFIG_INIT {sizeof(t6_layer_config), 0, 0, 0, 0, 0, 0, T6_ROPE_HALF, 10000.0f, T6_F32}
 
 /** Host weights in the T6 checkpoint layout (see the top of this header), fp32. None may be NULL. */
 typedef struct t6_layer_weights {
@@ -280,11 +413,15 @@ T6_API size_t t6_query_row_size(const t6_layer_config *config);
  * Factor cache: per sequence slot and position, A_K (H·Rk), A_V (H·Rv), B_K (Rk·D, rotated) and B_V (Rv·D).
  * ------------------------------------------------------------------------------------------------------- */
 typedef struct t6_cache_config {
+    size_t struct_size;                  /**< sizeof(t6_cache_config): T6_CACHE_CONFIG_INIT */
     int heads, head_dim, rank_k, rank_v; /**< must match the layers that write it */
     int slots;                           /**< sequences held at once, ≥ 1 */
     int capacity;                        /**< positions per slot, ≥ 1 */
     t6_dtype dtype;                      /**< storage type */
 } t6_cache_config;
+
+/** One slot of fp32 storage, every shape field and the capacity 0: set them. */
+#define T6_CACHE_CONFIG_INIT {sizeof(t6_cache_config), 0, 0, 0, 0, 1, 0, T6_F32}
 
 typedef enum t6_cache_factor { T6_FACTOR_A_K = 0, T6_FACTOR_A_V = 1, T6_FACTOR_B_K = 2, T6_FACTOR_B_V = 3 } t6_cache_factor;
 
@@ -325,12 +462,16 @@ T6_API t6_status t6_cache_read(t6_cache *cache, t6_cache_factor factor, int slot
  * ------------------------------------------------------------------------------------------------------- */
 typedef enum t6_projection_method {
     T6_PROJECTION_FUSED = 0,  /**< one tuned kernel family: GEMM, RoPE and cache scatter in one pass */
-    T6_PROJECTION_CLBLAST = 1 /**< CLBlast GEMM into scratch, then a small RoPE-and-scatter kernel */
+    T6_PROJECTION_CLBLAST = 1 /**< CLBlast GEMM into scratch, then a small RoPE-and-scatter kernel; a build of
+                                   t6 without CLBlast (CMake's T6_WITH_CLBLAST) has T6_ERROR_UNSUPPORTED */
 } t6_projection_method;
 
 typedef struct t6_project_options {
-    t6_projection_method method;
+    size_t struct_size;          /**< sizeof(t6_project_options): T6_PROJECT_OPTIONS_INIT */
+    t6_projection_method method; /**< T6_PROJECTION_FUSED unless set */
 } t6_project_options;
+
+#define T6_PROJECT_OPTIONS_INIT {sizeof(t6_project_options), T6_PROJECTION_FUSED}
 
 /**
  * hidden: rows × C fp32 at element `hidden_offset`. slots, positions: host arrays of `rows` entries; each
@@ -339,9 +480,10 @@ typedef struct t6_project_options {
  * position write the same cache entry; which one lands is unspecified. query: rows × t6_query_row_size()
  * fp32 at `query_offset`. options: NULL for defaults (fused). The cache's shape must match the layer's.
  * Every argument is checked before anything is enqueued (T6_ERROR_INVALID_ARGUMENT naming it,
- * T6_ERROR_BUFFER_TOO_SMALL); tunables the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast
- * call T6_ERROR_CLBLAST. Enqueued; the cache lengths are updated at once, and each slot written records the
- * layer's rank_q, which attention over the slot must then be called with.
+ * T6_ERROR_BUFFER_TOO_SMALL, T6_ERROR_UNSUPPORTED for the CLBlast method in a build without CLBlast); tunables
+ * the device cannot run give T6_ERROR_INVALID_PARAMS, a failing CLBlast call T6_ERROR_CLBLAST. Enqueued; the
+ * cache lengths are updated at once, and each slot written records the layer's rank_q, which attention over
+ * the slot must then be called with.
  */
 T6_API t6_status t6_project(t6_layer *layer, t6_cache *cache, int rows, cl_mem hidden, size_t hidden_offset,
                             const int *slots, const int *positions, cl_mem query, size_t query_offset,
@@ -394,10 +536,15 @@ T6_API t6_status t6_context_get_precision(t6_context *ctx, t6_precision *precisi
 /** Scales; a field left 0 takes its default: scale_q 1/Rq, scale_k 1/Rk, scale_v 1/Rv, scale_softmax 1/√D.
  *  precision: T6_PRECISION_DEFAULT (0, what a zeroed struct holds) takes the context's mode. */
 typedef struct t6_attention_options {
+    size_t struct_size; /**< sizeof(t6_attention_options): T6_ATTENTION_OPTIONS_INIT */
     float scale_q, scale_k, scale_v, scale_softmax;
     t6_attention_method method;
     t6_precision precision;
 } t6_attention_options;
+
+/** Every scale at its default, factorized, the context's precision. */
+#define T6_ATTENTION_OPTIONS_INIT                                                                                 \
+    {sizeof(t6_attention_options), 0.0f, 0.0f, 0.0f, 0.0f, T6_ATTENTION_FACTORIZED, T6_PRECISION_DEFAULT}
 
 /**
  * Decode: one query per batch entry. Entry i attends over positions 0 .. lengths[i]−1 of slot slots[i]
@@ -432,9 +579,13 @@ T6_API t6_status t6_attention_prefill(t6_cache *cache, int rank_q, int batch, co
  * K and V rows hold kv_heads × head_dim values, [kv_head][d]. Query head h reads kv head h / (heads/kv_heads).
  * ------------------------------------------------------------------------------------------------------- */
 typedef struct t6_kv_cache_config {
+    size_t struct_size; /**< sizeof(t6_kv_cache_config): T6_KV_CACHE_CONFIG_INIT */
     int kv_heads, head_dim, slots, capacity;
     t6_dtype dtype;
 } t6_kv_cache_config;
+
+/** One slot of fp32 storage, kv_heads, head_dim and capacity 0: set them. */
+#define T6_KV_CACHE_CONFIG_INIT {sizeof(t6_kv_cache_config), 0, 0, 1, 0, T6_F32}
 
 typedef struct t6_kv_cache t6_kv_cache;
 
@@ -476,9 +627,10 @@ T6_API t6_status t6_mha_prefill(t6_kv_cache *cache, int heads, int batch, const 
  * t6_kv_cache). Every weight is stored on the device in weight_dtype (fp16 and bf16: two bytes each, read as
  * such). The dense products run on the library's GEMV kernel, with the RMSNorm before them, SwiGLU and the
  * residual adds folded in, so that a decode step enqueues few commands (t6_context_command_count; TPA: five a
- * layer); on GPUs a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that kernel
- * fails its check at creation runs fp32 weights on CLBlast; fp16 or bf16 weights are then
- * T6_ERROR_UNSUPPORTED, the message naming weight_dtype f32 as the fallback.
+ * layer); on GPUs a prefill's many rows of fp32 weights run on CLBlast's SGEMM instead. A device on which that
+ * kernel fails its check at creation runs fp32 weights on CLBlast; fp16 or bf16 weights are then
+ * T6_ERROR_UNSUPPORTED, the message naming weight_dtype f32 as the fallback. In a build without CLBlast every
+ * product runs on the GEMV, and a device that fails its check is T6_ERROR_UNSUPPORTED for every weight_dtype.
  *
  * Checkpoints are safetensors files with the T6 names (F32, F16 or BF16 tensors; C = model width, F = MLP
  * hidden size, L = layers):
@@ -498,6 +650,7 @@ typedef enum t6_attention_kind {
 } t6_attention_kind;
 
 typedef struct t6_model_config {
+    size_t struct_size;         /**< sizeof(t6_model_config): T6_MODEL_CONFIG_INIT */
     t6_attention_kind attention;
     int vocab_size;             /**< V */
     int model_dim;              /**< C */
@@ -513,14 +666,23 @@ typedef struct t6_model_config {
     t6_dtype cache_dtype;       /**< storage of the attention cache */
     int slots;                  /**< sequences held at once, ≥ 1 */
     int capacity;               /**< positions per sequence, ≥ 1 */
-    int allow_nonfinite_weights; /**< 0 (t6_model_config_init): a checkpoint tensor holding NaN or ±Inf, or a
+    int allow_nonfinite_weights; /**< 0 (T6_MODEL_CONFIG_INIT): a checkpoint tensor holding NaN or ±Inf, or a
                                      value that overflows weight_dtype, is refused; nonzero: loaded as it is
                                      (every logit is then likely NaN) */
 } t6_model_config;
 
-/** Fills `config` with T6.py's settings: TPA, RoPE half with base 10000, ε = 1.1920929e-07, fp32 weights and
- *  cache, 1 slot of capacity 2048, every shape field 0 (taken from the checkpoint), non-finite weights refused. */
-T6_API void t6_model_config_init(t6_model_config *config);
+/** T6.py's settings: TPA, RoPE half with base 10000, ε = 1.1920929e-07, fp32 weights and cache, 1 slot of
+ *  capacity 2048, every shape field 0 (taken from the checkpoint), non-finite weights refused. */
+#define T6_MODEL_CONFIG_INIT                                                                                     \
+    {sizeof(t6_model_config), T6_MODEL_TPA, 0, 0, 0, 0, 0, 0, 0, 0, 0, T6_ROPE_HALF, 10000.0f, 1.1920929e-07f,   \
+     T6_F32, T6_F32, 1, 2048, 0}
+
+/** Sets `*config` to T6_MODEL_CONFIG_INIT (compiled into the application, so struct_size is its own). */
+static inline void t6_model_config_init(t6_model_config *config)
+{
+    const t6_model_config init = T6_MODEL_CONFIG_INIT;
+    *config = init;
+}
 
 typedef struct t6_model t6_model;
 
@@ -634,10 +796,12 @@ T6_API t6_status t6_context_clear_params(t6_context *ctx, t6_op op);
 /* ---------------------------------------------------------------------------------------------------------
  * Profiles: tuned kernel parameters per device, JSON files written by `t6-tune` (docs/TUNING.md has the format).
  *
- * When a context is created, t6 reads every *.json file of, in this order: each entry of the environment
- * variable T6_PROFILE_PATH (colon-separated files or folders), the user folder ($XDG_CONFIG_HOME/t6/profiles,
- * else ~/.config/t6/profiles), the installed folder (<prefix>/share/t6/profiles), and last the source tree's
- * profiles/ folder, so that an uninstalled build finds the shipped profiles. For each op it keeps the profile
+ * When a context is created, t6 reads every *.json file of, in this order: each entry of the profile path
+ * (t6_context_options.profile_path, else the environment variable T6_PROFILE_PATH; colon-separated files or
+ * folders), the user folder ($XDG_CONFIG_HOME/t6/profiles, else ~/.config/t6/profiles; not with
+ * t6_context_options.ignore_environment), the installed folder (<prefix>/share/t6/profiles), and last, for the
+ * library of a build tree only, the source tree's profiles/ folder, so that an uninstalled build finds the
+ * shipped profiles (the installed library names no source tree). For each op it keeps the profile
  * that matches the device best, by level:
  *   same identity and driver version > same identity (t6_device_info.identity) > same vendor and architecture
  *   family > the vendor default (untuned, derived from the architecture) > none (built-in defaults),

@@ -5,6 +5,8 @@
  *
  *   t6-minimal [DEVICE]      DEVICE: an index or a name substring, as `t6-info` lists them
  */
+/* Which OpenCL API the headers declare is the application's choice (t6 needs 1.2 and declares nothing newer). */
+#define CL_TARGET_OPENCL_VERSION 120
 #include <t6.h>
 
 #include <math.h>
@@ -46,12 +48,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "no device: %s\n", t6_context_last_error(NULL));
         return EXIT_FAILURE;
     }
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     CHECK(t6_context_device_info(ctx, &info));
     printf("device: %s\n", info.name);
 
-    /* A layer as in T6.py (RoPE style half, base 10000), weights stored as fp32 on the device. */
-    const t6_layer_config config = {MODEL_DIM, HEADS, HEAD_DIM, RANK_Q, RANK_K, RANK_V, T6_ROPE_HALF, 10000.0f, T6_F32};
+    /* A layer as in T6.py: the initializer's defaults (RoPE style half, base 10000, weights stored as fp32 on
+     * the device) and this layer's shape. Configs always start from their initializer (t6.h, "Structs that
+     * grow"), so that this program keeps working with later versions of t6. */
+    t6_layer_config config = T6_LAYER_CONFIG_INIT;
+    config.model_dim = MODEL_DIM;
+    config.heads = HEADS;
+    config.head_dim = HEAD_DIM;
+    config.rank_q = RANK_Q;
+    config.rank_k = RANK_K;
+    config.rank_v = RANK_V;
     const size_t rows[6] = {HEADS * RANK_Q, HEADS * RANK_K, HEADS * RANK_V,
                             RANK_Q * HEAD_DIM, RANK_K * HEAD_DIM, RANK_V * HEAD_DIM};
     unsigned seed = 1;
@@ -63,8 +73,15 @@ int main(int argc, char **argv)
     const t6_layer_weights layer_weights = {weights[0], weights[1], weights[2], weights[3], weights[4], weights[5]};
     CHECK(t6_layer_create(ctx, &config, &layer_weights, &layer));
 
-    /* One sequence of up to TOKENS positions, stored as fp16 (arithmetic stays fp32). */
-    const t6_cache_config cache_config = {HEADS, HEAD_DIM, RANK_K, RANK_V, 1, TOKENS, T6_F16};
+    /* One sequence (the initializer's one slot) of up to TOKENS positions, stored as fp16 (arithmetic stays
+     * fp32). */
+    t6_cache_config cache_config = T6_CACHE_CONFIG_INIT;
+    cache_config.heads = HEADS;
+    cache_config.head_dim = HEAD_DIM;
+    cache_config.rank_k = RANK_K;
+    cache_config.rank_v = RANK_V;
+    cache_config.capacity = TOKENS;
+    cache_config.dtype = T6_F16;
     CHECK(t6_cache_create(ctx, &cache_config, &cache));
 
     const size_t query_row = t6_query_row_size(&config), out_row = HEADS * HEAD_DIM;

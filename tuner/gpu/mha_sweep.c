@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     }
     t6_context *ctx = NULL;
     CHECK(NULL, t6_context_create(NULL, &ctx));
-    t6_device_info info;
+    t6_device_info info = T6_DEVICE_INFO_INIT;
     CHECK(ctx, t6_context_device_info(ctx, &info));
     CHECK(ctx, t6_context_set_timing(ctx, 1));
     const double copy = copy_gbps(ctx);
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
                 int longest = 0;
                 for (int li = 0; li < length_count; li++) longest = lengths[li] > longest ? lengths[li] : longest;
                 t6_kv_cache *cache = NULL;
-                t6_kv_cache_config config = {kv_heads, HEAD_DIM, slots, longest, dtypes[t]};
+                t6_kv_cache_config config = {sizeof(t6_kv_cache_config), kv_heads, HEAD_DIM, slots, longest, dtypes[t]};
                 if (t6_kv_cache_create(ctx, &config, &cache) != T6_SUCCESS) {
                     printf("%-4s %-4s %5d %7d  cache does not fit: %s\n", kind ? "gqa" : "mha",
                            t6_dtype_name(dtypes[t]), slots, longest, t6_context_last_error(ctx));

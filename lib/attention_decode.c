@@ -169,18 +169,18 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     const t6_cache_config *c = &call->cache->config;
     const char *fn = "t6_attention_decode (kernel 3)";
     p->mma = mma;
-    p->wg_size = t6i_param(params, "T6_DEC_WG_SIZE");
-    p->vector = t6i_param(params, "T6_DEC_VECTOR");
+    p->wg_size = t6i_param(params, T6I_DEC_WG_SIZE);
+    p->vector = t6i_param(params, T6I_DEC_VECTOR);
     /* VECTOR, ACC_HEADS and WG_SIZE are within what the kernel and the device take: t6i_params_check. */
-    const int acc_heads = t6i_param(params, "T6_DEC_ACC_HEADS");
-    p->registers = t6i_param(params, "T6_DEC_REGISTERS");
+    const int acc_heads = t6i_param(params, T6I_DEC_ACC_HEADS);
+    p->registers = t6i_param(params, T6I_DEC_REGISTERS);
     if (p->registers == 0) {
-        const int groups = t6i_param(params, "T6_DEC_CU_GROUPS");
+        const int groups = t6i_param(params, T6I_DEC_CU_GROUPS);
         p->registers = NVIDIA_REGISTERS_PER_CU / (p->wg_size * groups) / 8 * 8;
         if (p->registers > 255) p->registers = 255;
     }
     const int align = mma ? 16 : 4;
-    p->tile = ceil_div(t6i_param(params, "T6_DEC_TILE"), align) * align;
+    p->tile = ceil_div(t6i_param(params, T6I_DEC_TILE), align) * align;
     if (max_tile > 0 && p->tile > max_tile) p->tile = max_tile;
     for (;; p->tile /= 2) {
         p->tile = p->tile / align * align;
@@ -204,9 +204,9 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
 static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
 {
     const t6_cache_config *c = &call->cache->config;
-    const long long wanted = (long long)ctx->info.compute_units * t6i_param(params, "T6_DEC_CU_GROUPS");
+    const long long wanted = (long long)ctx->info.compute_units * t6i_param(params, T6I_DEC_CU_GROUPS);
     int splits = call->rows >= wanted ? 1 : ceil_div(wanted, call->rows);
-    const int most = ceil_div(call->max_end, t6i_param(params, "T6_DEC_MIN_SPLIT"));
+    const int most = ceil_div(call->max_end, t6i_param(params, T6I_DEC_MIN_SPLIT));
     if (splits > most) splits = most;
     if (splits < 1) splits = 1;
     p->split_length = ceil_div(ceil_div(call->max_end, splits), p->tile) * p->tile;
@@ -256,9 +256,9 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
     cl_int *tiles = NULL;
     plan p;
     /* Tensor cores (or, T6_DEC_MMA 2, their tiling emulated with FMAs) where B operands are exact in tf32. */
-    const int asked_mma = t6i_param(params, "T6_DEC_MMA");
+    const int asked_mma = t6i_param(params, T6I_DEC_MMA);
     const bool mma = asked_mma && (c->dtype == T6_F16 || c->dtype == T6_BF16) &&
-                     t6i_param(params, "T6_DEC_WG_SIZE") % 32 == 0 && (asked_mma == 2 || tensor_cores_work(ctx));
+                     t6i_param(params, T6I_DEC_WG_SIZE) % 32 == 0 && (asked_mma == 2 || tensor_cores_work(ctx));
     status = make_plan(ctx, call, params, mma ? asked_mma : 0, 0, &p);
     if (status == T6_ERROR_UNSUPPORTED && mma) status = make_plan(ctx, call, params, 0, 0, &p);
     T6I_TRY(status);

@@ -18,12 +18,7 @@ typedef struct plan {
     int head_groups, query_tiles, splits, split_length;
 } plan;
 
-static int tunable(const t6i_params *params, bool prefill, const char *suffix)
-{
-    char name[64];
-    snprintf(name, sizeof name, "%s%s", prefill ? "T6_PRE_" : "T6_DEC_", suffix);
-    return t6i_param(params, name);
-}
+#define TUNABLE(params, prefill, name) t6i_param(params, T6I_ATTENTION_PARAM(prefill, name))
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
@@ -66,20 +61,20 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     t6_status status = T6_SUCCESS;
     const t6_cache_config *c = &call->cache->config;
     const bool prefill = call->prefill;
-    p->kernel = tunable(params, prefill, "KERNEL");
+    p->kernel = TUNABLE(params, prefill, KERNEL);
     /* 0 by device (CPUs vectorize within a work-item, not across); 3 and 4 come here when they cannot serve. */
     if (p->kernel != T6_KERNEL_TILES && p->kernel != T6_KERNEL_VECTORS)
         p->kernel = ctx->info.is_gpu ? T6_KERNEL_TILES : T6_KERNEL_VECTORS;
-    p->wg_size = p->kernel == T6_KERNEL_TILES ? tunable(params, prefill, "WG_SIZE") : 1;
-    p->tile = tunable(params, prefill, "TILE");
-    p->group_heads = tunable(params, prefill, "HEADS");
-    p->queries = prefill ? tunable(params, prefill, "QUERIES") : 1;
-    p->tokens = tunable(params, prefill, "TOKENS");
-    p->value_heads = tunable(params, prefill, "VALUE_HEADS");
-    p->vector = tunable(params, prefill, "VECTOR");
-    p->stage_s1 = tunable(params, prefill, "STAGE_S1");
-    p->groups_per_cu = tunable(params, prefill, "GROUPS_PER_CU");
-    p->min_split = tunable(params, prefill, "MIN_SPLIT");
+    p->wg_size = p->kernel == T6_KERNEL_TILES ? TUNABLE(params, prefill, WG_SIZE) : 1;
+    p->tile = TUNABLE(params, prefill, TILE);
+    p->group_heads = TUNABLE(params, prefill, HEADS);
+    p->queries = prefill ? t6i_param(params, T6I_PRE_QUERIES) : 1;
+    p->tokens = TUNABLE(params, prefill, TOKENS);
+    p->value_heads = TUNABLE(params, prefill, VALUE_HEADS);
+    p->vector = TUNABLE(params, prefill, VECTOR);
+    p->stage_s1 = TUNABLE(params, prefill, STAGE_S1);
+    p->groups_per_cu = TUNABLE(params, prefill, GROUPS_PER_CU);
+    p->min_split = TUNABLE(params, prefill, MIN_SPLIT);
     const char *op = prefill ? "prefill" : "decode";
     /* VECTOR and WG_SIZE are within what the kernels and the device take: t6i_params_check. */
     if (p->group_heads > c->heads || p->kernel == T6_KERNEL_VECTORS) p->group_heads = c->heads;
@@ -87,7 +82,7 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
 
     /* Tile first (it only changes how often the group synchronizes), then queries and heads (they add loads). */
     for (; p->kernel == T6_KERNEL_TILES;) {
-        p->stage_s1 = tunable(params, prefill, "STAGE_S1") && staging_s1_pays(p, c, call->rank_q);
+        p->stage_s1 = TUNABLE(params, prefill, STAGE_S1) && staging_s1_pays(p, c, call->rank_q);
         if (local_bytes(p, c, call->rank_q) <= ctx->info.local_mem_bytes) break;
         if (p->tile > 8) p->tile /= 2;
         else if (p->queries > 1) p->queries /= 2;
@@ -154,7 +149,7 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
     t6i_params params = *resolved; /* the plan's fitted values replace some below */
     /* On GPUs: tensor cores (kernel 4) where their probe passes and the shape fits; then, for decode, kernel 3
      * where the shape fits it; else the work-group tiles. */
-    const int asked = t6i_param(&params, call->prefill ? "T6_PRE_KERNEL" : "T6_DEC_KERNEL");
+    const int asked = TUNABLE(&params, call->prefill, KERNEL);
     if (asked == T6_KERNEL_TENSOR_CORES || (asked == T6_KERNEL_BY_DEVICE && ctx->info.is_gpu)) {
         /* Even when asked for (a profile may pin it), an fp32 cache or a failed probe falls back. */
         status = t6i_attention_mma(ctx, call, &params);
@@ -175,18 +170,13 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
     T6I_TRY(make_plan(ctx, call, &params, &p));
 
     /* The fitted values replace the tunables they came from, so that the options name the kernel exactly. */
-    const char *prefix = call->prefill ? "T6_PRE_" : "T6_DEC_";
-    const struct {
-        const char *suffix;
-        int value;
-    } fitted[] = {{"KERNEL", p.kernel}, {"TILE", p.tile}, {"HEADS", p.group_heads}, {"QUERIES", p.queries}, {"TOKENS", p.tokens},
-                  {"STAGE_S1", p.stage_s1}};
-    for (size_t f = 0; f < sizeof fitted / sizeof fitted[0]; f++)
-        for (int i = 0; i < params.count; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s%s", prefix, fitted[f].suffix);
-            if (strcmp(params.defs[i].name, name) == 0) params.values[i] = fitted[f].value;
-        }
+    const bool prefill = call->prefill;
+    t6i_param_set(&params, T6I_ATTENTION_PARAM(prefill, KERNEL), p.kernel);
+    t6i_param_set(&params, T6I_ATTENTION_PARAM(prefill, TILE), p.tile);
+    t6i_param_set(&params, T6I_ATTENTION_PARAM(prefill, HEADS), p.group_heads);
+    if (prefill) t6i_param_set(&params, T6I_PRE_QUERIES, p.queries);
+    t6i_param_set(&params, T6I_ATTENTION_PARAM(prefill, TOKENS), p.tokens);
+    t6i_param_set(&params, T6I_ATTENTION_PARAM(prefill, STAGE_S1), p.stage_s1);
     char options[2048] = "";
     if (call->prefill) t6i_define(options, sizeof options, "T6_PREFILL", 1);
     t6i_define(options, sizeof options, "T6_HEADS", c->heads);

@@ -26,7 +26,7 @@ static t6_status materialize_with(t6_context *ctx, const t6i_params *params, con
 {
     t6_status status = T6_SUCCESS;
     /* WG_SIZE is within the device's limit: t6i_params_check */
-    const int group_size = t6i_param(params, "T6_MAT_WG_SIZE"), chunk = t6i_param(params, "T6_MAT_HEAD_CHUNK");
+    const int group_size = t6i_param(params, T6I_MAT_WG_SIZE), chunk = t6i_param(params, T6I_MAT_HEAD_CHUNK);
     char options[256] = "";
     t6i_params_append_options(params, "materialize", options, sizeof options);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", head_dim);

@@ -23,12 +23,7 @@ typedef struct plan {
 } plan;
 
 /* The call's tunable NAME: T6_DEC_NAME for decode, T6_PRE_NAME for prefill. */
-static int tunable(const t6i_attention_call *call, const t6i_params *params, const char *name)
-{
-    char full[64];
-    snprintf(full, sizeof full, "%s%s", call->prefill ? "T6_PRE_" : "T6_DEC_", name);
-    return t6i_param(params, full);
-}
+#define TUNABLE(call, params, name) t6i_param(params, T6I_ATTENTION_PARAM((call)->prefill, name))
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
@@ -53,12 +48,12 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
     p->mma = mma;
     p->qterms = c->dtype == T6_BF16 && call->precision == T6_PRECISION_STRICT ? 3 : 2;
     p->pterms = call->precision == T6_PRECISION_FAST ? 1 : 2;
-    p->stage = tunable(call, params, "STAGE");
-    p->stages = tunable(call, params, "STAGES");
+    p->stage = TUNABLE(call, params, STAGE);
+    p->stages = TUNABLE(call, params, STAGES);
     if (p->stage != 16 && p->stage != 32)
         return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: STAGE=%d must be 16 or 32", fn, p->stage);
     /* Queries per group: as asked, within the group limit and the longest entry. */
-    p->queries = call->prefill ? tunable(call, params, "QUERIES") : 1;
+    p->queries = call->prefill ? t6i_param(params, T6I_PRE_QUERIES) : 1;
     int longest = 1;
     for (int i = 0; i < call->batch; i++)
         if (call->counts[i] > longest) longest = call->counts[i];
@@ -92,9 +87,10 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
     p->query_tiles = 0;
     for (int i = 0; i < call->batch; i++) p->query_tiles += ceil_div(call->counts[i], p->queries);
     const long long wanted =
-        (long long)ctx->info.compute_units * tunable(call, params, call->prefill ? "GROUPS_PER_CU" : "CU_GROUPS");
+        (long long)ctx->info.compute_units *
+        t6i_param(params, call->prefill ? T6I_PRE_GROUPS_PER_CU : T6I_DEC_CU_GROUPS);
     int splits = p->query_tiles >= wanted ? 1 : ceil_div(wanted, p->query_tiles);
-    const int most = ceil_div(call->max_end, tunable(call, params, "MIN_SPLIT"));
+    const int most = ceil_div(call->max_end, TUNABLE(call, params, MIN_SPLIT));
     if (splits > most) splits = most;
     if (splits < 1) splits = 1;
     p->split_length = ceil_div(ceil_div(call->max_end, splits), p->stage) * p->stage;
@@ -105,8 +101,8 @@ static void plan_splits(t6_context *ctx, const t6i_attention_call *call, const t
     }
     /* By device (2) means the last groups merge: the point of this kernel is one launch per call. Prefill has
      * no such tunables: the groups merge, in blocks of about √splits. */
-    p->merge = call->prefill || t6i_param(params, "T6_DEC_MERGE") != 0;
-    p->fanin = call->prefill ? 0 : t6i_param(params, "T6_DEC_FANIN");
+    p->merge = call->prefill || t6i_param(params, T6I_DEC_MERGE) != 0;
+    p->fanin = call->prefill ? 0 : t6i_param(params, T6I_DEC_FANIN);
     if (p->fanin == 0) p->fanin = (int)ceil(sqrt((double)p->splits));
     if (p->fanin < 2) p->fanin = 2;
     p->blocks_max = ceil_div(p->splits, p->fanin);
@@ -149,7 +145,7 @@ t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, con
     const char *what = call->prefill ? "t6_attention(prefill, tensor cores)" : "t6_attention(decode, tensor cores)";
     cl_int *tiles = NULL;
     plan p = {0};
-    const int asked_mma = tunable(call, params, "MMA");
+    const int asked_mma = TUNABLE(call, params, MMA);
     if (c->dtype != T6_F16 && c->dtype != T6_BF16)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the cache holds %s; tensor cores take fp16 and bf16 caches",
                         what, t6_dtype_name(c->dtype));

@@ -71,21 +71,21 @@ static t6_status plan_decode(t6_context *ctx, const t6i_params *params, const t6
                              int max_length, decode_plan *plan)
 {
     const int group = heads / kv->kv_heads;
-    const int kernel = t6i_param(params, "T6_MHD_KERNEL");
+    const int kernel = t6i_param(params, T6I_MHD_KERNEL);
     plan->rows_kernel = kernel == 2 || (kernel == 0 && !ctx->info.is_gpu);
-    plan->vec = t6i_param(params, "T6_MHD_VEC"); /* 2, 4, 8 or 16: t6i_params_check */
-    int head_block = t6i_param(params, "T6_MHD_HEAD_BLOCK");
+    plan->vec = t6i_param(params, T6I_MHD_VEC); /* 2, 4, 8 or 16: t6i_params_check */
+    int head_block = t6i_param(params, T6I_MHD_HEAD_BLOCK);
     plan->blocks = (group + head_block - 1) / head_block;
     plan->heads_per_block = (group + plan->blocks - 1) / plan->blocks;
-    plan->kv_per_group = kv_per_group(ctx, plan, t6i_param(params, "T6_MHD_KV_BLOCK"), kv);
-    const int unroll = t6i_param(params, "T6_MHD_UNROLL");
+    plan->kv_per_group = kv_per_group(ctx, plan, t6i_param(params, T6I_MHD_KV_BLOCK), kv);
+    const int unroll = t6i_param(params, T6I_MHD_UNROLL);
     if (plan->rows_kernel) {
         plan->rows = 1;
         plan->group_size = 1;
         plan->tile = unroll;
     } else {
         const int lanes_per_head = kv->head_dim / plan->vec, lanes = plan->kv_per_group * lanes_per_head;
-        plan->rows = t6i_param(params, "T6_MHD_WG_SIZE") / lanes;
+        plan->rows = t6i_param(params, T6I_MHD_WG_SIZE) / lanes;
         if (plan->rows < 1) plan->rows = 1;
         plan->tile = plan->rows * unroll;
         const size_t vectors = (size_t)plan->kv_per_group * (size_t)plan->heads_per_block, tile = (size_t)plan->tile;
@@ -103,11 +103,11 @@ static t6_status plan_decode(t6_context *ctx, const t6i_params *params, const t6
     const long long tile = plan->tile;
 
     long long per_split = (long long)batch * (kv->kv_heads / plan->kv_per_group) * plan->blocks;
-    long long target = (long long)ctx->info.compute_units * t6i_param(params, "T6_MHD_GROUPS_PER_CU");
+    long long target = (long long)ctx->info.compute_units * t6i_param(params, T6I_MHD_GROUPS_PER_CU);
     long long splits = target / per_split;
-    int split_min = t6i_param(params, "T6_MHD_SPLIT_MIN");
+    int split_min = t6i_param(params, T6I_MHD_SPLIT_MIN);
     long long most = (max_length + split_min - 1) / split_min;
-    if (most > t6i_param(params, "T6_MHD_SPLIT_MAX")) most = t6i_param(params, "T6_MHD_SPLIT_MAX");
+    if (most > t6i_param(params, T6I_MHD_SPLIT_MAX)) most = t6i_param(params, T6I_MHD_SPLIT_MAX);
     if (splits > most) splits = most;
     if (splits < 1) splits = 1;
     /* Whole tiles per split; then drop splits the rounding left empty for every entry. */
@@ -150,9 +150,9 @@ static t6_status decode_view_with(t6_context *ctx, const t6i_params *resolved, c
 
     /* Only what changes the code goes into the build options: tuning the split policy must not rebuild. */
     char options[512] = "";
-    static const char *const kernel_params[] = {"T6_MHD_VEC", "T6_MHD_UNROLL", "T6_MHD_HALF_MATH"};
+    static const t6i_param_id kernel_params[] = {T6I_MHD_VEC, T6I_MHD_UNROLL, T6I_MHD_HALF_MATH};
     for (size_t i = 0; i < sizeof kernel_params / sizeof kernel_params[0]; i++)
-        t6i_define(options, sizeof options, kernel_params[i], t6i_param(&params, kernel_params[i]));
+        t6i_define_param(options, sizeof options, &params, kernel_params[i]);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", kv->head_dim);
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", kv->dtype);
     t6i_define(options, sizeof options, "T6_KV_PER_GROUP", plan.kv_per_group);
@@ -214,8 +214,8 @@ cleanup:
 static t6_status plan_prefill(t6_context *ctx, const t6i_params *params, int head_dim, bool *rows_kernel,
                               size_t *group_size)
 {
-    const int kernel = t6i_param(params, "T6_MHP_KERNEL");
-    const int queries = t6i_param(params, "T6_MHP_QUERIES"), keys = t6i_param(params, "T6_MHP_KEYS");
+    const int kernel = t6i_param(params, T6I_MHP_KERNEL);
+    const int queries = t6i_param(params, T6I_MHP_QUERIES), keys = t6i_param(params, T6I_MHP_KEYS);
     *rows_kernel = kernel == 2 || (kernel == 0 && !ctx->info.is_gpu); /* kernel 3 falls back to 1 */
     /* The values themselves (VEC; divisors of QUERIES and KEYS) are checked by t6i_params_check. */
     if (*rows_kernel) {
@@ -225,8 +225,8 @@ static t6_status plan_prefill(t6_context *ctx, const t6i_params *params, int hea
         *group_size = 1;
         return T6_SUCCESS;
     }
-    const int thread_queries = t6i_param(params, "T6_MHP_THREAD_QUERIES");
-    const int columns = t6i_param(params, "T6_MHP_COLUMNS");
+    const int thread_queries = t6i_param(params, T6I_MHP_THREAD_QUERIES);
+    const int columns = t6i_param(params, T6I_MHP_COLUMNS);
     if (head_dim % columns)
         return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "mha_prefill: T6_MHP_COLUMNS=%d must divide head_dim=%d",
                         columns, head_dim);
@@ -255,7 +255,7 @@ static t6_status prefill_view_with(t6_context *ctx, const t6i_params *resolved, 
     const t6i_params params = *resolved;
     bool rows_kernel = false;
     size_t group_size = 0;
-    const int asked = t6i_param(&params, "T6_MHP_KERNEL");
+    const int asked = t6i_param(&params, T6I_MHP_KERNEL);
 
     T6I_ALLOC(ctx, entries, 4 * (size_t)batch);
     for (int i = 0; i < batch; i++) {
@@ -281,12 +281,10 @@ static t6_status prefill_view_with(t6_context *ctx, const t6i_params *resolved, 
 
     /* Only what the chosen kernel reads goes into the build options. */
     char options[512] = "";
-    static const char *const tiles_params[] = {"T6_MHP_QUERIES", "T6_MHP_KEYS", "T6_MHP_THREAD_QUERIES",
-                                               "T6_MHP_COLUMNS"};
-    static const char *const rows_params[] = {"T6_MHP_QUERIES", "T6_MHP_KEYS", "T6_MHP_VEC"};
-    const char *const *kernel_params = rows_kernel ? rows_params : tiles_params;
-    for (int i = 0; i < (rows_kernel ? 3 : 4); i++)
-        t6i_define(options, sizeof options, kernel_params[i], t6i_param(&params, kernel_params[i]));
+    static const t6i_param_id tiles_params[] = {T6I_MHP_QUERIES, T6I_MHP_KEYS, T6I_MHP_THREAD_QUERIES, T6I_MHP_COLUMNS};
+    static const t6i_param_id rows_params[] = {T6I_MHP_QUERIES, T6I_MHP_KEYS, T6I_MHP_VEC};
+    const t6i_param_id *kernel_params = rows_kernel ? rows_params : tiles_params;
+    for (int i = 0; i < (rows_kernel ? 3 : 4); i++) t6i_define_param(options, sizeof options, &params, kernel_params[i]);
     t6i_define(options, sizeof options, "T6_HEAD_DIM", kv->head_dim);
     t6i_define(options, sizeof options, "T6_CACHE_DTYPE", kv->dtype);
     t6i_define(options, sizeof options, "T6_MHA_KERNEL", rows_kernel ? 4 : 3);
@@ -299,7 +297,7 @@ static t6_status prefill_view_with(t6_context *ctx, const t6i_params *resolved, 
                       T6I_ARG_MEM(q),          T6I_ARG_UINT(q_offset),      T6I_ARG_FLOAT(scale * LOG2_E),
                       T6I_ARG_MEM(out),        T6I_ARG_UINT(out_offset)};
     T6I_TRY(t6i_set_args(ctx, kernel, kernel_name, args, 11));
-    const size_t queries = (size_t)t6i_param(&params, "T6_MHP_QUERIES");
+    const size_t queries = (size_t)t6i_param(&params, T6I_MHP_QUERIES);
     size_t vector_blocks = ((size_t)max_count * (size_t)group + queries - 1) / queries;
     size_t local[3] = {group_size, 1, 1};
     size_t global[3] = {group_size * vector_blocks, (size_t)kv->kv_heads, (size_t)batch};

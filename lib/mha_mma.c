@@ -20,14 +20,14 @@ t6_status t6i_mha_prefill_mma(t6_context *ctx, const t6i_params *params, const t
                               float scale)
 {
     static const char what[] = "t6_mha_prefill (tensor cores)";
-    const int mma = t6i_param(params, "T6_MHP_MMA");
+    const int mma = t6i_param(params, T6I_MHP_MMA);
     if (kv->dtype != T6_F16 && kv->dtype != T6_BF16)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: K and V are %s; tensor cores take fp16 and bf16", what,
                         t6_dtype_name(kv->dtype));
     if (mma == 0 || (mma == 1 && !t6i_tensor_cores_work(ctx, kv->dtype)))
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: no tensor cores passed their probe on this device", what);
-    int stage = t6i_param(params, "T6_MHP_STAGE"), stages = t6i_param(params, "T6_MHP_STAGES");
-    const int warps = t6i_param(params, "T6_MHP_WARPS"); /* values: t6i_params_check */
+    int stage = t6i_param(params, T6I_MHP_STAGE), stages = t6i_param(params, T6I_MHP_STAGES);
+    const int warps = t6i_param(params, T6I_MHP_WARPS); /* values: t6i_params_check */
     if ((size_t)(32 * warps) > ctx->info.max_work_group_size)
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: %d warps per group are over the device's %zu work-items",
                         what, warps, ctx->info.max_work_group_size);
@@ -47,9 +47,9 @@ t6_status t6i_mha_prefill_mma(t6_context *ctx, const t6i_params *params, const t
     t6i_define(options, sizeof options, "T6_MMA", mma);
     t6i_define(options, sizeof options, "T6_QTERMS", kv->dtype == T6_BF16 && ctx->precision == T6_PRECISION_STRICT ? 3 : 2);
     t6i_define(options, sizeof options, "T6_PTERMS", ctx->precision == T6_PRECISION_FAST ? 1 : 2);
-    t6i_define(options, sizeof options, "T6_MHP_STAGE", stage);
-    t6i_define(options, sizeof options, "T6_MHP_STAGES", stages);
-    t6i_define(options, sizeof options, "T6_MHP_WARPS", warps);
+    t6i_define(options, sizeof options, t6i_param_name(T6I_MHP_STAGE), stage); /* as fitted */
+    t6i_define(options, sizeof options, t6i_param_name(T6I_MHP_STAGES), stages);
+    t6i_define_param(options, sizeof options, params, T6I_MHP_WARPS);
     cl_kernel kernel = NULL;
     t6_status status = t6i_get_kernel(ctx, "mha_mma", options, "t6_mha_mma", &kernel);
     if (status == T6_ERROR_BUILD_FAILED && mma == 1) {

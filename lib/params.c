@@ -11,127 +11,41 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- per-op tables ---- */
+/* ---- per-op tables (params_table.h) ---- */
 
-/* Fused projection (kernels_cl/projection.cl): RW_* shape the rows kernel (decode), the CLBlast-style names
- * the tiles kernel (prefill); ROWS_MAX picks between them. Combinations the host rejects (divisibility, local
- * memory) fail with T6_ERROR_INVALID_PARAMS. These defaults suit GPUs; cpu_defaults below replaces some on
- * other devices unless a profile or the application sets them. */
-static const t6i_param_def projection_params[] = {
-    {"T6_PRJ_ROWS_MAX", 16, 0, 1 << 24, "calls of at most this many rows use the rows kernel, more the tiles kernel"},
-    {"T6_PRJ_RW_BLOCK", 16, 1, 64, "rows kernel: most rows per group; larger calls take several groups"},
-    {"T6_PRJ_RW_LANES", 128, 1, 1024, "rows kernel: work-items per group, splitting C"},
-    {"T6_PRJ_RW_COLS", 4, 2, 16, "rows kernel: packed columns per group (a power of two)"},
-    {"T6_PRJ_RW_VW", 4, 2, 8, "rows kernel: elements per weight load (2, 4 or 8)"},
-    {"T6_PRJ_RW_VACC", 1, 0, 1, "rows kernel: VW-wide partial sums (1) or scalar ones (0)"},
-    {"T6_PRJ_MWG", 64, 8, 256, "tiles kernel: rows per group tile"},
-    {"T6_PRJ_NWG", 128, 8, 128, "tiles kernel: packed columns per group tile"},
-    {"T6_PRJ_KWG", 32, 8, 32, "tiles kernel: K chunk per step (8, 16 or 32)"},
-    {"T6_PRJ_MDIMC", 16, 1, 64, "tiles kernel: work-items along rows"},
-    {"T6_PRJ_NDIMC", 16, 1, 64, "tiles kernel: work-items along columns"},
-    {"T6_PRJ_VWM", 4, 1, 8, "tiles kernel: contiguous rows per work-item chunk (1, 2, 4 or 8)"},
-    {"T6_PRJ_VWN", 8, 2, 8, "tiles kernel: contiguous columns per work-item chunk (2, 4 or 8)"},
-    {"T6_PRJ_SA", 1, 0, 1, "tiles kernel: stage the hidden-state tile in local memory"},
-    {"T6_PRJ_SB", 1, 0, 1, "tiles kernel: stage the weight tile in local memory"},
-    {"T6_PRJ_PREFETCH", 1, 0, 1, "tiles kernel: load the next K chunk while multiplying this one"},
-    {"T6_PRJ_SPLIT_GROUPS", 4, 0, 64, "tiles kernel: split C below this many groups per compute unit; 0 never"},
-    {"T6_PRJ_SPLIT_K_MIN", 128, 1, 1 << 20, "tiles kernel: fewest elements of C per split"},
+#define ROW(name, default_value, min_value, max_value, description)                                                \
+    {"T6_" #name, default_value, min_value, max_value, description},
+static const t6i_param_def all_params[] = {T6I_ALL_PARAMS(ROW)};
+#undef ROW
+
+/* Each op's run of all_params: its length, and where it starts (the lengths of the ops before it). */
+#define ONE(...) +1
+#define COUNT(list) (0 list(ONE))
+enum {
+    FIRST_PROJECTION = 0,
+    FIRST_ROPE_SCATTER = FIRST_PROJECTION + COUNT(T6I_PROJECTION_PARAMS),
+    FIRST_DECODE = FIRST_ROPE_SCATTER + COUNT(T6I_ROPE_SCATTER_PARAMS),
+    FIRST_PREFILL = FIRST_DECODE + COUNT(T6I_DECODE_PARAMS),
+    FIRST_MATERIALIZE = FIRST_PREFILL + COUNT(T6I_PREFILL_PARAMS),
+    FIRST_MHA_DECODE = FIRST_MATERIALIZE + COUNT(T6I_MATERIALIZE_PARAMS),
+    FIRST_MHA_PREFILL = FIRST_MHA_DECODE + COUNT(T6I_MHA_DECODE_PARAMS),
 };
+_Static_assert(FIRST_MHA_PREFILL + COUNT(T6I_MHA_PREFILL_PARAMS) == T6I_PARAM_COUNT, "the ids follow the lists");
 
-/* RoPE and scatter after the CLBlast GEMM (kernels_cl/rope_scatter.cl). */
-static const t6i_param_def rope_scatter_params[] = {
-    {"T6_RS_WG_SIZE", 256, 32, 1024, "work-items per group, one per (row, column pair)"},
-};
-
-/* Factorized attention (kernels_cl/attention.cl): decode and prefill share the kernel, each with its own
- * tunables. The host lowers TILE, then QUERIES and HEADS, until the group's local memory fits. */
-static const t6i_param_def decode_params[] = {
-    {"T6_DEC_KERNEL", 0, 0, 4,
-     "1: work-group tiles, 2: vectors per work-item (CPUs), 3: register-tiled stages (GPUs), 4: tensor cores "
-     "(NVIDIA), 0: by device type"},
-    {"T6_DEC_WG_SIZE", 256, 32, 1024, "work-items per group"},
-    {"T6_DEC_TILE", 32, 1, 128, "cached positions staged in local memory per step"},
-    {"T6_DEC_HEADS", 64, 1, 256, "heads per work-group (more share each B_K/B_V tile)"},
-    {"T6_DEC_TOKENS", 2, 1, 16, "cached positions per work-item in the B_Q·B_K product"},
-    {"T6_DEC_VALUE_HEADS", 4, 1, 16, "heads per work-item in the value product (× 4 dims)"},
-    {"T6_DEC_VECTOR", 8, 1, 8, "elements per cache load: 1, 2, 4 or 8"},
-    {"T6_DEC_STAGE_S1", 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries"},
-    {"T6_DEC_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
-    {"T6_DEC_MIN_SPLIT", 64, 1, 1 << 20, "fewest cached positions per split"},
-    /* kernel 3 (kernels_cl/attention_decode.cl, lib/attention_decode.c) */
-    {"T6_DEC_MERGE", 2, 0, 2, "kernel 4: 0 merge pass after the splits, 1 or 2 (by device) the last groups merge"},
-    {"T6_DEC_FANIN", 0, 0, 4096, "kernel 4: splits merged per block by the last group; 0: about the square root"},
-    {"T6_DEC_CU_GROUPS", 2, 1, 64, "kernels 3, 4: split positions until about this many groups per compute unit"},
-    {"T6_DEC_ACC_HEADS", 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks"},
-    {"T6_DEC_MMA", 1, 0, 2, "kernels 3, 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
-    {"T6_DEC_REGISTERS", 0, 0, 255, "kernel 3 on NVIDIA: registers per work-item; 0 fits CU_GROUPS groups per unit"},
-    /* kernel 4 (kernels_cl/attention_mma.cl, lib/attention_mma.c) */
-    {"T6_DEC_STAGE", 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)"},
-    {"T6_DEC_STAGES", 3, 2, 4, "kernel 4: stages in flight in local memory"},
-};
-
-static const t6i_param_def prefill_params[] = {
-    {"T6_PRE_KERNEL", 0, 0, 4,
-     "1: work-group tiles (GPUs), 2: vectors per work-item (CPUs), 4: tensor cores (NVIDIA, as decode's kernel 4), "
-     "0: by device type"},
-    {"T6_PRE_WG_SIZE", 256, 32, 1024, "work-items per group"},
-    {"T6_PRE_TILE", 16, 1, 128, "cached positions staged in local memory per step"},
-    {"T6_PRE_HEADS", 64, 1, 256, "heads per work-group (more share each B_K/B_V tile and S1)"},
-    {"T6_PRE_QUERIES", 4, 1, 64, "consecutive queries per work-group, sharing each key tile"},
-    {"T6_PRE_TOKENS", 2, 1, 16, "cached positions per work-item in the B_Q·B_K product"},
-    {"T6_PRE_VALUE_HEADS", 4, 1, 16, "rows per work-item in the value product (× 4 dims)"},
-    {"T6_PRE_VECTOR", 8, 1, 8, "elements per cache load: 1, 2, 4 or 8"},
-    {"T6_PRE_STAGE_S1", 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries"},
-    {"T6_PRE_GROUPS_PER_CU", 2, 1, 64, "split positions until about this many groups per compute unit"},
-    {"T6_PRE_MIN_SPLIT", 256, 1, 1 << 20, "fewest cached positions per split"},
-    /* kernel 4 (kernels_cl/attention_mma.cl, lib/attention_mma.c); QUERIES, GROUPS_PER_CU and MIN_SPLIT as above */
-    {"T6_PRE_MMA", 1, 0, 2, "kernel 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated"},
-    {"T6_PRE_STAGE", 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)"},
-    {"T6_PRE_STAGES", 3, 2, 4, "kernel 4: stages in flight in local memory"},
-};
-
-static const t6i_param_def materialize_params[] = {
-    {"T6_MAT_WG_SIZE", 64, 1, 1024, "work-items per group (each one position and element d)"},
-    {"T6_MAT_HEAD_CHUNK", 8, 1, 64, "heads each work-item forms, reusing its B values"},
-};
-
-static const t6i_param_def mha_decode_params[] = {
-    {"T6_MHD_KERNEL", 0, 0, 2, "0 automatic (GPU 1, otherwise 2), 1 lanes share positions, 2 rows per work-item"},
-    {"T6_MHD_VEC", 8, 2, 16, "elements per vector load: 2, 4, 8 or 16"},
-    {"T6_MHD_WG_SIZE", 128, 1, 1024, "work-items per group aimed at (whole positions, at least one)"},
-    {"T6_MHD_UNROLL", 4, 1, 16, "positions each work-item loads per tile, all in flight"},
-    {"T6_MHD_KV_BLOCK", 0, 0, 64, "most kv heads per work-group; 0 automatic: GPU 1, otherwise all"},
-    {"T6_MHD_HEAD_BLOCK", 8, 1, 64, "most query heads per kv head in a work-group; larger groups are split"},
-    {"T6_MHD_GROUPS_PER_CU", 4, 1, 256, "work-groups per compute unit the split count aims at"},
-    {"T6_MHD_SPLIT_MIN", 256, 16, 1 << 20, "fewest positions per split"},
-    {"T6_MHD_SPLIT_MAX", 64, 1, 4096, "most splits (the merge walks them all)"},
-    {"T6_MHD_HALF_MATH", 0, 0, 1, "fp16 to fp32: 0 vload_half, 1 integer bit arithmetic"},
-};
-
-static const t6i_param_def mha_prefill_params[] = {
-    {"T6_MHP_KERNEL", 0, 0, 3, "0 automatic (GPUs 3, CPUs 2), 1 work-group tiles, 2 rows per work-item, 3 tensor cores where the probe passes and K/V are fp16 or bf16 (else 1)"},
-    {"T6_MHP_MMA", 1, 0, 2, "kernel 3: 1 tensor cores where the probe passes, 0 never, 2 emulated (tests)"},
-    {"T6_MHP_STAGE", 32, 16, 64, "kernel 3: positions per pipeline stage: 16, 32 or 64"},
-    {"T6_MHP_STAGES", 3, 2, 4, "kernel 3: stages in flight in local memory"},
-    {"T6_MHP_WARPS", 4, 1, 8, "kernel 3: warps per work-group, 16 query vectors each: 1, 2, 4 or 8"},
-    {"T6_MHP_VEC", 8, 2, 16, "kernel 2: elements per vector load: 2, 4, 8 or 16"},
-    {"T6_MHP_QUERIES", 32, 1, 256, "query vectors ((position, head) pairs) per work-group"},
-    {"T6_MHP_KEYS", 32, 1, 256, "keys per tile"},
-    {"T6_MHP_THREAD_QUERIES", 2, 1, 16, "kernel 1: query vectors per work-item; must divide QUERIES"},
-    {"T6_MHP_COLUMNS", 16, 1, 64, "kernel 1: work-items across keys and head_dim; must divide KEYS and head_dim"},
-};
-
-#define TABLE(t) {t, (int)(sizeof t / sizeof t[0])}
+#define RUN(op, list) {all_params + FIRST_##op, COUNT(list)}
 static const struct {
     const t6i_param_def *defs;
     int count;
 } tables[T6_OP_COUNT] = {
-    [T6_OP_PROJECTION] = TABLE(projection_params),   [T6_OP_ROPE_SCATTER] = TABLE(rope_scatter_params),
-    [T6_OP_DECODE] = TABLE(decode_params),           [T6_OP_PREFILL] = TABLE(prefill_params),
-    [T6_OP_MATERIALIZE] = TABLE(materialize_params), [T6_OP_MHA_DECODE] = TABLE(mha_decode_params),
-    [T6_OP_MHA_PREFILL] = TABLE(mha_prefill_params),
+    [T6_OP_PROJECTION] = RUN(PROJECTION, T6I_PROJECTION_PARAMS),
+    [T6_OP_ROPE_SCATTER] = RUN(ROPE_SCATTER, T6I_ROPE_SCATTER_PARAMS),
+    [T6_OP_DECODE] = RUN(DECODE, T6I_DECODE_PARAMS),
+    [T6_OP_PREFILL] = RUN(PREFILL, T6I_PREFILL_PARAMS),
+    [T6_OP_MATERIALIZE] = RUN(MATERIALIZE, T6I_MATERIALIZE_PARAMS),
+    [T6_OP_MHA_DECODE] = RUN(MHA_DECODE, T6I_MHA_DECODE_PARAMS),
+    [T6_OP_MHA_PREFILL] = RUN(MHA_PREFILL, T6I_MHA_PREFILL_PARAMS),
 };
-#undef TABLE
+#undef RUN
 
 static const char *const op_names[T6_OP_COUNT] = {
     [T6_OP_PROJECTION] = "projection", [T6_OP_ROPE_SCATTER] = "rope_scatter", [T6_OP_DECODE] = "decode",
@@ -221,13 +135,27 @@ t6_status t6_context_clear_params(t6_context *ctx, t6_op op)
     return T6_SUCCESS;
 }
 
-int t6i_param(const t6i_params *params, const char *name)
+int t6i_param(const t6i_params *params, t6i_param_id id)
 {
-    for (int i = 0; i < params->count; i++)
-        if (strcmp(params->defs[i].name, name) == 0) return params->values[i];
-    t6i_log(T6_LOG_ERROR, "internal: op %s has no parameter %s", t6_op_name(params->op), name);
+    const long index = (long)((all_params + id) - params->defs);
+    if (index >= 0 && index < params->count) return params->values[index];
+    t6i_log(T6_LOG_ERROR, "internal: op %s has no parameter %s", t6_op_name(params->op), all_params[id].name);
     return params->count > 0 ? params->values[0] : 0;
 }
+
+void t6i_param_set(t6i_params *params, t6i_param_id id, int value)
+{
+    const long index = (long)((all_params + id) - params->defs);
+    if (index >= 0 && index < params->count) params->values[index] = value;
+    else t6i_log(T6_LOG_ERROR, "internal: op %s has no parameter %s", t6_op_name(params->op), all_params[id].name);
+}
+
+void t6i_define_param(char *buf, size_t cap, const t6i_params *params, t6i_param_id id)
+{
+    t6i_define(buf, cap, all_params[id].name, t6i_param(params, id));
+}
+
+const char *t6i_param_name(t6i_param_id id) { return id >= 0 && id < T6I_PARAM_COUNT ? all_params[id].name : NULL; }
 
 /* The built-in defaults suit GPUs. A CPU driver (PoCL) runs a work-group as a loop over its work-items and
  * uses SIMD only for explicit vector code, so on devices that are not GPUs these values replace them (a

@@ -47,8 +47,8 @@ static bool may_run(const t6_device_info *info, int asked, int gpu_kernel)
 
 static bool check_projection(const t6_device_info *info, const t6i_params *p, char *why, size_t cap)
 {
-    const int vw = t6i_param(p, "T6_PRJ_RW_VW"), cols = t6i_param(p, "T6_PRJ_RW_COLS");
-    const int lanes = t6i_param(p, "T6_PRJ_RW_LANES");
+    const int vw = t6i_param(p, T6I_PRJ_RW_VW), cols = t6i_param(p, T6I_PRJ_RW_COLS);
+    const int lanes = t6i_param(p, T6I_PRJ_RW_LANES);
     if (!ONE_OF(vw, 2, 4, 8)) return refuse(why, cap, "T6_PRJ_RW_VW=%d must be 2, 4 or 8", vw);
     if (!power_of_two(cols)) return refuse(why, cap, "T6_PRJ_RW_COLS=%d must be a power of two", cols);
     if (!group_fits(info, (size_t)lanes))
@@ -56,10 +56,10 @@ static bool check_projection(const t6_device_info *info, const t6i_params *p, ch
                       info->max_work_group_size);
     /* The tiles kernel: every value is checked even where the rows kernel serves every call, so that a
      * profile is either usable as a whole or refused. */
-    const int mwg = t6i_param(p, "T6_PRJ_MWG"), nwg = t6i_param(p, "T6_PRJ_NWG"), kwg = t6i_param(p, "T6_PRJ_KWG");
-    const int mdimc = t6i_param(p, "T6_PRJ_MDIMC"), ndimc = t6i_param(p, "T6_PRJ_NDIMC");
-    const int vwm = t6i_param(p, "T6_PRJ_VWM"), vwn = t6i_param(p, "T6_PRJ_VWN");
-    const int sa = t6i_param(p, "T6_PRJ_SA"), sb = t6i_param(p, "T6_PRJ_SB");
+    const int mwg = t6i_param(p, T6I_PRJ_MWG), nwg = t6i_param(p, T6I_PRJ_NWG), kwg = t6i_param(p, T6I_PRJ_KWG);
+    const int mdimc = t6i_param(p, T6I_PRJ_MDIMC), ndimc = t6i_param(p, T6I_PRJ_NDIMC);
+    const int vwm = t6i_param(p, T6I_PRJ_VWM), vwn = t6i_param(p, T6I_PRJ_VWN);
+    const int sa = t6i_param(p, T6I_PRJ_SA), sb = t6i_param(p, T6I_PRJ_SB);
     if (!ONE_OF(kwg, 8, 16, 32)) return refuse(why, cap, "T6_PRJ_KWG=%d must be 8, 16 or 32", kwg);
     if (!ONE_OF(vwm, 1, 2, 4, 8)) return refuse(why, cap, "T6_PRJ_VWM=%d must be 1, 2, 4 or 8", vwm);
     if (!ONE_OF(vwn, 2, 4, 8)) return refuse(why, cap, "T6_PRJ_VWN=%d must be 2, 4 or 8", vwn);
@@ -82,7 +82,7 @@ static bool check_projection(const t6_device_info *info, const t6i_params *p, ch
 
 static bool check_rope_scatter(const t6_device_info *info, const t6i_params *p, char *why, size_t cap)
 {
-    const int group = t6i_param(p, "T6_RS_WG_SIZE");
+    const int group = t6i_param(p, T6I_RS_WG_SIZE);
     if (!group_fits(info, (size_t)group))
         return refuse(why, cap, "T6_RS_WG_SIZE=%d is over the device's %zu work-items per group", group,
                       info->max_work_group_size);
@@ -91,34 +91,33 @@ static bool check_rope_scatter(const t6_device_info *info, const t6i_params *p, 
 
 static bool check_attention(const t6_device_info *info, const t6i_params *p, bool prefill, char *why, size_t cap)
 {
-    const char *prefix = prefill ? "T6_PRE_" : "T6_DEC_";
-    char name[64];
-    snprintf(name, sizeof name, "%sVECTOR", prefix);
-    const int vector = t6i_param(p, name);
-    if (!ONE_OF(vector, 1, 2, 4, 8)) return refuse(why, cap, "%s=%d must be 1, 2, 4 or 8", name, vector);
-    snprintf(name, sizeof name, "%sKERNEL", prefix);
-    const int kernel = t6i_param(p, name);
-    snprintf(name, sizeof name, "%sWG_SIZE", prefix);
-    const int group = t6i_param(p, name);
+    const t6i_param_id vector_id = T6I_ATTENTION_PARAM(prefill, VECTOR);
+    const t6i_param_id group_id = T6I_ATTENTION_PARAM(prefill, WG_SIZE);
+    const int vector = t6i_param(p, vector_id);
+    if (!ONE_OF(vector, 1, 2, 4, 8))
+        return refuse(why, cap, "%s=%d must be 1, 2, 4 or 8", t6i_param_name(vector_id), vector);
+    const int kernel = t6i_param(p, T6I_ATTENTION_PARAM(prefill, KERNEL));
+    const int group = t6i_param(p, group_id);
+    const char *name = t6i_param_name(group_id);
     /* Work-group sizes matter to kernels 1 and 3; kernel 2 runs one work-item per group. */
     if ((may_run(info, kernel, 1) || (!prefill && may_run(info, kernel, 3))) && !group_fits(info, (size_t)group))
         return refuse(why, cap, "%s=%d is over the device's %zu work-items per group", name, group,
                       info->max_work_group_size);
     if (!prefill) {
-        const int acc_heads = t6i_param(p, "T6_DEC_ACC_HEADS");
+        const int acc_heads = t6i_param(p, T6I_DEC_ACC_HEADS);
         if (!ONE_OF(acc_heads, 0, 4, 8, 12, 16))
             return refuse(why, cap, "T6_DEC_ACC_HEADS=%d must be 0, 4, 8, 12 or 16", acc_heads);
     }
     /* Kernel 4 (tensor cores) stages 16 or 32 positions. */
-    snprintf(name, sizeof name, "%sSTAGE", prefix);
-    const int stage = t6i_param(p, name);
-    if (!ONE_OF(stage, 16, 32)) return refuse(why, cap, "%s=%d must be 16 or 32", name, stage);
+    const int stage = t6i_param(p, T6I_ATTENTION_PARAM(prefill, STAGE));
+    if (!ONE_OF(stage, 16, 32))
+        return refuse(why, cap, "%s=%d must be 16 or 32", t6i_param_name(T6I_ATTENTION_PARAM(prefill, STAGE)), stage);
     return true;
 }
 
 static bool check_materialize(const t6_device_info *info, const t6i_params *p, char *why, size_t cap)
 {
-    const int group = t6i_param(p, "T6_MAT_WG_SIZE");
+    const int group = t6i_param(p, T6I_MAT_WG_SIZE);
     if (!group_fits(info, (size_t)group))
         return refuse(why, cap, "T6_MAT_WG_SIZE=%d is over the device's %zu work-items per group", group,
                       info->max_work_group_size);
@@ -128,7 +127,7 @@ static bool check_materialize(const t6_device_info *info, const t6i_params *p, c
 static bool check_mha_decode(const t6_device_info *info, const t6i_params *p, char *why, size_t cap)
 {
     (void)info;
-    const int vec = t6i_param(p, "T6_MHD_VEC");
+    const int vec = t6i_param(p, T6I_MHD_VEC);
     if (!ONE_OF(vec, 2, 4, 8, 16)) return refuse(why, cap, "T6_MHD_VEC=%d must be 2, 4, 8 or 16", vec);
     return true;
 }
@@ -138,19 +137,19 @@ static bool check_mha_decode(const t6_device_info *info, const t6i_params *p, ch
  * and on local memory. */
 static bool check_mha_prefill(const t6_device_info *info, const t6i_params *p, char *why, size_t cap)
 {
-    const int kernel = t6i_param(p, "T6_MHP_KERNEL");
+    const int kernel = t6i_param(p, T6I_MHP_KERNEL);
     if (kernel == 2 || (kernel == 0 && !info->is_gpu)) {
-        const int vec = t6i_param(p, "T6_MHP_VEC");
+        const int vec = t6i_param(p, T6I_MHP_VEC);
         if (!ONE_OF(vec, 2, 4, 8, 16)) return refuse(why, cap, "T6_MHP_VEC=%d must be 2, 4, 8 or 16", vec);
     }
     if (may_run(info, kernel, 3)) {
-        const int stage = t6i_param(p, "T6_MHP_STAGE"), warps = t6i_param(p, "T6_MHP_WARPS");
+        const int stage = t6i_param(p, T6I_MHP_STAGE), warps = t6i_param(p, T6I_MHP_WARPS);
         if (!ONE_OF(stage, 16, 32, 64)) return refuse(why, cap, "T6_MHP_STAGE=%d must be 16, 32 or 64", stage);
         if (!ONE_OF(warps, 1, 2, 4, 8)) return refuse(why, cap, "T6_MHP_WARPS=%d must be 1, 2, 4 or 8", warps);
     }
     if (may_run(info, kernel, 1) || kernel == 3) {
-        const int queries = t6i_param(p, "T6_MHP_QUERIES"), keys = t6i_param(p, "T6_MHP_KEYS");
-        const int thread_queries = t6i_param(p, "T6_MHP_THREAD_QUERIES"), columns = t6i_param(p, "T6_MHP_COLUMNS");
+        const int queries = t6i_param(p, T6I_MHP_QUERIES), keys = t6i_param(p, T6I_MHP_KEYS);
+        const int thread_queries = t6i_param(p, T6I_MHP_THREAD_QUERIES), columns = t6i_param(p, T6I_MHP_COLUMNS);
         if (queries % thread_queries != 0)
             return refuse(why, cap, "T6_MHP_THREAD_QUERIES=%d must divide T6_MHP_QUERIES=%d", thread_queries,
                           queries);

@@ -104,8 +104,8 @@ static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, 
 {
     static const char name[] = "t6_project_rows";
     t6_status status = T6_SUCCESS;
-    const int lanes = t6i_param(params, "T6_PRJ_RW_LANES"), cols = t6i_param(params, "T6_PRJ_RW_COLS");
-    const int block = t6i_param(params, "T6_PRJ_RW_BLOCK");
+    const int lanes = t6i_param(params, T6I_PRJ_RW_LANES), cols = t6i_param(params, T6I_PRJ_RW_COLS);
+    const int block = t6i_param(params, T6I_PRJ_RW_BLOCK);
     int bound = 1;
     while (bound < call->rows && bound < block) bound *= 2;
     if (bound > block) bound = block;
@@ -142,8 +142,8 @@ cleanup:
 static int split_ranges(const t6_context *ctx, const t6i_projection_call *call, const t6i_params *params,
                         size_t tiles, int *k_split)
 {
-    const int kwg = t6i_param(params, "T6_PRJ_KWG"), per_cu = t6i_param(params, "T6_PRJ_SPLIT_GROUPS");
-    const int k_min = t6i_param(params, "T6_PRJ_SPLIT_K_MIN");
+    const int kwg = t6i_param(params, T6I_PRJ_KWG), per_cu = t6i_param(params, T6I_PRJ_SPLIT_GROUPS);
+    const int k_min = t6i_param(params, T6I_PRJ_SPLIT_K_MIN);
     const int chunks = (call->layer->config.model_dim + kwg - 1) / kwg;
     size_t ranges = (size_t)per_cu * (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1) / tiles;
     const size_t longest = (size_t)(call->layer->config.model_dim / k_min);
@@ -164,8 +164,8 @@ static t6_status project_tiles(t6_context *ctx, const t6i_projection_call *call,
 {
     static const char name[] = "t6_project_tiles";
     t6_status status = T6_SUCCESS;
-    const int mwg = t6i_param(params, "T6_PRJ_MWG"), nwg = t6i_param(params, "T6_PRJ_NWG");
-    const int mdimc = t6i_param(params, "T6_PRJ_MDIMC"), ndimc = t6i_param(params, "T6_PRJ_NDIMC");
+    const int mwg = t6i_param(params, T6I_PRJ_MWG), nwg = t6i_param(params, T6I_PRJ_NWG);
+    const int mdimc = t6i_param(params, T6I_PRJ_MDIMC), ndimc = t6i_param(params, T6I_PRJ_NDIMC);
     const size_t group = (size_t)mdimc * (size_t)ndimc;
     /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the layer is here. */
     REQUIRE_PARAMS(ctx, t6i_round_up((size_t)call->layer->columns, (size_t)nwg) <= (size_t)call->layer->rows_allocated,
@@ -202,7 +202,7 @@ static t6_status project_fused(t6_context *ctx, const t6i_projection_call *call)
     t6i_shape shape = projection_shape(call->layer, call->cache, call->rows);
     T6I_TRY(t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &params));
     do {
-        if (call->rows <= t6i_param(&params, "T6_PRJ_ROWS_MAX")) status = project_rows(ctx, call, &params);
+        if (call->rows <= t6i_param(&params, T6I_PRJ_ROWS_MAX)) status = project_rows(ctx, call, &params);
         else if (call->norm_eps > 0.0f)
             status = t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "t6_project: %d rows take the tiles kernel, which has no norm",
                               call->rows);

@@ -13,7 +13,7 @@ static t6_status rope_scatter_with(t6_context *ctx, const t6i_projection_call *c
     const t6_layer *layer = call->layer;
     const t6_cache *cache = call->cache;
     const t6_layer_config *c = &layer->config;
-    const int group = t6i_param(params, "T6_RS_WG_SIZE"); /* within the device's limit: t6i_params_check */
+    const int group = t6i_param(params, T6I_RS_WG_SIZE); /* within the device's limit: t6i_params_check */
     /* Only the macros rope_scatter.cl reads: layers of any width and weight dtype share its programs. */
     char options[512] = "";
     t6i_define(options, sizeof options, "T6_HEADS", c->heads);

@@ -9,6 +9,7 @@
 #define T6_INTERNAL_H
 
 #include "t6.h"
+#include "params_table.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -176,9 +177,22 @@ bool t6i_feature_is_exact(t6i_feature feature);
 /** The table of `op`'s tunables and its length. */
 const t6i_param_def *t6i_op_params(t6_op op, int *count);
 
-/** The value of tunable `name` in `params` (which must have it: a missing name is a programming error and
- *  yields the first table entry's value; tests catch it). */
-int t6i_param(const t6i_params *params, const char *name);
+/** The typed id of every tunable (params_table.h): T6I_ and the name without its T6_ prefix, e.g. T6I_DEC_TILE. */
+#define T6I_PARAM_ID(name, ...) T6I_##name,
+typedef enum t6i_param_id { T6I_ALL_PARAMS(T6I_PARAM_ID) T6I_PARAM_COUNT } t6i_param_id;
+#undef T6I_PARAM_ID
+/** Decode's or prefill's id of a tunable both have (T6_DEC_TILE, T6_PRE_TILE): a compile error unless both do. */
+#define T6I_ATTENTION_PARAM(prefill, name) ((prefill) ? T6I_PRE_##name : T6I_DEC_##name)
+
+/** The value of tunable `id` in `params` (which must be of the id's op: another op's id is a programming error,
+ *  logged, and yields the first table entry's value; tests catch it). */
+int t6i_param(const t6i_params *params, t6i_param_id id);
+/** Replaces the value of `id` in `params` (a planner's fitted value, so that the options name the kernel exactly). */
+void t6i_param_set(t6i_params *params, t6i_param_id id, int value);
+/** Appends " -DT6_NAME=value" for tunable `id` of `params` to the options in `buf` (t6i_define). */
+void t6i_define_param(char *buf, size_t cap, const t6i_params *params, t6i_param_id id);
+/** "T6_DEC_TILE" for T6I_DEC_TILE: the name profiles, options and messages use. */
+const char *t6i_param_name(t6i_param_id id);
 
 /** `op`'s built-in defaults for the device `info`: the table's, with the values devices that are not GPUs get
  *  in their place (params.c). Every source is T6I_FROM_DEFAULT, the level T6_PROFILE_BUILTIN. */

@@ -563,17 +563,17 @@ START_TEST(profiles_and_explicit_values_beat_device_defaults)
     t6i_params defaults, resolved;
     t6i_params_defaults(&info, T6_OP_PROJECTION, &defaults);
     T6T_OK(ctx, t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &resolved));
-    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_ROWS_MAX"), 0);
-    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_MWG"), 32);
-    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_MDIMC"), 8);
-    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_RW_VW"), t6i_param(&defaults, "T6_PRJ_RW_VW"));
+    ck_assert_int_eq(t6i_param(&resolved, T6I_PRJ_ROWS_MAX), 0);
+    ck_assert_int_eq(t6i_param(&resolved, T6I_PRJ_MWG), 32);
+    ck_assert_int_eq(t6i_param(&resolved, T6I_PRJ_MDIMC), 8);
+    ck_assert_int_eq(t6i_param(&resolved, T6I_PRJ_RW_VW), t6i_param(&defaults, T6I_PRJ_RW_VW));
     check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "profile");
 
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_MWG", 64));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_MDIMC", 16));
     T6T_OK(ctx, t6i_params_resolve(ctx, T6_OP_PROJECTION, &shape, &resolved));
-    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_ROWS_MAX"), 0);
-    ck_assert_int_eq(t6i_param(&resolved, "T6_PRJ_MWG"), 64);
+    ck_assert_int_eq(t6i_param(&resolved, T6I_PRJ_ROWS_MAX), 0);
+    ck_assert_int_eq(t6i_param(&resolved, T6I_PRJ_MWG), 64);
     check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "profile and explicit");
 
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_RW_COLS", 6));

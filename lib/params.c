@@ -1,9 +1,9 @@
-/* params.c — the tunable parameters of every op: their tables (names, defaults, ranges, the same macros as the
- * #ifndef blocks of kernels_cl/), explicit overrides, and resolution for one call:
- * defaults < the profile's nearest bucket < values set with t6_context_set_param;
- * and the fallback, level by level, when a profile's values fail at run time.
+/* params.c — the tunable parameters of every op: their tables (built from params_table.h's lists: names,
+ * defaults, ranges, the same macros as the #ifndef blocks of kernels_cl/), explicit overrides, and resolution for
+ * one call: defaults < the profile's nearest bucket < values set with t6_context_set_param; and the fallback,
+ * level by level, when a profile's values fail at run time.
  *
- * Each table is owned by its op: change a default here and in the .cl file together (a test compares them). */
+ * Each list is owned by its op: change a default there and in the .cl file together (a test compares them). */
 #include "profile_internal.h"
 
 #include <pthread.h>

@@ -137,7 +137,7 @@ bool projection_check(t6_context *ctx, t6_layer *layer, t6_cache *cache, const p
     T6T_OK(NULL, t6_ref_project(c, w, p->rows, p->hidden_ref, p->positions, ref[0], ref[3], ref[1], ref[4], ref[2],
                                 ref[5]));
 
-    char what[256];
+    char what[1200];
     for (int i = 0; i < QUERY_GUARD; i++) {
         ck_assert_msg(got[i] == -PROJECTION_SENTINEL, "%s: query element %d before the rows was written", label, i);
         ck_assert_msg(got[query_count - 1 - i] == -PROJECTION_SENTINEL, "%s: query element after the rows was written",

@@ -189,7 +189,7 @@ void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out)
 }
 
 /* Resolution from the profile levels below `below` on: a level whose values (with the explicit ones) the op
- * refuses is passed over for the next. */
+ * refuses, or that t6-tune recorded as computing wrong results on this device, is passed over for the next. */
 static t6_status resolve_below(t6_context *ctx, t6_op op, const t6i_shape *shape, t6_profile_level below,
                                t6i_params *out)
 {
@@ -203,8 +203,10 @@ static t6_status resolve_below(t6_context *ctx, t6_op op, const t6i_shape *shape
                 out->source[index] = T6I_FROM_EXPLICIT;
             }
         }
-        char why[256];
-        if (t6i_params_check(&ctx->info, out, why, sizeof why)) return T6_SUCCESS;
+        char why[512];
+        if (t6i_params_check(&ctx->info, out, why, sizeof why) &&
+            (ctx->run_known_wrong || !t6i_profile_known_wrong(ctx->profile, out, why, sizeof why)))
+            return T6_SUCCESS;
         if (out->level == T6_PROFILE_BUILTIN)
             return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: %s", op_names[op], why);
         t6i_log(T6_LOG_DEBUG, "%s: profile %s (level %s) with the explicit values: %s; trying the level below",

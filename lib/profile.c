@@ -25,6 +25,10 @@ struct t6i_profile {
     t6i_profile_file *files[T6_OP_COUNT * LEVELS];
     int file_count;
     int serving[T6_OP_COUNT][LEVELS]; /* index into files, or -1 */
+    /* Configurations recorded as computing wrong results on this device and driver, from every fresh part of
+     * every file of the exact level (serving or not): never run (t6i_profile_known_wrong). */
+    t6i_known_wrong *wrong[T6_OP_COUNT];
+    int wrong_count[T6_OP_COUNT];
 };
 
 /* ---- kernel source hashes ---- */
@@ -189,7 +193,59 @@ void t6i_profile_free(t6i_profile *profile)
 {
     if (!profile) return;
     for (int i = 0; i < profile->file_count; i++) t6i_profile_file_free(profile->files[i]);
+    for (int op = 0; op < T6_OP_COUNT; op++) free(profile->wrong[op]);
     free(profile);
+}
+
+/* Keeps the records of wrong results of a file tuned on this very device and driver (they say nothing about
+ * another driver, which may compile the kernel differently), from its fresh parts only: a part tuned against
+ * other kernel sources recorded what those computed. */
+static void keep_known_wrong(t6i_profile *profile, const t6i_profile_file *file, t6_profile_level level)
+{
+    if (level != T6_PROFILE_EXACT) return;
+    for (int op = 0; op < T6_OP_COUNT; op++) {
+        const t6i_profile_op *part = &file->ops[op];
+        if (!part->present || part->stale || part->wrong_count == 0) continue;
+        t6i_known_wrong *grown =
+            realloc(profile->wrong[op], (size_t)(profile->wrong_count[op] + part->wrong_count) * sizeof *grown);
+        if (!grown) {
+            t6i_log(T6_LOG_WARN, "profile %s: out of host memory for its records of wrong results", file->origin);
+            continue;
+        }
+        memcpy(grown + profile->wrong_count[op], part->wrong, (size_t)part->wrong_count * sizeof *grown);
+        profile->wrong[op] = grown;
+        profile->wrong_count[op] += part->wrong_count;
+        t6i_log(T6_LOG_INFO, "profile %s: %d configurations of %s recorded as computing wrong results on this "
+                "device are refused", file->origin, part->wrong_count, t6_op_name((t6_op)op));
+    }
+}
+
+static bool has_known_wrong(const t6i_profile *profile)
+{
+    for (int op = 0; op < T6_OP_COUNT; op++)
+        if (profile->wrong_count[op] > 0) return true;
+    return false;
+}
+
+bool t6i_profile_known_wrong(const t6i_profile *profile, const t6i_params *params, char *why, size_t cap)
+{
+    if (!profile || (int)params->op < 0 || params->op >= T6_OP_COUNT) return false;
+    for (int w = 0; w < profile->wrong_count[params->op]; w++) {
+        const t6i_known_wrong *record = &profile->wrong[params->op][w];
+        bool same = true;
+        for (int i = 0; i < record->count && same; i++)
+            same = record->index[i] < params->count && params->values[record->index[i]] == record->value[i];
+        if (!same) continue;
+        size_t used = (size_t)snprintf(why, cap, "the values");
+        for (int i = 0; i < record->count && used < cap; i++)
+            used += (size_t)snprintf(why + used, cap - used, " %s=%d", params->defs[record->index[i]].name,
+                                     record->value[i]);
+        if (used < cap)
+            snprintf(why + used, cap - used, " computed wrong results on this device and driver (t6-tune, %s)",
+                     record->note);
+        return true;
+    }
+    return false;
 }
 
 static t6i_profile *new_profile(void)
@@ -288,6 +344,7 @@ static void consider_file(t6i_profile *profile, const t6_device_info *info, cons
         return;
     }
     t6_profile_level level = t6i_profile_match(file, info);
+    keep_known_wrong(profile, file, level);
     if (level == T6_PROFILE_BUILTIN) {
         t6i_log(T6_LOG_DEBUG, "profile %s describes another device (%s)", path,
                 file->identity[0] ? file->identity : file->vendor);
@@ -326,7 +383,7 @@ t6i_profile *t6i_profile_select(const t6_device_info *info, const char *search_p
         }
         entry = end ? end + 1 : NULL;
     }
-    if (profile->file_count == 0) {
+    if (profile->file_count == 0 && !has_known_wrong(profile)) {
         t6i_profile_free(profile);
         return NULL;
     }
@@ -409,7 +466,8 @@ t6_status t6_context_load_profile(t6_context *ctx, const char *path)
         status = t6i_fail(ctx, status, "t6_context_load_profile: %s", t6_context_last_error(NULL));
         goto cleanup;
     }
-    if (t6i_profile_match(file, &ctx->info) == T6_PROFILE_BUILTIN)
+    const t6_profile_level level = t6i_profile_match(file, &ctx->info);
+    if (level == T6_PROFILE_BUILTIN)
         t6i_log(T6_LOG_WARN, "profile %s describes %s, not this device (%s); used as asked", path,
                 file->identity[0] ? file->identity : file->vendor, ctx->info.identity);
     warn_stale(file);
@@ -423,11 +481,21 @@ t6_status t6_context_load_profile(t6_context *ctx, const char *path)
                           "has is stale or has no usable bucket)", path);
         goto cleanup;
     }
+    keep_known_wrong(ctx->profile, file, level);
     file = NULL;
 cleanup:
     t6i_profile_file_free(file);
     t6i_unlock(ctx);
     return status;
+}
+
+t6_status t6_context_set_refuse_known_wrong(t6_context *ctx, int refuse)
+{
+    if (!ctx) return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_context_set_refuse_known_wrong: ctx is NULL");
+    t6i_lock(ctx);
+    ctx->run_known_wrong = !refuse;
+    t6i_unlock(ctx);
+    return T6_SUCCESS;
 }
 
 /* ---- buckets ---- */

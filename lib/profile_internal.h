@@ -24,6 +24,18 @@ struct t6i_profile_bucket {
     bool failed;               /* its values failed at run time where the level below worked: skipped since */
 };
 
+/** Records of configurations that t6-tune found computing wrong results, per op part: at most this many. */
+#define T6I_PROFILE_MAX_WRONG 64
+
+/** A configuration t6-tune found computing wrong results on the device and driver a profile was tuned on (an
+ *  entry of a bucket's "results" with "status": "wrong"): the tunables its "config" names and their values. */
+typedef struct t6i_known_wrong {
+    int count;
+    int index[T6I_MAX_PARAMS]; /* into the op's parameter table */
+    int value[T6I_MAX_PARAMS];
+    char note[256];            /* where it is recorded and what t6-tune saw, for the refusal's message */
+} t6i_known_wrong;
+
 /** A file's part for one op. */
 typedef struct t6i_profile_op {
     bool present;
@@ -31,6 +43,8 @@ typedef struct t6i_profile_op {
     char stale_hash[32];
     int bucket_count;   /* usable buckets (malformed-value buckets are dropped with a warning) */
     t6i_profile_bucket *buckets;
+    int wrong_count;    /* records of wrong results in its buckets' "results" */
+    t6i_known_wrong *wrong;
 } t6i_profile_op;
 
 struct t6i_profile_file {
@@ -64,6 +78,11 @@ t6_profile_level t6i_profile_level(const t6i_profile *profile, t6_op op, const c
 
 /** The bucket of `part` nearest `shape` (see profile.c for the distance), or NULL when it has none. */
 const t6i_profile_bucket *t6i_profile_nearest(const t6i_profile_op *part, const t6i_shape *shape);
+
+/** Whether `params` (resolved for a call) match a configuration that t6-tune recorded as computing wrong
+ *  results on this device and driver, in a profile of it (exact level) that the search found or that was loaded
+ *  explicitly: every tunable the record names has the recorded value. The record, in words, goes to `why`. */
+bool t6i_profile_known_wrong(const t6i_profile *profile, const t6i_params *params, char *why, size_t cap);
 
 /** Drops the buckets of `file` whose values t6i_params_check refuses on the device `info`, with a warning
  *  each (what the search and t6_context_load_profile do to every file they keep). */

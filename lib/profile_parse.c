@@ -201,6 +201,82 @@ static bool parse_bucket(parse_state *st, const cJSON *json, t6_op op, int posit
     return true;
 }
 
+/* The entries of a bucket's "results" with "status": "wrong": t6-tune's record of a configuration that computed
+ * wrong results on the device and driver the file was tuned on (docs/TUNING.md, "Never wrong at run time").
+ * The fields read are type-checked; a configuration naming a tunable this library lacks, or a value outside its
+ * range, cannot be run here and is passed over with a warning. Read for every bucket, usable or not: they
+ * describe the device, not the bucket's winner. */
+static bool parse_wrong_results(parse_state *st, const cJSON *bucket, t6_op op, int position, t6i_profile_op *part)
+{
+    const cJSON *results = field(bucket, "results");
+    if (!cJSON_IsArray(results)) return true; /* absent; parse_bucket refused any other kind */
+    int table_count = 0;
+    const t6i_param_def *table = t6i_op_params(op, &table_count);
+    int entry = 0;
+    const cJSON *item = NULL;
+    cJSON_ArrayForEach(item, results)
+    {
+        char where[128];
+        snprintf(where, sizeof where, "\"ops\".\"%s\".\"buckets\"[%d].\"results\"[%d]", t6_op_name(op), position,
+                 entry++);
+        if (!cJSON_IsObject(item)) return reject(st, "%s is not an object", where);
+        static const char *const texts[] = {"config", "status", "message", NULL};
+        if (!check_kinds(st, item, where, NULL, texts, NULL)) return false;
+        const cJSON *status = field(item, "status");
+        if (!status || strcmp(status->valuestring, "wrong") != 0) continue;
+        const cJSON *config = field(item, "config");
+        if (!config) return reject(st, "%s lacks the string \"config\"", where);
+        if (part->wrong_count == T6I_PROFILE_MAX_WRONG) {
+            t6i_log(T6_LOG_WARN, "%s: %s: more than %d records of wrong results for %s; the rest are ignored",
+                    st->origin, where, T6I_PROFILE_MAX_WRONG, t6_op_name(op));
+            return true;
+        }
+        t6i_known_wrong record;
+        memset(&record, 0, sizeof record);
+        const char *text = config->valuestring;
+        bool readable = true;
+        while (readable && *text) {
+            while (*text == ' ') text++;
+            if (!*text) break;
+            const char *equals = strchr(text, '='), *end = strchr(text, ' ');
+            if (!end) end = text + strlen(text);
+            readable = equals && equals < end && record.count < T6I_MAX_PARAMS;
+            int index = -1;
+            for (int i = 0; readable && i < table_count && index < 0; i++)
+                if (strlen(table[i].name) == (size_t)(equals - text) &&
+                    strncmp(table[i].name, text, (size_t)(equals - text)) == 0)
+                    index = i;
+            char *number_end = NULL;
+            const long value = readable ? strtol(equals + 1, &number_end, 10) : 0;
+            readable = readable && index >= 0 && number_end == end && number_end != equals + 1 &&
+                       value >= table[index].min_value && value <= table[index].max_value;
+            if (readable) {
+                record.index[record.count] = index;
+                record.value[record.count] = (int)value;
+                record.count++;
+            }
+            text = end;
+        }
+        if (!readable || record.count == 0) {
+            t6i_log(T6_LOG_WARN, "%s: %s: the configuration \"%.200s\" recorded as wrong is not one of op %s's; "
+                    "ignored", st->origin, where, config->valuestring, t6_op_name(op));
+            continue;
+        }
+        const cJSON *message = field(item, "message");
+        const cJSON *name = field(bucket, "name");
+        snprintf(record.note, sizeof record.note, "%s, bucket [%d]%s%.40s%s: %.120s", st->origin, position,
+                 cJSON_IsString(name) ? " \"" : "", cJSON_IsString(name) ? name->valuestring : "",
+                 cJSON_IsString(name) ? "\"" : "", message ? message->valuestring : "wrong results");
+        if (part->wrong_count % 8 == 0) {
+            t6i_known_wrong *grown = realloc(part->wrong, (size_t)(part->wrong_count + 8) * sizeof *grown);
+            if (!grown) return reject(st, "out of host memory");
+            part->wrong = grown;
+        }
+        part->wrong[part->wrong_count++] = record;
+    }
+    return true;
+}
+
 static bool is_hex16(const char *text)
 {
     if (strlen(text) != 16) return false;
@@ -237,7 +313,10 @@ static bool parse_op(parse_state *st, const cJSON *json, t6_op op, bool tuned, t
     cJSON_ArrayForEach(item, buckets)
     {
         bool usable = true;
-        if (!parse_bucket(st, item, op, position++, &part->buckets[part->bucket_count], &usable)) return false;
+        if (!parse_bucket(st, item, op, position, &part->buckets[part->bucket_count], &usable) ||
+            !parse_wrong_results(st, item, op, position, part))
+            return false;
+        position++;
         if (usable) part->bucket_count++;
     }
     return true;
@@ -283,7 +362,10 @@ static bool parse_root(parse_state *st, const cJSON *root, t6i_profile_file *fil
 void t6i_profile_file_free(t6i_profile_file *file)
 {
     if (!file) return;
-    for (int op = 0; op < T6_OP_COUNT; op++) free(file->ops[op].buckets);
+    for (int op = 0; op < T6_OP_COUNT; op++) {
+        free(file->ops[op].buckets);
+        free(file->ops[op].wrong);
+    }
     free(file->origin);
     free(file);
 }

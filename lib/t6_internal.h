@@ -413,6 +413,7 @@ struct t6_context {
     t6i_explicit_param explicit_params[T6_OP_COUNT][T6I_MAX_PARAMS];
     int explicit_count[T6_OP_COUNT];
     t6i_profile *profile;
+    bool run_known_wrong; /* t6_context_set_refuse_known_wrong(ctx, 0): t6-tune's workers */
 
     bool timing;
     cl_event op_first_event, op_last_event;

@@ -1,6 +1,7 @@
 /* attention_problem.c — see attention_problem.h. */
 #include "attention_problem.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtyp
     p->query_ref = t6t_to_double(host, n);
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, n, &p->query));
     T6T_OK(ctx, t6_buffer_upload(ctx, p->query, T6_F32, 0, n, host));
-    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)rows * problem_out_row(p), &p->out));
+    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)(rows + 1) * problem_out_row(p), &p->out));
     free(host);
 }
 
@@ -74,6 +75,27 @@ static void reference_row(const problem *p, const t6_attention_options *options,
                                f[T6_FACTOR_B_V][slot], out));
 }
 
+void problem_poison_out(const problem *p)
+{
+    const size_t n = (size_t)(p->rows + 1) * problem_out_row(p);
+    float *host = malloc(n * sizeof *host);
+    ck_assert_ptr_nonnull(host);
+    for (size_t i = 0; i < n; i++) host[i] = NAN;
+    T6T_OK(p->ctx, t6_buffer_upload(p->ctx, p->out, T6_F32, 0, n, host));
+    free(host);
+}
+
+void problem_check_untouched(const problem *p, int first, const char *what)
+{
+    const size_t row = problem_out_row(p), n = (size_t)(p->rows + 1 - first) * row;
+    float *host = malloc(n * sizeof *host);
+    ck_assert_ptr_nonnull(host);
+    T6T_OK(p->ctx, t6_buffer_download(p->ctx, p->out, T6_F32, (size_t)first * row, n, host));
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(isnan(host[i]), "%s: output row %zu (past the call's %d rows) was written (seed %llu)", what,
+                      (size_t)first + i / row, first, (unsigned long long)t6t_seed());
+    free(host);
+}
 
 void problem_scale_query_a(problem *p, double factor)
 {
@@ -103,7 +125,7 @@ void problem_check_rows(const problem *p, const t6_attention_options *options, i
         reference_row(p, options, i, slots[i], positions[i], true, ref + (size_t)i * problem_out_row(p));
         reference_row(p, options, i, slots[i], positions[i], false, ref_exact + (size_t)i * problem_out_row(p));
     }
-    char label[160];
+    char label[1200];
     snprintf(label, sizeof label, "%s (%s cache, stored values)", what, t6_dtype_name(p->config.dtype));
     T6T_CLOSE(got, ref, n, tolerance, label);
     snprintf(label, sizeof label, "%s (%s cache, unrounded values)", what, t6_dtype_name(p->config.dtype));

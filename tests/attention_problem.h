@@ -15,7 +15,7 @@ typedef struct problem {
     t6_cache *cache;
     double *stored[4][MAX_SLOTS]; /* per factor and slot: the values as the cache holds them */
     double *exact[4][MAX_SLOTS];  /* the values before rounding to the storage type */
-    cl_mem query, out;
+    cl_mem query, out; /* out: rows + 1 rows, the last a guard */
     double *query_ref; /* rows × query row */
     int rows;
 } problem;
@@ -27,6 +27,12 @@ size_t problem_out_row(const problem *p);
 void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtype, int slots, int capacity,
                   const int *written, int rows, uint64_t stream);
 void problem_free(problem *p);
+
+/** Fills every row of the output buffer, the guard row after the `rows` included, with NaN: what a call leaves
+ *  unwritten then fails problem_check_rows, and problem_check_untouched sees what it wrote past its rows. */
+void problem_poison_out(const problem *p);
+/** Fails unless output rows `first`..rows (the guard row included) are still NaN since problem_poison_out. */
+void problem_check_untouched(const problem *p, int first, const char *what);
 
 /** Multiplies every A_Q of the query rows by `factor` (TPA.md's peaked inputs: × 8 and × 32) and uploads them. */
 void problem_scale_query_a(problem *p, double factor);

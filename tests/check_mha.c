@@ -1,153 +1,13 @@
 /* check_mha.c — the conventional K/V cache and MHA/GQA/MQA decode and prefill against t6_ref_attention, fed
  * exactly the values the cache stored, in every storage type, GQA group size and odd shape; split decoding
  * against a single split; prefill against decode and against itself in chunks; argument validation. */
-#include "support.h"
+#include "kv_problem.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_SLOTS 4
-#define TOLERANCE 1e-4
-
-/* A K/V cache filled with seeded random values, and the same values as the reference sees them. */
-typedef struct kv_case {
-    t6_context *ctx;
-    t6_kv_cache *cache;
-    t6_kv_cache_config config;
-    double *k_ref[MAX_SLOTS], *v_ref[MAX_SLOTS]; /* capacity × kv_heads × D, rounded to the cache dtype */
-} kv_case;
-
-static size_t row_size(const kv_case *c) { return (size_t)c->config.kv_heads * (size_t)c->config.head_dim; }
-
-static void case_open(kv_case *c, t6_context *ctx, int kv_heads, int head_dim, int slots, int capacity, t6_dtype dtype)
-{
-    memset(c, 0, sizeof *c);
-    ck_assert_int_le(slots, MAX_SLOTS);
-    c->ctx = ctx;
-    c->config = (t6_kv_cache_config){sizeof(t6_kv_cache_config), kv_heads, head_dim, slots, capacity, dtype};
-    T6T_OK(ctx, t6_kv_cache_create(ctx, &c->config, &c->cache));
-    for (int s = 0; s < slots; s++) {
-        c->k_ref[s] = calloc((size_t)capacity * row_size(c), sizeof(double));
-        c->v_ref[s] = calloc((size_t)capacity * row_size(c), sizeof(double));
-        ck_assert(c->k_ref[s] && c->v_ref[s]);
-    }
-}
-
-static void case_close(kv_case *c)
-{
-    t6_kv_cache_destroy(c->cache);
-    for (int s = 0; s < MAX_SLOTS; s++) {
-        free(c->k_ref[s]);
-        free(c->v_ref[s]);
-    }
-}
-
-/* Writes `count` random positions of `slot` from `first` on through the host path. */
-static void case_fill(kv_case *c, int slot, int first, int count, uint64_t stream)
-{
-    size_t n = (size_t)count * row_size(c), offset = (size_t)first * row_size(c);
-    float *k = malloc(n * sizeof *k), *v = malloc(n * sizeof *v);
-    ck_assert(k && v);
-    t6t_rng rng = t6t_rng_make(stream);
-    t6t_fill_normal(&rng, k, n, 1.0);
-    t6t_fill_normal(&rng, v, n, 1.0);
-    T6T_OK(c->ctx, t6_kv_cache_write(c->cache, slot, first, count, k, v));
-    for (size_t i = 0; i < n; i++) {
-        c->k_ref[slot][offset + i] = t6_round_to_dtype(c->config.dtype, k[i]);
-        c->v_ref[slot][offset + i] = t6_round_to_dtype(c->config.dtype, v[i]);
-    }
-    free(k);
-    free(v);
-}
-
-/* A device buffer of `n` random fp32 values after `pad` elements of padding (offsets are then exercised). */
-static cl_mem random_buffer(t6_context *ctx, size_t pad, size_t n, uint64_t stream, double sigma, double **host_ref)
-{
-    float *host = malloc(n * sizeof *host);
-    ck_assert_ptr_nonnull(host);
-    t6t_rng rng = t6t_rng_make(stream);
-    t6t_fill_normal(&rng, host, n, sigma);
-    cl_mem buffer = NULL;
-    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, pad + n, &buffer));
-    T6T_OK(ctx, t6_buffer_upload(ctx, buffer, T6_F32, pad, n, host));
-    *host_ref = t6t_to_double(host, n);
-    free(host);
-    return buffer;
-}
-
-static float *download(t6_context *ctx, cl_mem buffer, size_t offset, size_t n)
-{
-    float *host = malloc(n * sizeof *host);
-    ck_assert_ptr_nonnull(host);
-    T6T_OK(ctx, t6_buffer_download(ctx, buffer, T6_F32, offset, n, host));
-    return host;
-}
-
-enum { Q_PAD = 3, OUT_PAD = 5 };
-
-/* Runs decode and returns its output (batch × heads × D); checks it against the reference. */
-static float *check_decode(kv_case *c, int heads, int batch, const int *slots, const int *lengths, float scale,
-                           const char *what)
-{
-    const size_t per_query = (size_t)heads * (size_t)c->config.head_dim, n = (size_t)batch * per_query;
-    double *q_ref = NULL;
-    cl_mem q = random_buffer(c->ctx, Q_PAD, n, 100 + (uint64_t)heads, 1.0, &q_ref), out = NULL;
-    T6T_OK(c->ctx, t6_buffer_create(c->ctx, T6_F32, OUT_PAD + n, &out));
-    T6T_OK(c->ctx, t6_mha_decode(c->cache, heads, batch, slots, lengths, q, Q_PAD, out, OUT_PAD, scale));
-    float *got = download(c->ctx, out, OUT_PAD, n);
-    double *ref = malloc(n * sizeof *ref);
-    ck_assert_ptr_nonnull(ref);
-    for (int i = 0; i < batch; i++)
-        T6T_OK(NULL, t6_ref_attention(heads, c->config.kv_heads, c->config.head_dim, scale, lengths[i],
-                                      q_ref + i * per_query, c->k_ref[slots[i]], c->v_ref[slots[i]],
-                                      ref + i * per_query));
-    T6T_CLOSE(got, ref, n, TOLERANCE, what);
-    free(ref);
-    free(q_ref);
-    clReleaseMemObject(q);
-    clReleaseMemObject(out);
-    return got;
-}
-
-/* Runs prefill with query rows from stream `stream` (normal, σ = q_sigma: 8 and 32 give TPA.md's peaked logits);
- * checks every row against the reference within `tolerance` of max|ref| and returns the output (Σ counts × heads
- * × D). */
-static float *check_prefill_within(kv_case *c, int heads, int batch, const int *slots, const int *starts,
-                                   const int *counts, uint64_t stream, double q_sigma, double tolerance,
-                                   const char *what)
-{
-    const size_t per_query = (size_t)heads * (size_t)c->config.head_dim;
-    size_t rows = 0;
-    for (int i = 0; i < batch; i++) rows += (size_t)counts[i];
-    double *q_ref = NULL;
-    cl_mem q = random_buffer(c->ctx, Q_PAD, rows * per_query, stream, q_sigma, &q_ref), out = NULL;
-    T6T_OK(c->ctx, t6_buffer_create(c->ctx, T6_F32, OUT_PAD + rows * per_query, &out));
-    T6T_OK(c->ctx, t6_mha_prefill(c->cache, heads, batch, slots, starts, counts, q, Q_PAD, out, OUT_PAD, 0.0f));
-    float *got = download(c->ctx, out, OUT_PAD, rows * per_query);
-    double *ref = malloc(rows * per_query * sizeof *ref);
-    ck_assert_ptr_nonnull(ref);
-    size_t row = 0;
-    for (int i = 0; i < batch; i++)
-        for (int j = 0; j < counts[i]; j++, row++)
-            T6T_OK(NULL, t6_ref_attention(heads, c->config.kv_heads, c->config.head_dim, 0.0, starts[i] + j + 1,
-                                          q_ref + row * per_query, c->k_ref[slots[i]], c->v_ref[slots[i]],
-                                          ref + row * per_query));
-    T6T_CLOSE(got, ref, rows * per_query, tolerance, what);
-    free(ref);
-    free(q_ref);
-    clReleaseMemObject(q);
-    clReleaseMemObject(out);
-    return got;
-}
-
-static float *check_prefill(kv_case *c, int heads, int batch, const int *slots, const int *starts, const int *counts,
-                            uint64_t stream, const char *what)
-{
-    return check_prefill_within(c, heads, batch, slots, starts, counts, stream, 1.0, TOLERANCE, what);
-}
 
 /* MHA, GQA (12 query heads over 4 and over 3 kv heads) and MQA (12 over 1: more than the default head block
  * of 8, so two work-groups share the group), each storage type among them. Shapes are shared with the other
@@ -161,17 +21,17 @@ START_TEST(decode_mha_gqa_mqa_every_dtype)
     t6_context *ctx = t6t_context();
     for (int i = 0; i < 4; i++) {
         kv_case c;
-        case_open(&c, ctx, shapes[i].kv_heads, 64, 2, 300, shapes[i].dtype);
-        case_fill(&c, 0, 0, 300, 1 + (uint64_t)i);
-        case_fill(&c, 1, 0, 37, 11 + (uint64_t)i);
+        kv_case_open(&c, ctx, shapes[i].kv_heads, 64, 2, 300, shapes[i].dtype);
+        kv_case_fill(&c, 0, 0, 300, 1 + (uint64_t)i);
+        kv_case_fill(&c, 1, 0, 37, 11 + (uint64_t)i);
         const int slots[3] = {0, 1, 0}, lengths[3] = {300, 37, 1};
         char what[96];
         snprintf(what, sizeof what, "decode, %d heads over %d, %s cache", shapes[i].heads, shapes[i].kv_heads,
                  t6_dtype_name(shapes[i].dtype));
-        free(check_decode(&c, shapes[i].heads, 3, slots, lengths, 0.0f, what));
+        free(kv_check_decode(&c, shapes[i].heads, 3, slots, lengths, 0.0f, what));
         strcat(what, ", scale 0.3");
-        free(check_decode(&c, shapes[i].heads, 3, slots, lengths, 0.3f, what));
-        case_close(&c);
+        free(kv_check_decode(&c, shapes[i].heads, 3, slots, lengths, 0.3f, what));
+        kv_case_close(&c);
     }
     t6_context_destroy(ctx);
 }
@@ -191,14 +51,14 @@ START_TEST(decode_odd_shapes)
     } shapes[4] = {{5, 5, 80, T6_F16}, {1, 3, 32, T6_F16}, {2, 6, 96, T6_BF16}, {3, 3, 128, T6_F32}};
     for (int i = 0; i < 4; i++) {
         kv_case c;
-        case_open(&c, ctx, shapes[i].kv_heads, shapes[i].head_dim, 1, 133, shapes[i].dtype);
-        case_fill(&c, 0, 0, 133, 30 + (uint64_t)i);
+        kv_case_open(&c, ctx, shapes[i].kv_heads, shapes[i].head_dim, 1, 133, shapes[i].dtype);
+        kv_case_fill(&c, 0, 0, 133, 30 + (uint64_t)i);
         const int slots[2] = {0, 0}, lengths[2] = {133, 18};
         char what[64];
         snprintf(what, sizeof what, "decode, %d heads over %d, D=%d", shapes[i].heads, shapes[i].kv_heads,
                  shapes[i].head_dim);
-        free(check_decode(&c, shapes[i].heads, 2, slots, lengths, 0.0f, what));
-        case_close(&c);
+        free(kv_check_decode(&c, shapes[i].heads, 2, slots, lengths, 0.0f, what));
+        kv_case_close(&c);
     }
     t6_context_destroy(ctx);
 }
@@ -210,21 +70,21 @@ START_TEST(decode_mixed_lengths_and_splits)
 {
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 3, 64, 3, 1500, T6_BF16);
-    case_fill(&c, 0, 0, 1500, 40);
-    case_fill(&c, 1, 0, 1000, 41);
-    case_fill(&c, 2, 0, 7, 42);
+    kv_case_open(&c, ctx, 3, 64, 3, 1500, T6_BF16);
+    kv_case_fill(&c, 0, 0, 1500, 40);
+    kv_case_fill(&c, 1, 0, 1000, 41);
+    kv_case_fill(&c, 2, 0, 7, 42);
     const int slots[4] = {1, 2, 1, 0}, lengths[4] = {1, 7, 1000, 1500};
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_SPLIT_MAX", 1));
-    float *single = check_decode(&c, 12, 4, slots, lengths, 0.0f, "decode, one split");
+    float *single = kv_check_decode(&c, 12, 4, slots, lengths, 0.0f, "decode, one split");
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_SPLIT_MAX", 4096));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_SPLIT_MIN", 64));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_GROUPS_PER_CU", 256));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_KERNEL", 1)); /* as on a GPU */
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_KV_BLOCK", 1));
-    float *split = check_decode(&c, 12, 4, slots, lengths, 0.0f, "decode, many splits");
+    float *split = kv_check_decode(&c, 12, 4, slots, lengths, 0.0f, "decode, many splits");
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_KERNEL", 2)); /* as on a CPU */
-    float *split_rows = check_decode(&c, 12, 4, slots, lengths, 0.0f, "decode, many splits, row kernel");
+    float *split_rows = kv_check_decode(&c, 12, 4, slots, lengths, 0.0f, "decode, many splits, row kernel");
     double *single_ref = t6t_to_double(single, 4 * 12 * 64);
     T6T_CLOSE(split, single_ref, 4 * 12 * 64, 1e-5, "many splits against one");
     T6T_CLOSE(split_rows, single_ref, 4 * 12 * 64, 1e-5, "many splits of the row kernel against one");
@@ -232,7 +92,7 @@ START_TEST(decode_mixed_lengths_and_splits)
     free(single);
     free(split);
     free(split_rows);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -245,8 +105,8 @@ START_TEST(decode_tunable_variants)
     } variants[4] = {{1, 2, 64, 1, 1, 1, 1}, {1, 16, 512, 3, 0, 8, 0}, {1, 4, 1, 16, 2, 2, 1}, {2, 4, 1, 3, 1, 2, 1}};
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 2, 80, 1, 300, T6_F16);
-    case_fill(&c, 0, 0, 300, 50);
+    kv_case_open(&c, ctx, 2, 80, 1, 300, T6_F16);
+    kv_case_fill(&c, 0, 0, 300, 50);
     const int slots[2] = {0, 0}, lengths[2] = {300, 77};
     for (int i = 0; i < 4; i++) {
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_KERNEL", variants[i].kernel));
@@ -261,7 +121,7 @@ START_TEST(decode_tunable_variants)
         snprintf(what, sizeof what, "decode variant %d (kernel %d vec %d wg %d unroll %d kv block %d head block %d)",
                  i, variants[i].kernel, variants[i].vec, variants[i].wg_size, variants[i].unroll,
                  variants[i].kv_block, variants[i].head_block);
-        free(check_decode(&c, 6, 2, slots, lengths, 0.0f, what));
+        free(kv_check_decode(&c, 6, 2, slots, lengths, 0.0f, what));
     }
     /* A combination the kernel cannot run is refused at the call, not at build time. */
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_VEC", 3));
@@ -271,7 +131,7 @@ START_TEST(decode_tunable_variants)
     T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS, t6_mha_decode(c.cache, 6, 2, slots, lengths, q, 0, out, 0, 0.0f));
     clReleaseMemObject(q);
     clReleaseMemObject(out);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -282,8 +142,8 @@ START_TEST(decode_half_extremes)
     t6_context *ctx = t6t_context();
     for (int half_math = 0; half_math < 2; half_math++) {
         kv_case c;
-        case_open(&c, ctx, 1, 32, 1, 40, T6_F16);
-        case_fill(&c, 0, 0, 40, 60);
+        kv_case_open(&c, ctx, 1, 32, 1, 40, T6_F16);
+        kv_case_fill(&c, 0, 0, 40, 60);
         float k[32], v[32];
         for (int d = 0; d < 32; d++) {
             k[d] = d % 2 ? 6e-8f * (float)(d + 1) : -65504.0f;
@@ -296,8 +156,8 @@ START_TEST(decode_half_extremes)
         }
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_DECODE, "T6_MHD_HALF_MATH", half_math));
         const int slots[1] = {0}, lengths[1] = {40};
-        free(check_decode(&c, 3, 1, slots, lengths, 1e-4f, half_math ? "fp16 bit math" : "fp16 vload_half"));
-        case_close(&c);
+        free(kv_check_decode(&c, 3, 1, slots, lengths, 1e-4f, half_math ? "fp16 bit math" : "fp16 vload_half"));
+        kv_case_close(&c);
     }
     t6_context_destroy(ctx);
 }
@@ -307,9 +167,9 @@ START_TEST(prefill_matches_reference)
 {
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 3, 80, 2, 300, T6_F16);
-    case_fill(&c, 0, 0, 300, 70);
-    case_fill(&c, 1, 0, 45, 71);
+    kv_case_open(&c, ctx, 3, 80, 2, 300, T6_F16);
+    kv_case_fill(&c, 0, 0, 300, 70);
+    kv_case_fill(&c, 1, 0, 45, 71);
     /* A long prompt, a short one at a late start (a second chunk), and a single query; through the GPU
      * kernel (1) and the CPU kernel (2) whatever the device. */
     const int slots[3] = {0, 1, 0}, starts[3] = {0, 40, 121}, counts[3] = {300, 5, 1};
@@ -317,16 +177,16 @@ START_TEST(prefill_matches_reference)
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_KERNEL", kernel));
         char what[64];
         snprintf(what, sizeof what, "prefill kernel %d, 12 heads over 3, D=80", kernel);
-        free(check_prefill(&c, 12, 3, slots, starts, counts, 72, what));
+        free(kv_check_prefill(&c, 12, 3, slots, starts, counts, 72, what));
     }
     T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_MHA_PREFILL));
-    case_close(&c);
+    kv_case_close(&c);
 
-    case_open(&c, ctx, 5, 64, 1, 70, T6_F16);
-    case_fill(&c, 0, 0, 70, 73);
+    kv_case_open(&c, ctx, 5, 64, 1, 70, T6_F16);
+    kv_case_fill(&c, 0, 0, 70, 73);
     const int slot = 0, start = 0, count = 70;
-    free(check_prefill(&c, 5, 1, &slot, &start, &count, 74, "prefill, MHA 5 heads"));
-    case_close(&c);
+    free(kv_check_prefill(&c, 5, 1, &slot, &start, &count, 74, "prefill, MHA 5 heads"));
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -339,8 +199,8 @@ START_TEST(prefill_tunable_variants)
     } variants[3] = {{1, 64, 64, 4, 8, 8}, {1, 6, 5, 3, 1, 8}, {2, 5, 3, 2, 16, 4}};
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 2, 32, 1, 150, T6_F32);
-    case_fill(&c, 0, 0, 150, 80);
+    kv_case_open(&c, ctx, 2, 32, 1, 150, T6_F32);
+    kv_case_fill(&c, 0, 0, 150, 80);
     const int slot = 0, start = 11, count = 139;
     for (int i = 0; i < 3; i++) {
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_KERNEL", variants[i].kernel));
@@ -351,7 +211,7 @@ START_TEST(prefill_tunable_variants)
         T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_COLUMNS", variants[i].columns));
         char what[64];
         snprintf(what, sizeof what, "prefill variant %d", i);
-        free(check_prefill(&c, 4, 1, &slot, &start, &count, 81, what));
+        free(kv_check_prefill(&c, 4, 1, &slot, &start, &count, 81, what));
     }
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_KERNEL", 1));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_COLUMNS", 3)); /* does not divide 32 */
@@ -361,7 +221,7 @@ START_TEST(prefill_tunable_variants)
     T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS, t6_mha_prefill(c.cache, 4, 1, &slot, &start, &count, q, 0, out, 0, 0.0f));
     clReleaseMemObject(q);
     clReleaseMemObject(out);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -373,8 +233,8 @@ START_TEST(prefill_agrees_with_decode_and_chunks)
     enum { HEADS = 12, D = 64, COUNT = 90, PER_QUERY = HEADS * D };
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 4, D, 1, COUNT, T6_F16);
-    case_fill(&c, 0, 0, COUNT, 90);
+    kv_case_open(&c, ctx, 4, D, 1, COUNT, T6_F16);
+    kv_case_fill(&c, 0, 0, COUNT, 90);
     float q_host[COUNT * PER_QUERY];
     t6t_rng rng = t6t_rng_make(91);
     t6t_fill_normal(&rng, q_host, COUNT * PER_QUERY, 1.0);
@@ -397,12 +257,12 @@ START_TEST(prefill_agrees_with_decode_and_chunks)
         lengths[p] = p + 1;
     }
     T6T_OK(ctx, t6_mha_decode(c.cache, HEADS, COUNT, slots, lengths, q, 0, decoded, 0, 0.0f));
-    float *whole_host = download(ctx, whole, 0, COUNT * PER_QUERY);
-    float *chunked_host = download(ctx, chunked, 0, COUNT * PER_QUERY);
-    float *decoded_host = download(ctx, decoded, 0, COUNT * PER_QUERY);
+    float *whole_host = kv_download(ctx, whole, 0, COUNT * PER_QUERY);
+    float *chunked_host = kv_download(ctx, chunked, 0, COUNT * PER_QUERY);
+    float *decoded_host = kv_download(ctx, decoded, 0, COUNT * PER_QUERY);
     double *whole_ref = t6t_to_double(whole_host, COUNT * PER_QUERY);
     T6T_CLOSE(chunked_host, whole_ref, COUNT * PER_QUERY, 1e-6, "prefill in two chunks against one");
-    T6T_CLOSE(decoded_host, whole_ref, COUNT * PER_QUERY, TOLERANCE, "decode at every position against prefill");
+    T6T_CLOSE(decoded_host, whole_ref, COUNT * PER_QUERY, KV_TOLERANCE, "decode at every position against prefill");
     free(whole_ref);
     free(whole_host);
     free(chunked_host);
@@ -411,7 +271,7 @@ START_TEST(prefill_agrees_with_decode_and_chunks)
     clReleaseMemObject(whole);
     clReleaseMemObject(chunked);
     clReleaseMemObject(decoded);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -422,8 +282,8 @@ START_TEST(append_stores_rows)
     enum { KV = 3, D = 64, ROWS = 5, ROW = KV * D };
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, KV, D, 2, 12, T6_BF16);
-    case_fill(&c, 0, 0, 9, 100);
+    kv_case_open(&c, ctx, KV, D, 2, 12, T6_BF16);
+    kv_case_fill(&c, 0, 0, 9, 100);
     float k[ROWS * ROW], v[ROWS * ROW];
     t6t_rng rng = t6t_rng_make(101);
     t6t_fill_normal(&rng, k, ROWS * ROW, 1.0);
@@ -447,7 +307,7 @@ START_TEST(append_stores_rows)
     T6T_OK(ctx, t6_kv_cache_length(c.cache, 1, &length));
     ck_assert_int_eq(length, 3);
     const int decode_slots[2] = {0, 1}, lengths[2] = {11, 3};
-    free(check_decode(&c, 12, 2, decode_slots, lengths, 0.0f, "decode after append"));
+    free(kv_check_decode(&c, 12, 2, decode_slots, lengths, 0.0f, "decode after append"));
 
     /* Capacity is 12: position 12 is refused and nothing is noted. */
     const int late_slot = 1, late_position = 12;
@@ -470,7 +330,7 @@ START_TEST(append_stores_rows)
     ck_assert_int_eq(length, 0);
     clReleaseMemObject(k_buffer);
     clReleaseMemObject(v_buffer);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -483,7 +343,7 @@ START_TEST(appends_in_a_row_keep_their_positions)
     enum { KV = 2, D = 32, CAPACITY = 200, BIG = 40, ROW = KV * D };
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, KV, D, 1, CAPACITY, T6_F32);
+    kv_case_open(&c, ctx, KV, D, 1, CAPACITY, T6_F32);
     float *k = malloc((size_t)CAPACITY * ROW * sizeof *k), *v = malloc((size_t)CAPACITY * ROW * sizeof *v);
     ck_assert(k && v);
     t6t_rng rng = t6t_rng_make(103);
@@ -512,12 +372,12 @@ START_TEST(appends_in_a_row_keep_their_positions)
     }
     ck_assert_int_eq(position, CAPACITY); /* 100 single rows, 40, then 60: every pair swapped within itself */
     const int decode_slot = 0;
-    free(check_decode(&c, 4, 1, &decode_slot, &position, 0.0f, "decode after many appends"));
+    free(kv_check_decode(&c, 4, 1, &decode_slot, &position, 0.0f, "decode after many appends"));
     clReleaseMemObject(k_buffer);
     clReleaseMemObject(v_buffer);
     free(k);
     free(v);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -526,8 +386,8 @@ START_TEST(invalid_arguments_are_rejected)
 {
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 2, 64, 2, 50, T6_F16);
-    case_fill(&c, 0, 0, 20, 110);
+    kv_case_open(&c, ctx, 2, 64, 2, 50, T6_F16);
+    kv_case_fill(&c, 0, 0, 20, 110);
     cl_mem q = NULL, out = NULL, small = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 6 * 4 * 64, &q)); /* room for the prefill's 6 query rows */
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 6 * 4 * 64, &out));
@@ -583,7 +443,7 @@ START_TEST(invalid_arguments_are_rejected)
     clReleaseMemObject(q);
     clReleaseMemObject(out);
     clReleaseMemObject(small);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -618,7 +478,7 @@ static void tensor_core_modes(kv_case *c, int heads, int batch, const int *slots
             char what[160];
             snprintf(what, sizeof what, "tensor-core prefill, %s, %s, queries σ %g", shape, t6_precision_name(mode),
                      sigmas[i]);
-            free(check_prefill_within(c, heads, batch, slots, starts, counts, 500 + (uint64_t)(10 * m + i), sigmas[i],
+            free(kv_check_prefill_within(c, heads, batch, slots, starts, counts, 500 + (uint64_t)(10 * m + i), sigmas[i],
                                       mode_bound(mode, c->config.dtype), what));
         }
     }
@@ -634,44 +494,44 @@ START_TEST(prefill_on_tensor_cores)
     const bool ptx = t6i_mma_probe(ctx, 1, T6_F16) == NULL;
     for (int mma = 2; mma >= (ptx ? 1 : 2); mma--) {
         kv_case c;
-        case_open(&c, ctx, 3, 80, 2, 90, T6_F16);
-        case_fill(&c, 0, 0, 90, 90);
-        case_fill(&c, 1, 0, 50, 91);
+        kv_case_open(&c, ctx, 3, 80, 2, 90, T6_F16);
+        kv_case_fill(&c, 0, 0, 90, 90);
+        kv_case_fill(&c, 1, 0, 50, 91);
         const int slots[3] = {0, 1, 0}, starts[3] = {0, 37, 61}, counts[3] = {70, 13, 1};
         use_tensor_cores(ctx, mma, 16, 4, 2);
         tensor_core_modes(&c, 12, 3, slots, starts, counts, false, "GQA 12 over 3, D 80, fp16, stage 16 × 4, 2 warps");
-        case_close(&c);
+        kv_case_close(&c);
 
-        case_open(&c, ctx, 5, 64, 1, 45, T6_BF16);
-        case_fill(&c, 0, 0, 45, 92);
+        kv_case_open(&c, ctx, 5, 64, 1, 45, T6_BF16);
+        kv_case_fill(&c, 0, 0, 45, 92);
         const int slot = 0, start = 0, count = 45;
         use_tensor_cores(ctx, mma, 64, 2, 1);
         tensor_core_modes(&c, 5, 1, &slot, &start, &count, true, "MHA 5, D 64, bf16, one stage of 64, 1 warp");
-        case_close(&c);
+        kv_case_close(&c);
 
-        case_open(&c, ctx, 1, 32, 1, 100, T6_F16);
-        case_fill(&c, 0, 0, 100, 93);
+        kv_case_open(&c, ctx, 1, 32, 1, 100, T6_F16);
+        kv_case_fill(&c, 0, 0, 100, 93);
         const int late = 17, rest = 83;
         use_tensor_cores(ctx, mma, 32, 3, 4);
         tensor_core_modes(&c, 7, 1, &slot, &late, &rest, true, "MQA 7 over 1, D 32, fp16, stage 32 × 3, 4 warps");
-        case_close(&c);
+        kv_case_close(&c);
 
-        case_open(&c, ctx, 2, 128, 1, 40, T6_BF16);
-        case_fill(&c, 0, 0, 40, 94);
+        kv_case_open(&c, ctx, 2, 128, 1, 40, T6_BF16);
+        kv_case_fill(&c, 0, 0, 40, 94);
         const int tail = 38, two = 2;
         use_tensor_cores(ctx, mma, 16, 2, 1);
         tensor_core_modes(&c, 4, 1, &slot, &tail, &two, false, "GQA 4 over 2, D 128, bf16, two queries at 38");
-        case_close(&c);
+        kv_case_close(&c);
     }
     if (ptx) {
         /* A longer prompt on the device itself, at the defaults (by device: kernel 3 on tensor cores). */
         kv_case c;
         T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_MHA_PREFILL));
-        case_open(&c, ctx, 8, 64, 1, 1024, T6_F16);
-        case_fill(&c, 0, 0, 1024, 95);
+        kv_case_open(&c, ctx, 8, 64, 1, 1024, T6_F16);
+        kv_case_fill(&c, 0, 0, 1024, 95);
         const int slot = 0, start = 0, count = 1024;
         tensor_core_modes(&c, 8, 1, &slot, &start, &count, true, "MHA 8, D 64, fp16, 1024 tokens, by device");
-        case_close(&c);
+        kv_case_close(&c);
     }
     t6_context_destroy(ctx);
 }
@@ -683,18 +543,18 @@ START_TEST(prefill_tensor_cores_fall_back)
 {
     t6_context *ctx = t6t_context();
     kv_case c;
-    case_open(&c, ctx, 2, 64, 1, 60, T6_F32);
-    case_fill(&c, 0, 0, 60, 96);
+    kv_case_open(&c, ctx, 2, 64, 1, 60, T6_F32);
+    kv_case_fill(&c, 0, 0, 60, 96);
     const int slot = 0, start = 5, count = 55;
     use_tensor_cores(ctx, 2, 32, 3, 4);
-    free(check_prefill(&c, 4, 1, &slot, &start, &count, 97, "kernel 3 asked for, fp32 K/V"));
-    case_close(&c);
-    case_open(&c, ctx, 2, 64, 1, 60, T6_F16);
-    case_fill(&c, 0, 0, 60, 98);
+    free(kv_check_prefill(&c, 4, 1, &slot, &start, &count, 97, "kernel 3 asked for, fp32 K/V"));
+    kv_case_close(&c);
+    kv_case_open(&c, ctx, 2, 64, 1, 60, T6_F16);
+    kv_case_fill(&c, 0, 0, 60, 98);
     for (int mma = 0; mma < 2; mma++) {
         if (mma == 1 && t6i_mma_probe(ctx, 1, T6_F16) == NULL) continue; /* it would serve */
         use_tensor_cores(ctx, mma, 32, 3, 4);
-        free(check_prefill(&c, 4, 1, &slot, &start, &count, 99, "kernel 3 asked for, no tensor cores"));
+        free(kv_check_prefill(&c, 4, 1, &slot, &start, &count, 99, "kernel 3 asked for, no tensor cores"));
     }
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_MHA_PREFILL, "T6_MHP_STAGE", 48));
     cl_mem q = NULL, out = NULL;
@@ -704,7 +564,7 @@ START_TEST(prefill_tensor_cores_fall_back)
     ck_assert_ptr_nonnull(strstr(t6_context_last_error(ctx), "T6_MHP_STAGE=48"));
     clReleaseMemObject(q);
     clReleaseMemObject(out);
-    case_close(&c);
+    kv_case_close(&c);
     t6_context_destroy(ctx);
 }
 END_TEST

@@ -854,6 +854,132 @@ START_TEST(failing_profile_values_fall_back_at_run_time)
 }
 END_TEST
 
+/* ---- configurations recorded as wrong ---- */
+
+/* A decode part whose bucket "b" records `config` as wrong (and another configuration as right), with its own
+ * values `params` and kernel hash `hash`. */
+static void wrong_part(char *buf, size_t cap, const char *hash, const char *params, const char *config)
+{
+    snprintf(buf, cap,
+             "\"decode\":{\"kernel_hash\":\"%s\",\"buckets\":[{\"name\":\"b\",\"shape\":{\"head_dim\":32},"
+             "\"params\":{%s},\"results\":[{\"config\":\"T6_DEC_KERNEL=1 T6_DEC_TILE=16\",\"status\":\"ok\","
+             "\"median_ns\":1000,\"spread\":0.01},{\"config\":\"%s\",\"status\":\"wrong\",\"message\":"
+             "\"output: relative error 0.191 > 0.0001 (strict)\"}]}]}",
+             hash, params, config);
+}
+
+static bool decode_known_wrong(const t6i_profile *profile, const t6_device_info *info, int kernel, int tile,
+                               char *why, size_t cap)
+{
+    t6i_params params;
+    t6i_params_defaults(info, T6_OP_DECODE, &params);
+    for (int i = 0; i < params.count; i++) {
+        if (strcmp(params.defs[i].name, "T6_DEC_KERNEL") == 0) params.values[i] = kernel;
+        if (strcmp(params.defs[i].name, "T6_DEC_TILE") == 0) params.values[i] = tile;
+    }
+    return t6i_profile_known_wrong(profile, &params, why, cap);
+}
+
+/* What t6-tune recorded as wrong counts on its own device and driver only (another driver may compile the
+ * kernel differently), in parts that are not stale (the record is about those sources), whether or not the file
+ * serves the op; records of tunables this library lacks are passed over with a warning, a malformed entry
+ * rejects the file. */
+START_TEST(known_wrong_records_count_on_their_driver)
+{
+    const char *dir = temp_dir();
+    char device[512], part[1024], text[4096];
+    device_json(device, sizeof device, "nvidia", "nvidia/NVIDIA H100 80GB HBM3", "550.54", "sm_90", 1);
+    wrong_part(part, sizeof part, hash_of(T6_OP_DECODE), "\"T6_DEC_TILE\":16", "T6_DEC_KERNEL=1 T6_DEC_TILE=8");
+    profile_json(text, sizeof text, true, device, part);
+    write_file(dir, "a-h100.json", text);
+    /* a stale part of the same device, and a record that names a tunable no op has */
+    wrong_part(part, sizeof part, "0123456789abcdef", "\"T6_DEC_TILE\":16", "T6_DEC_KERNEL=1 T6_DEC_TILE=4");
+    profile_json(text, sizeof text, true, device, part);
+    write_file(dir, "b-h100-stale.json", text);
+    wrong_part(part, sizeof part, hash_of(T6_OP_DECODE), "\"T6_DEC_TILE\":16", "T6_DEC_KERNEL=1 T6_DEC_NOPE=2");
+    profile_json(text, sizeof text, true, device, part);
+    write_file(dir, "c-h100-unknown.json", text);
+
+    capture_warnings();
+    t6_device_info info = made_up("NVIDIA Corporation", 0x10DE, "NVIDIA H100 80GB HBM3", "550.54", 1);
+    t6i_profile *profile = t6i_profile_select(&info, dir);
+    char why[512];
+    ck_assert(decode_known_wrong(profile, &info, 1, 8, why, sizeof why));
+    ck_assert_msg(strstr(why, "T6_DEC_KERNEL=1 T6_DEC_TILE=8 computed wrong results on this device and driver") &&
+                      strstr(why, "a-h100.json, bucket [0] \"b\": output: relative error 0.191"),
+                  "%s", why);
+    ck_assert(!decode_known_wrong(profile, &info, 1, 16, why, sizeof why)); /* recorded as right */
+    ck_assert(!decode_known_wrong(profile, &info, 2, 8, why, sizeof why));  /* another kernel */
+    ck_assert(!decode_known_wrong(profile, &info, 1, 4, why, sizeof why));  /* stale: other sources */
+    ck_assert_msg(strstr(warnings, "c-h100-unknown.json") && strstr(warnings, "T6_DEC_NOPE=2"), "%s", warnings);
+    t6i_profile_free(profile);
+
+    info = made_up("NVIDIA Corporation", 0x10DE, "NVIDIA H100 80GB HBM3", "560.01", 1);
+    profile = t6i_profile_select(&info, dir);
+    ck_assert_int_eq(t6i_profile_level(profile, T6_OP_DECODE, NULL), T6_PROFILE_NAME);
+    ck_assert(!decode_known_wrong(profile, &info, 1, 8, why, sizeof why));
+    t6i_profile_free(profile);
+
+    /* A "results" entry that is not an object, or a "wrong" one without its configuration: the file is rejected. */
+    static const char *const malformed[] = {"[1]", "[{\"status\":\"wrong\"}]", "[{\"status\":7}]"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        snprintf(part, sizeof part,
+                 "\"decode\":{\"kernel_hash\":\"%s\",\"buckets\":[{\"shape\":{},\"params\":{},\"results\":%s}]}",
+                 hash_of(T6_OP_DECODE), malformed[i]);
+        profile_json(text, sizeof text, true, device, part);
+        t6i_profile_file *file = NULL;
+        T6T_STATUS(NULL, T6_ERROR_FORMAT, t6i_profile_parse(text, strlen(text), "malformed.json", &file));
+        ck_assert_msg(strstr(t6_context_last_error(NULL), "\"results\"[0]"), "%s", t6_context_last_error(NULL));
+    }
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
+/* With a real context: a profile of this device and driver that records T6_DEC_KERNEL=1 T6_DEC_TILE=8 as
+ * computing wrong results. Its bucket, hand-edited to those values, gives way to the built-in defaults; the same
+ * values set explicitly are refused at plan time with a message naming the record, their neighbour runs; with the
+ * refusal off (t6-tune's workers) they run. */
+START_TEST(known_wrong_values_are_never_run)
+{
+    const char *dir = temp_dir();
+    char part[1024];
+    wrong_part(part, sizeof part, hash_of(T6_OP_DECODE), "\"T6_DEC_KERNEL\":1,\"T6_DEC_TILE\":8",
+               "T6_DEC_KERNEL=1 T6_DEC_TILE=8");
+    write_own_profile_ops(dir, "own.json", part);
+    setenv("T6_PROFILE_PATH", dir, 1);
+    t6_context *ctx = t6t_context();
+    t6i_shape shape = {{0}};
+    shape.f[T6I_F_HEAD_DIM] = 32;
+    t6i_params params;
+    T6T_OK(ctx, t6i_params_resolve(ctx, T6_OP_DECODE, &shape, &params));
+    ck_assert_int_eq(params.level, T6_PROFILE_BUILTIN);
+    ck_assert_int_eq(param_value(&params, "T6_DEC_TILE"), default_of(T6_OP_DECODE, "T6_DEC_TILE"));
+    decode_matches_the_reference(ctx, "decode beside a bucket recorded as wrong");
+
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_KERNEL", 1));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_TILE", 8));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS, t6i_params_resolve(ctx, T6_OP_DECODE, &shape, &params));
+    const char *error = t6_context_last_error(ctx);
+    ck_assert_msg(strstr(error, "decode: the values T6_DEC_KERNEL=1 T6_DEC_TILE=8 computed wrong results on this "
+                                "device and driver (t6-tune, ") &&
+                      strstr(error, "own.json, bucket [0] \"b\": output: relative error 0.191 > 0.0001 (strict))"),
+                  "%s", error);
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_TILE", 16));
+    decode_matches_the_reference(ctx, "decode with the neighbour of a configuration recorded as wrong");
+
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_DECODE, "T6_DEC_TILE", 8));
+    T6T_OK(ctx, t6_context_set_refuse_known_wrong(ctx, 0));
+    T6T_OK(ctx, t6i_params_resolve(ctx, T6_OP_DECODE, &shape, &params));
+    ck_assert_int_eq(param_value(&params, "T6_DEC_TILE"), 8);
+    T6T_OK(ctx, t6_context_set_refuse_known_wrong(ctx, 1));
+    T6T_STATUS(ctx, T6_ERROR_INVALID_PARAMS, t6i_params_resolve(ctx, T6_OP_DECODE, &shape, &params));
+    T6T_STATUS(NULL, T6_ERROR_INVALID_ARGUMENT, t6_context_set_refuse_known_wrong(NULL, 1));
+    t6_context_destroy(ctx);
+    unsetenv("T6_PROFILE_PATH");
+    t6t_remove_tree(temp_root);
+}
+END_TEST
+
 START_TEST(kernel_hashes)
 {
     char a[17], b[17], all[17];
@@ -885,6 +1011,7 @@ int main(void)
     tcase_add_test(hostile, hostile_inputs);
     tcase_add_test(hostile, truncated_files);
     tcase_add_test(hostile, refused_values_skip_their_bucket);
+    tcase_add_test(hostile, known_wrong_records_count_on_their_driver);
     tcase_add_test(hostile, special_files_are_refused_without_blocking);
     suite_add_tcase(suite, hostile);
     TCase *context = tcase_create("context");
@@ -893,6 +1020,7 @@ int main(void)
     tcase_add_test(context, profiled_decode_matches_the_reference);
     tcase_add_test(context, refused_profile_value_leaves_the_op_working);
     tcase_add_test(context, failing_profile_values_fall_back_at_run_time);
+    tcase_add_test(context, known_wrong_values_are_never_run);
     suite_add_tcase(suite, context);
     return t6t_run(suite);
 }

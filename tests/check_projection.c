@@ -3,217 +3,17 @@
  * as the layer stores them), for every storage type and both RoPE styles, odd shapes, positions ≥ 2^19,
  * several slots per call; the cache compared element by element (and untouched elsewhere); layers from device
  * buffers; tunables, and which of defaults, profiles and explicit values wins; invalid calls. */
-#include "support.h"
+#include "projection_problem.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A test problem: a layer's host weights (rounded to the weight dtype) and the call's rows. */
-typedef struct problem {
-    t6_layer_config config;
-    float *weights[6];  /* T6 layout, values representable in config.weight_dtype */
-    double *weights_ref[6];
-    int rows;
-    float *hidden;
-    double *hidden_ref;
-    int *slots, *positions;
-} problem;
-
-static int matrix_rows(const t6_layer_config *c, int f)
-{
-    const int ranks[3] = {c->rank_q, c->rank_k, c->rank_v};
-    return f < 3 ? c->heads * ranks[f] : ranks[f - 3] * c->head_dim;
-}
-
-static problem make_problem(t6_layer_config config, int rows, uint64_t stream)
-{
-    problem p;
-    memset(&p, 0, sizeof p);
-    p.config = config;
-    p.rows = rows;
-    t6t_rng rng = t6t_rng_make(stream);
-    const double sigma = 1.0 / sqrt((double)config.model_dim);
-    for (int f = 0; f < 6; f++) {
-        size_t n = (size_t)matrix_rows(&config, f) * (size_t)config.model_dim;
-        p.weights[f] = malloc(n * sizeof(float));
-        ck_assert_ptr_nonnull(p.weights[f]);
-        t6t_fill_normal(&rng, p.weights[f], n, sigma);
-        for (size_t i = 0; i < n; i++) p.weights[f][i] = t6_round_to_dtype(config.weight_dtype, p.weights[f][i]);
-        p.weights_ref[f] = t6t_to_double(p.weights[f], n);
-    }
-    size_t n = (size_t)rows * (size_t)config.model_dim;
-    p.hidden = malloc(n * sizeof(float));
-    ck_assert_ptr_nonnull(p.hidden);
-    t6t_fill_normal(&rng, p.hidden, n, 1.0);
-    p.hidden_ref = t6t_to_double(p.hidden, n);
-    p.slots = calloc((size_t)rows, sizeof(int));
-    p.positions = calloc((size_t)rows, sizeof(int));
-    ck_assert(p.slots && p.positions);
-    return p;
-}
-
-static void free_problem(problem *p)
-{
-    for (int f = 0; f < 6; f++) {
-        free(p->weights[f]);
-        free(p->weights_ref[f]);
-    }
-    free(p->hidden);
-    free(p->hidden_ref);
-    free(p->slots);
-    free(p->positions);
-}
-
-static t6_layer *host_layer(t6_context *ctx, const problem *p)
-{
-    const t6_layer_weights w = {p->weights[0], p->weights[1], p->weights[2],
-                                p->weights[3], p->weights[4], p->weights[5]};
-    t6_layer *layer = NULL;
-    T6T_OK(ctx, t6_layer_create(ctx, &p->config, &w, &layer));
-    return layer;
-}
-
-static t6_cache *make_cache(t6_context *ctx, const t6_layer_config *c, int slots, int capacity, t6_dtype dtype)
-{
-    const t6_cache_config config = {sizeof(t6_cache_config), c->heads, c->head_dim, c->rank_k, c->rank_v, slots,
-                                    capacity, dtype};
-    t6_cache *cache = NULL;
-    T6T_OK(ctx, t6_cache_create(ctx, &config, &cache));
-    return cache;
-}
-
-/* Fills every position of every slot with a sentinel so that writes outside the call's rows show up. */
-#define SENTINEL 1536.0f /* exact in every storage type */
-static void fill_cache(t6_cache *cache)
-{
-    t6_cache_config c = T6_CACHE_CONFIG_INIT;
-    T6T_OK(NULL, t6_cache_get_config(cache, &c));
-    for (int f = 0; f < 4; f++) {
-        size_t n = (size_t)c.capacity * t6_cache_factor_size(&c, (t6_cache_factor)f);
-        float *values = malloc(n * sizeof(float));
-        ck_assert_ptr_nonnull(values);
-        for (size_t i = 0; i < n; i++) values[i] = SENTINEL;
-        for (int s = 0; s < c.slots; s++) T6T_OK(NULL, t6_cache_write(cache, (t6_cache_factor)f, s, 0, c.capacity, values));
-        free(values);
-    }
-    for (int s = 0; s < c.slots; s++) T6T_OK(NULL, t6_cache_reset(cache, s));
-}
-
-/* Tolerances of TPA.md against the reference fed the stored weights: query outputs are fp32; cache factors
- * are compared with the unrounded reference, so their storage rounding counts. */
-static double cache_tolerance(t6_dtype dtype) { return dtype == T6_F32 ? 1e-4 : dtype == T6_F16 ? 5e-3 : 2e-2; }
-
-#define QUERY_GUARD 5 /* elements before and after the query rows that must stay untouched */
-
-/* Projects p's rows through `layer` into `cache` with `method` and checks the query rows and every cache factor
- * at the rows' (slot, position) against t6_ref_project, and that nothing else was written. The cache must have
- * been filled with fill_cache. With `may_refuse`, tunables this device cannot run (T6_ERROR_INVALID_PARAMS)
- * return false instead of failing, once it is checked that the refused call wrote nothing. */
-static bool check_projection_if_runnable(t6_context *ctx, t6_layer *layer, t6_cache *cache, const problem *p,
-                                         t6_projection_method method, const char *label, bool may_refuse)
-{
-    const t6_layer_config *c = &p->config;
-    t6_cache_config cc = T6_CACHE_CONFIG_INIT;
-    T6T_OK(ctx, t6_cache_get_config(cache, &cc));
-    const size_t row_size = t6_query_row_size(c), hidden_offset = 3;
-    const size_t hidden_count = (size_t)p->rows * (size_t)c->model_dim;
-    const size_t query_count = (size_t)p->rows * row_size + 2 * QUERY_GUARD;
-    cl_mem hidden = NULL, query = NULL;
-    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, hidden_offset + hidden_count, &hidden));
-    T6T_OK(ctx, t6_buffer_upload(ctx, hidden, T6_F32, hidden_offset, hidden_count, p->hidden));
-    T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, query_count, &query));
-    float *got = malloc(query_count * sizeof(float));
-    ck_assert_ptr_nonnull(got);
-    for (size_t i = 0; i < query_count; i++) got[i] = -SENTINEL;
-    T6T_OK(ctx, t6_buffer_upload(ctx, query, T6_F32, 0, query_count, got));
-
-    const t6_project_options options = {sizeof(t6_project_options), method};
-    const t6_status status = t6_project(layer, cache, p->rows, hidden, hidden_offset, p->slots, p->positions, query,
-                                        QUERY_GUARD, &options);
-    if (may_refuse && status == T6_ERROR_INVALID_PARAMS) {
-        for (int s = 0; s < cc.slots; s++) {
-            int length = -1;
-            T6T_OK(ctx, t6_cache_length(cache, s, &length));
-            ck_assert_msg(length == 0, "%s: a refused call changed slot %d's length", label, s);
-        }
-        free(got);
-        clReleaseMemObject(hidden);
-        clReleaseMemObject(query);
-        return false;
-    }
-    ck_assert_msg(status == T6_SUCCESS, "%s: t6_project returned %s: %s", label, t6_status_string(status),
-                  t6_context_last_error(ctx));
-    T6T_OK(ctx, t6_buffer_download(ctx, query, T6_F32, 0, query_count, got));
-
-    /* ref[f] in T6 matrix order: A_Q, A_K, A_V, B_Q, B_K, B_V. */
-    double *ref[6];
-    for (int f = 0; f < 6; f++) {
-        ref[f] = malloc((size_t)p->rows * (size_t)matrix_rows(c, f) * sizeof(double));
-        ck_assert_ptr_nonnull(ref[f]);
-    }
-    const double *const w[6] = {p->weights_ref[0], p->weights_ref[1], p->weights_ref[2],
-                                p->weights_ref[3], p->weights_ref[4], p->weights_ref[5]};
-    T6T_OK(NULL, t6_ref_project(c, w, p->rows, p->hidden_ref, p->positions, ref[0], ref[3], ref[1], ref[4], ref[2],
-                                ref[5]));
-
-    char what[256];
-    for (int i = 0; i < QUERY_GUARD; i++) {
-        ck_assert_msg(got[i] == -SENTINEL, "%s: query element %d before the rows was written", label, i);
-        ck_assert_msg(got[query_count - 1 - i] == -SENTINEL, "%s: query element after the rows was written", label);
-    }
-    /* Query: A_Q then B_Q per row, fp32. Compared row by row so that a row written to the wrong place fails. */
-    const int aq = matrix_rows(c, 0), bq = matrix_rows(c, 3);
-    for (int row = 0; row < p->rows; row++) {
-        const float *q = got + QUERY_GUARD + (size_t)row * row_size;
-        snprintf(what, sizeof what, "%s: row %d A_Q", label, row);
-        T6T_CLOSE(q, ref[0] + (size_t)row * aq, (size_t)aq, 1e-4, what);
-        snprintf(what, sizeof what, "%s: row %d B_Q (position %d)", label, row, p->positions[row]);
-        T6T_CLOSE(q + aq, ref[3] + (size_t)row * bq, (size_t)bq, 1e-4, what);
-    }
-    free(got);
-
-    /* Cache: every position of every slot; the rows' entries against the reference, the rest untouched. */
-    static const int factor_matrix[4] = {1, 2, 4, 5}; /* A_K, A_V, B_K, B_V */
-    static const char *const factor_names[4] = {"A_K", "A_V", "B_K", "B_V"};
-    for (int f = 0; f < 4; f++) {
-        const size_t size = t6_cache_factor_size(&cc, (t6_cache_factor)f);
-        float *slot_values = malloc((size_t)cc.capacity * size * sizeof(float));
-        ck_assert_ptr_nonnull(slot_values);
-        for (int s = 0; s < cc.slots; s++) {
-            T6T_OK(ctx, t6_cache_read(cache, (t6_cache_factor)f, s, 0, cc.capacity, slot_values));
-            char *written = calloc((size_t)cc.capacity, 1);
-            ck_assert_ptr_nonnull(written);
-            for (int row = 0; row < p->rows; row++) {
-                if (p->slots[row] != s) continue;
-                written[p->positions[row]] = 1;
-                snprintf(what, sizeof what, "%s: row %d %s (slot %d, position %d)", label, row, factor_names[f], s,
-                         p->positions[row]);
-                T6T_CLOSE(slot_values + (size_t)p->positions[row] * size,
-                          ref[factor_matrix[f]] + (size_t)row * size, size, cache_tolerance(cc.dtype), what);
-            }
-            for (int m = 0; m < cc.capacity; m++) {
-                if (written[m]) continue;
-                for (size_t e = 0; e < size; e++)
-                    ck_assert_msg(slot_values[(size_t)m * size + e] == SENTINEL,
-                                  "%s: %s of slot %d position %d (not a row of the call) was written", label,
-                                  factor_names[f], s, m);
-            }
-            free(written);
-        }
-        free(slot_values);
-    }
-    for (int f = 0; f < 6; f++) free(ref[f]);
-    clReleaseMemObject(hidden);
-    clReleaseMemObject(query);
-    return true;
-}
-
-static void check_projection(t6_context *ctx, t6_layer *layer, t6_cache *cache, const problem *p,
+static void check_projection(t6_context *ctx, t6_layer *layer, t6_cache *cache, const projection_problem *p,
                              t6_projection_method method, const char *label)
 {
-    check_projection_if_runnable(ctx, layer, cache, p, method, label, false);
+    projection_check(ctx, layer, cache, p, method, label, false);
 }
 
 /* The ways t6_project can run: the fused rows kernel, the fused tiles kernel (forced whatever the row count)
@@ -234,7 +34,7 @@ static t6_projection_method use_path(t6_context *ctx, int path)
 }
 
 /* Rows spread over `slots` slots at distinct positions below `capacity`. */
-static void spread_rows(problem *p, int slots, int capacity, uint64_t stream)
+static void spread_rows(projection_problem *p, int slots, int capacity, uint64_t stream)
 {
     t6t_rng rng = t6t_rng_make(stream);
     for (int row = 0; row < p->rows; row++) {
@@ -265,20 +65,20 @@ START_TEST(odd_shape_both_styles_every_path)
             t6_layer_config config = odd_config;
             config.rope_style = (t6_rope_style)style;
             config.rope_base = style == T6_ROPE_HALF ? 10000.0f : 500000.0f;
-            problem p = make_problem(config, row_counts[r], 10 + (uint64_t)(2 * style + r));
+            projection_problem p = projection_problem_make(config, row_counts[r], 10 + (uint64_t)(2 * style + r));
             spread_rows(&p, 3, 64, 20 + (uint64_t)r);
-            t6_layer *layer = host_layer(ctx, &p);
+            t6_layer *layer = projection_layer(ctx, &p);
             for (int path = 0; path < PATH_COUNT; path++) {
                 if (path == PATH_CLBLAST && !T6I_HAVE_CLBLAST) continue;
-                t6_cache *cache = make_cache(ctx, &config, 3, 64, T6_F32);
-                fill_cache(cache);
+                t6_cache *cache = projection_cache(ctx, &config, 3, 64, T6_F32);
+                projection_cache_fill(cache);
                 char label[96];
                 snprintf(label, sizeof label, "style %d, %d rows, %s", style, p.rows, path_names[path]);
                 check_projection(ctx, layer, cache, &p, use_path(ctx, path), label);
                 t6_cache_destroy(cache);
             }
             t6_layer_destroy(layer);
-            free_problem(&p);
+            projection_problem_free(&p);
         }
     }
     t6_context_destroy(ctx);
@@ -296,15 +96,15 @@ START_TEST(every_storage_type)
             t6_layer_config config = {sizeof(t6_layer_config), 72, 3, 64, 2, 2, 1, (t6_rope_style)((wd + cd) % 2),
                                       10000.0f, (t6_dtype)wd};
             const int rows = (wd + cd) % 2 ? 5 : 23;
-            problem p = make_problem(config, rows, 100 + (uint64_t)(3 * wd + cd));
+            projection_problem p = projection_problem_make(config, rows, 100 + (uint64_t)(3 * wd + cd));
             spread_rows(&p, 2, 32, 200 + (uint64_t)(3 * wd + cd));
-            t6_layer *layer = host_layer(ctx, &p);
+            t6_layer *layer = projection_layer(ctx, &p);
             for (int path = 0; path < PATH_COUNT; path++) {
                 const bool tiles = path == PATH_TILES || path == PATH_SPLIT;
                 if ((tiles && cd != wd) || (path == PATH_CLBLAST && (cd != (wd + 1) % 3 || !T6I_HAVE_CLBLAST)))
                     continue;
-                t6_cache *cache = make_cache(ctx, &config, 2, 32, (t6_dtype)cd);
-                fill_cache(cache);
+                t6_cache *cache = projection_cache(ctx, &config, 2, 32, (t6_dtype)cd);
+                projection_cache_fill(cache);
                 char label[96];
                 snprintf(label, sizeof label, "weights %s, cache %s, %d rows, %s", t6_dtype_name((t6_dtype)wd),
                          t6_dtype_name((t6_dtype)cd), rows, path_names[path]);
@@ -312,7 +112,7 @@ START_TEST(every_storage_type)
                 t6_cache_destroy(cache);
             }
             t6_layer_destroy(layer);
-            free_problem(&p);
+            projection_problem_free(&p);
         }
     }
     t6_context_destroy(ctx);
@@ -327,17 +127,17 @@ START_TEST(every_small_row_count)
     static const int row_counts[] = {1, 2, 3, 8, 13, 16, 17};
     t6_layer_config config = {sizeof(t6_layer_config), 48, 2, 32, 1, 2, 1, T6_ROPE_INTERLEAVED, 500000.0f, T6_F32};
     for (size_t i = 0; i < sizeof row_counts / sizeof row_counts[0]; i++) {
-        problem p = make_problem(config, row_counts[i], 300 + i);
+        projection_problem p = projection_problem_make(config, row_counts[i], 300 + i);
         spread_rows(&p, 1, 24, 400 + i);
-        t6_layer *layer = host_layer(ctx, &p);
-        t6_cache *cache = make_cache(ctx, &config, 1, 24, T6_F32);
-        fill_cache(cache);
+        t6_layer *layer = projection_layer(ctx, &p);
+        t6_cache *cache = projection_cache(ctx, &config, 1, 24, T6_F32);
+        projection_cache_fill(cache);
         char label[64];
         snprintf(label, sizeof label, "%d rows", p.rows);
         check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, label);
         t6_cache_destroy(cache);
         t6_layer_destroy(layer);
-        free_problem(&p);
+        projection_problem_free(&p);
     }
     t6_context_destroy(ctx);
 }
@@ -352,10 +152,10 @@ START_TEST(large_positions)
     for (int style = 0; style < 2; style++) {
         t6_layer_config config = {sizeof(t6_layer_config), 40, 1, 32, 2, 1, 1, (t6_rope_style)style,
                                   style ? 500000.0f : 10000.0f, T6_F32};
-        problem p = make_problem(config, 6, 500 + (uint64_t)style);
+        projection_problem p = projection_problem_make(config, 6, 500 + (uint64_t)style);
         memcpy(p.positions, positions, sizeof positions);
-        t6_layer *layer = host_layer(ctx, &p);
-        t6_cache *cache = make_cache(ctx, &config, 1, CAPACITY, T6_F32);
+        t6_layer *layer = projection_layer(ctx, &p);
+        t6_cache *cache = projection_cache(ctx, &config, 1, CAPACITY, T6_F32);
 
         cl_mem hidden = NULL, query = NULL;
         const size_t row_size = t6_query_row_size(&config);
@@ -389,7 +189,7 @@ START_TEST(large_positions)
         clReleaseMemObject(query);
         t6_cache_destroy(cache);
         t6_layer_destroy(layer);
-        free_problem(&p);
+        projection_problem_free(&p);
     }
     t6_context_destroy(ctx);
 }
@@ -403,11 +203,11 @@ START_TEST(layer_from_buffers_matches_host_layer)
         t6_layer_config config = odd_config;
         config.weight_dtype = (t6_dtype)wd;
         config.rope_style = (t6_rope_style)(wd % 2);
-        problem p = make_problem(config, 9, 600 + (uint64_t)wd);
+        projection_problem p = projection_problem_make(config, 9, 600 + (uint64_t)wd);
         spread_rows(&p, 2, 16, 700 + (uint64_t)wd);
         cl_mem buffers[6];
         for (int f = 0; f < 6; f++) {
-            size_t n = (size_t)matrix_rows(&config, f) * (size_t)config.model_dim;
+            size_t n = (size_t)projection_matrix_rows(&config, f) * (size_t)config.model_dim;
             T6T_OK(ctx, t6_buffer_create(ctx, config.weight_dtype, n, &buffers[f]));
             T6T_OK(ctx, t6_buffer_upload(ctx, buffers[f], config.weight_dtype, 0, n, p.weights[f]));
         }
@@ -418,13 +218,13 @@ START_TEST(layer_from_buffers_matches_host_layer)
         T6T_OK(ctx, t6_layer_get_config(from_buffers, &back));
         ck_assert_mem_eq(&back, &config, sizeof config);
 
-        t6_cache *cache = make_cache(ctx, &config, 2, 16, T6_F32);
-        fill_cache(cache);
+        t6_cache *cache = projection_cache(ctx, &config, 2, 16, T6_F32);
+        projection_cache_fill(cache);
         check_projection(ctx, from_buffers, cache, &p, T6_PROJECTION_FUSED, "layer from buffers");
         float a[32], b[32];
-        t6_layer *from_host = host_layer(ctx, &p);
-        t6_cache *other = make_cache(ctx, &config, 2, 16, T6_F32);
-        fill_cache(other);
+        t6_layer *from_host = projection_layer(ctx, &p);
+        t6_cache *other = projection_cache(ctx, &config, 2, 16, T6_F32);
+        projection_cache_fill(other);
         check_projection(ctx, from_host, other, &p, T6_PROJECTION_FUSED, "layer from host");
         for (int row = 0; row < p.rows; row++) {
             T6T_OK(ctx, t6_cache_read(cache, T6_FACTOR_B_K, p.slots[row], p.positions[row], 1, a));
@@ -435,7 +235,7 @@ START_TEST(layer_from_buffers_matches_host_layer)
         t6_cache_destroy(other);
         t6_layer_destroy(from_buffers);
         t6_layer_destroy(from_host);
-        free_problem(&p);
+        projection_problem_free(&p);
     }
     t6_context_destroy(ctx);
 }
@@ -470,26 +270,26 @@ START_TEST(tunables_change_speed_not_results)
     enum { VARIANTS = sizeof variants / sizeof variants[0] };
     t6_layer_config config = odd_config;
     config.weight_dtype = T6_BF16;
-    problem p = make_problem(config, 11, 800);
+    projection_problem p = projection_problem_make(config, 11, 800);
     spread_rows(&p, 2, 16, 801);
-    t6_layer *layer = host_layer(ctx, &p);
+    t6_layer *layer = projection_layer(ctx, &p);
     int ran = 0;
     for (size_t v = 0; v < VARIANTS; v++) {
         T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PROJECTION));
         for (int i = 0; i < 10 && variants[v][i].name; i++)
             T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, variants[v][i].name, variants[v][i].value));
-        t6_cache *cache = make_cache(ctx, &config, 2, 16, T6_F16);
-        fill_cache(cache);
+        t6_cache *cache = projection_cache(ctx, &config, 2, 16, T6_F16);
+        projection_cache_fill(cache);
         char label[64];
         snprintf(label, sizeof label, "variant %zu", v);
-        ran += check_projection_if_runnable(ctx, layer, cache, &p, T6_PROJECTION_FUSED, label, true);
+        ran += projection_check(ctx, layer, cache, &p, T6_PROJECTION_FUSED, label, true);
         t6_cache_destroy(cache);
     }
     ck_assert_msg(2 * ran >= VARIANTS, "only %d of %d variants ran", ran, (int)VARIANTS);
     T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PROJECTION));
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_ROPE_SCATTER, "T6_RS_WG_SIZE", 32));
-    t6_cache *cache = make_cache(ctx, &config, 2, 16, T6_F16);
-    fill_cache(cache);
+    t6_cache *cache = projection_cache(ctx, &config, 2, 16, T6_F16);
+    projection_cache_fill(cache);
     check_projection(ctx, layer, cache, &p, T6_PROJECTION_CLBLAST, "rope_scatter groups of 32");
 
     /* Refused before anything runs: the cache stays empty. */
@@ -522,7 +322,7 @@ START_TEST(tunables_change_speed_not_results)
     clReleaseMemObject(query);
     t6_cache_destroy(cache);
     t6_layer_destroy(layer);
-    free_problem(&p);
+    projection_problem_free(&p);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -553,11 +353,11 @@ START_TEST(profiles_and_explicit_values_beat_device_defaults)
     T6T_OK(ctx, t6_context_load_profile(ctx, path));
     t6t_remove_tree(dir);
 
-    problem p = make_problem(odd_config, 9, 1200);
+    projection_problem p = projection_problem_make(odd_config, 9, 1200);
     spread_rows(&p, 2, 16, 1201);
-    t6_layer *layer = host_layer(ctx, &p);
-    t6_cache *cache = make_cache(ctx, &odd_config, 2, 16, T6_F32);
-    fill_cache(cache);
+    t6_layer *layer = projection_layer(ctx, &p);
+    t6_cache *cache = projection_cache(ctx, &odd_config, 2, 16, T6_F32);
+    projection_cache_fill(cache);
     t6i_shape shape = {{0}};
     shape.f[T6I_F_ROWS] = p.rows;
     t6i_params defaults, resolved;
@@ -579,11 +379,11 @@ START_TEST(profiles_and_explicit_values_beat_device_defaults)
     T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PROJECTION, "T6_PRJ_RW_COLS", 6));
     T6T_OK(ctx, t6_cache_reset(cache, 0));
     T6T_OK(ctx, t6_cache_reset(cache, 1));
-    ck_assert(!check_projection_if_runnable(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "explicit", true));
+    ck_assert(!projection_check(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "explicit", true));
     ck_assert_msg(strstr(t6_context_last_error(ctx), "T6_PRJ_RW_COLS=6") != NULL, "%s", t6_context_last_error(ctx));
     t6_cache_destroy(cache);
     t6_layer_destroy(layer);
-    free_problem(&p);
+    projection_problem_free(&p);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -593,13 +393,13 @@ START_TEST(cache_lengths_follow_the_rows)
 {
     t6_context *ctx = t6t_context();
     t6_layer_config config = odd_config;
-    problem p = make_problem(config, 5, 900);
+    projection_problem p = projection_problem_make(config, 5, 900);
     static const int slots[5] = {2, 0, 2, 0, 2}, positions[5] = {7, 3, 30, 2, 8};
     memcpy(p.slots, slots, sizeof slots);
     memcpy(p.positions, positions, sizeof positions);
-    t6_layer *layer = host_layer(ctx, &p);
-    t6_cache *cache = make_cache(ctx, &config, 4, 40, T6_F32);
-    fill_cache(cache);
+    t6_layer *layer = projection_layer(ctx, &p);
+    t6_cache *cache = projection_cache(ctx, &config, 4, 40, T6_F32);
+    projection_cache_fill(cache);
     check_projection(ctx, layer, cache, &p, T6_PROJECTION_FUSED, "lengths");
     static const int expected[4] = {4, 0, 31, 0};
     for (int s = 0; s < 4; s++) {
@@ -609,7 +409,7 @@ START_TEST(cache_lengths_follow_the_rows)
     }
     t6_cache_destroy(cache);
     t6_layer_destroy(layer);
-    free_problem(&p);
+    projection_problem_free(&p);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -617,7 +417,7 @@ END_TEST
 START_TEST(invalid_layers_are_rejected)
 {
     t6_context *ctx = t6t_context();
-    problem p = make_problem(odd_config, 1, 1000);
+    projection_problem p = projection_problem_make(odd_config, 1, 1000);
     const t6_layer_weights w = {p.weights[0], p.weights[1], p.weights[2], p.weights[3], p.weights[4], p.weights[5]};
     t6_layer *layer = NULL;
     t6_layer_config bad[8];
@@ -649,7 +449,7 @@ START_TEST(invalid_layers_are_rejected)
     /* Device buffers: one too small, one missing. */
     cl_mem buffers[6];
     for (int f = 0; f < 6; f++) {
-        size_t n = (size_t)matrix_rows(&odd_config, f) * 100 - (f == 4 ? 1 : 0);
+        size_t n = (size_t)projection_matrix_rows(&odd_config, f) * 100 - (f == 4 ? 1 : 0);
         T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, n, &buffers[f]));
     }
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, t6_layer_create_from_buffers(ctx, &odd_config, buffers, &layer));
@@ -661,7 +461,7 @@ START_TEST(invalid_layers_are_rejected)
     buffers[4] = kept;
     for (int f = 0; f < 6; f++) clReleaseMemObject(buffers[f]);
     t6_layer_destroy(NULL);
-    free_problem(&p);
+    projection_problem_free(&p);
     t6_context_destroy(ctx);
 }
 END_TEST
@@ -669,12 +469,12 @@ END_TEST
 START_TEST(invalid_calls_are_rejected)
 {
     t6_context *ctx = t6t_context();
-    problem p = make_problem(odd_config, 3, 1100);
+    projection_problem p = projection_problem_make(odd_config, 3, 1100);
     static const int slots[3] = {0, 1, 0}, positions[3] = {0, 4, 7};
     memcpy(p.slots, slots, sizeof slots);
     memcpy(p.positions, positions, sizeof positions);
-    t6_layer *layer = host_layer(ctx, &p);
-    t6_cache *cache = make_cache(ctx, &odd_config, 2, 8, T6_F32);
+    t6_layer *layer = projection_layer(ctx, &p);
+    t6_cache *cache = projection_cache(ctx, &odd_config, 2, 8, T6_F32);
     const size_t row_size = t6_query_row_size(&odd_config);
     cl_mem hidden = NULL, query = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 3 * 100, &hidden));
@@ -711,7 +511,7 @@ START_TEST(invalid_calls_are_rejected)
     /* A cache of another shape. */
     t6_layer_config other = odd_config;
     other.rank_v = 1;
-    t6_cache *mismatched = make_cache(ctx, &other, 2, 8, T6_F32);
+    t6_cache *mismatched = projection_cache(ctx, &other, 2, 8, T6_F32);
     REJECT(T6_ERROR_INVALID_ARGUMENT, layer, mismatched, 3, hidden, 0, slots, positions, query, 0, NULL);
     ck_assert(strstr(t6_context_last_error(ctx), "does not match") != NULL);
     t6_cache_destroy(mismatched);
@@ -744,7 +544,7 @@ START_TEST(invalid_calls_are_rejected)
     clReleaseMemObject(query);
     t6_cache_destroy(cache);
     t6_layer_destroy(layer);
-    free_problem(&p);
+    projection_problem_free(&p);
     t6_context_destroy(ctx);
 }
 END_TEST

@@ -22,7 +22,7 @@
 #define TUNE_MAX_BUCKETS 64
 #define TUNE_MAX_OP_PARAMS 24 /* every tunable of an op (the library's table) */
 
-/* ---- ops as t6-tune sees them (tune_ops.c) ---- */
+/* ---- ops as t6-tune sees them (tune_op_table.c; the work model in tune_ops.c) ---- */
 
 /** The ops t6-tune can tune: the library's tunable ops, and a made-up one that needs no device (for testing
  *  t6-tune itself: strategies, crashes, resumption). */

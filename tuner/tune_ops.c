@@ -1,7 +1,8 @@
 /* tune_ops.c — the ops t6-tune tunes, as problems a worker can run: inputs on the device, the
  * double-precision reference of the call computed once, and the check of every candidate's output (relative
  * error as ../shared/TPA.md states it, NaN/Inf, and guard values written after every output) before it is
- * timed. Also the op table, the work model (bytes and flops a call cannot avoid) and bucket keys. */
+ * timed. Also the work model (bytes and flops a call cannot avoid); the op table and bucket keys are in
+ * tune_op_table.c. */
 #include "bench.h"
 #include "tune.h"
 
@@ -14,49 +15,6 @@
  * bounds. Exact in fp32, fp16 and bf16, and not a value any of these kernels produces from normal inputs. */
 #define GUARD_VALUE (-1536.0f)
 #define GUARD_COUNT 64
-
-static const tune_op_desc ops[TUNE_OP_COUNT] = {
-    [TUNE_PROJECTION] = {"projection", T6_OP_PROJECTION,
-                         TUNE_F_MODEL_DIM | TUNE_F_HEADS | TUNE_F_HEAD_DIM | TUNE_F_RANKS | TUNE_F_DTYPE |
-                             TUNE_F_WEIGHT_DTYPE | TUNE_F_ROWS},
-    [TUNE_DECODE] = {"decode", T6_OP_DECODE,
-                     TUNE_F_HEADS | TUNE_F_HEAD_DIM | TUNE_F_RANKS | TUNE_F_DTYPE | TUNE_F_BATCH | TUNE_F_LENGTH},
-    [TUNE_PREFILL] = {"prefill", T6_OP_PREFILL,
-                      TUNE_F_HEADS | TUNE_F_HEAD_DIM | TUNE_F_RANKS | TUNE_F_DTYPE | TUNE_F_ROWS | TUNE_F_BATCH |
-                          TUNE_F_LENGTH},
-    [TUNE_SYNTHETIC] = {"synthetic", T6_OP_COUNT, TUNE_F_ROWS},
-};
-
-const tune_op_desc *tune_op(tune_op_id id) { return id < TUNE_OP_COUNT ? &ops[id] : NULL; }
-
-bool tune_op_by_name(const char *name, tune_op_id *id)
-{
-    for (int i = 0; i < TUNE_OP_COUNT; i++)
-        if (strcmp(ops[i].name, name) == 0) {
-            *id = (tune_op_id)i;
-            return true;
-        }
-    return false;
-}
-
-void tune_shape_key(tune_op_id id, const tune_shape *s, char *buf, size_t cap)
-{
-    unsigned f = ops[id].features;
-    size_t used = (size_t)snprintf(buf, cap, "%s:", ops[id].name);
-#define KEY(flag, fmt, ...)                                                                                      \
-    if ((f & (flag)) && used < cap) used += (size_t)snprintf(buf + used, cap - used, fmt ",", __VA_ARGS__)
-    KEY(TUNE_F_MODEL_DIM, "model_dim=%d", s->model_dim);
-    KEY(TUNE_F_HEADS, "heads=%d", s->heads);
-    KEY(TUNE_F_HEAD_DIM, "head_dim=%d", s->head_dim);
-    KEY(TUNE_F_RANKS, "rank_q=%d,rank_k=%d,rank_v=%d", s->rank_q, s->rank_k, s->rank_v);
-    KEY(TUNE_F_DTYPE, "dtype=%s", t6_dtype_name(s->dtype));
-    KEY(TUNE_F_WEIGHT_DTYPE, "weight_dtype=%s", t6_dtype_name(s->weight_dtype));
-    KEY(TUNE_F_ROWS, "rows=%d", s->rows);
-    KEY(TUNE_F_BATCH, "batch=%d", s->batch);
-    KEY(TUNE_F_LENGTH, "length=%d", s->length);
-#undef KEY
-    if (used > 0 && used <= cap && buf[used - 1] == ',') buf[used - 1] = '\0';
-}
 
 /* Per cached token, decode reads A_K, A_V (H·R each) and B_K, B_V (R·D each): TPA.md's (Rk+Rv)(H+D). The
  * flops are the fewest TPA.md's factorized decode can do: the scores either through S1 (Rq·Rk·D) and head

@@ -266,7 +266,11 @@ int tune_worker_main(const char *device, bool flush, const char *ceilings, t6_pr
         print_line(o);
         return 1;
     }
-    if (t6_context_set_precision(ctx, precision) != T6_SUCCESS) return 1;
+    /* Candidates are checked against the reference here: one this device's profile records as wrong is measured
+     * again, so that a new profile records it again (refused, it would be recorded as invalid and then run). */
+    if (t6_context_set_precision(ctx, precision) != T6_SUCCESS ||
+        t6_context_set_refuse_known_wrong(ctx, 0) != T6_SUCCESS)
+        return 1;
     hello(ctx, ceilings);
     tune_problem *problem = NULL;
     char problem_key[512] = "";

@@ -849,6 +849,18 @@ T6_API t6_status t6_context_profile(t6_context *ctx, t6_op op, t6_profile_level 
 T6_API t6_status t6_context_load_profile(t6_context *ctx, const char *path);
 
 /**
+ * Whether `ctx` refuses the values that a profile of this device and driver records as computing wrong results
+ * (t6-tune's "wrong" in a bucket's "results": the configuration failed its check against the reference). So
+ * that the library never runs them, by default (refuse nonzero) a profile bucket whose values match one gives way
+ * to the level below, and values set with t6_context_set_param that match one make the call fail with
+ * T6_ERROR_INVALID_PARAMS naming the record. Only profiles of the exact level count (same identity and driver
+ * version), found by the search or loaded with t6_context_load_profile, and only their parts that are not stale.
+ * 0 runs such values all the same: t6-tune's workers do, since they check every candidate against the reference
+ * themselves. Thread safe. T6_ERROR_INVALID_ARGUMENT for a NULL ctx.
+ */
+T6_API t6_status t6_context_set_refuse_known_wrong(t6_context *ctx, int refuse);
+
+/**
  * The hash of the kernel sources of `op` as 16 hex digits and a NUL into `hash`: kernels_cl/common.cl and
  * every kernel file that uses one of the op's tunables. T6_OP_COUNT: the hash of every kernel source. A
  * profile records it per op; when the library's kernels change, the profile's part for that op is stale.

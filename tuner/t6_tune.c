@@ -348,6 +348,14 @@ static int tune_main(options *o)
         snprintf(output, sizeof output, "%s/%s.json", o->output, slug);
     else if (o->output) snprintf(output, sizeof output, "%s", o->output);
     else tune_profile_default_path(&device.info, output, sizeof output);
+    /* Refused before the search (and before a worker writes <log>.stderr beside a device) rather than after it:
+     * a FIFO there would take the log or the profile, or hold them up. */
+    if (!tune_writable_path(log_path, "log", error, sizeof error) ||
+        !tune_writable_path(output, "profile", error, sizeof error)) {
+        tune_worker_stop(worker);
+        fprintf(stderr, "t6-tune: %s\n", error);
+        return 1;
+    }
 
     printf("t6-tune %s on %s (%s, driver %s)\n", t6_version_string(), device.info.name, device.info.identity,
            device.info.driver_version);

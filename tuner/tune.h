@@ -292,6 +292,16 @@ void tune_profile_file_name(const t6_device_info *info, char *buf, size_t cap);
 /** Where t6-tune writes a device's profile by default: the user folder the library reads. */
 void tune_profile_default_path(const t6_device_info *info, char *buf, size_t cap);
 
+/* ---- files t6-tune reads (tune_profile.c) ---- */
+
+/** The whole file at `path` through the library's reader (t6_read_file): a FIFO, a device or a folder is refused
+ *  at once, never waited on. NULL with *missing set when nothing is at `path`; NULL with the reason in `error`
+ *  when it cannot be read. Release the text with t6_free. `what` names the file in the message ("log"). */
+char *tune_read_file(const char *path, const char *what, bool *missing, char *error, size_t error_cap);
+/** Whether what is at `path` may be replaced by a file t6-tune writes: nothing, or a regular file. Otherwise
+ *  false, with the reason in `error` (a FIFO there would take what t6-tune writes, or hold it up). */
+bool tune_writable_path(const char *path, const char *what, char *error, size_t error_cap);
+
 /* ---- modes that tune nothing (tune_check.c) ---- */
 
 /** t6-tune --check FILE: every bucket of a profile, once, through a worker. Exit code. */

@@ -637,10 +637,17 @@ START_TEST(plan_help_and_vendor_defaults)
     static const struct {
         const char *vendor, *name;
         unsigned id;
-    } vendors[] = {{"nvidia", "NVIDIA L4", 0x10DE}, {"amd", "gfx1030", 0x1002}, {"intel", "Intel(R) Arc(TM) A380", 0x8086}};
-    for (size_t i = 0; i < 3; i++) {
-        char path[512];
-        path_in(path, sizeof path, vendors[i].vendor);
+    } vendors[] = {{"nvidia", "NVIDIA L4", 0x10DE},
+                   {"amd", "gfx90a:sramecc+:xnack-", 0x1002},
+                   {"amd/gfx10", "gfx1030", 0x1002},
+                   {"amd/gfx11", "gfx1100", 0x1002},
+                   {"amd/gfx12", "gfx1201", 0x1002},
+                   {"intel", "Intel(R) Arc(TM) A380", 0x8086}};
+    for (size_t i = 0; i < sizeof vendors / sizeof vendors[0]; i++) {
+        char path[512], file_name[32];
+        snprintf(file_name, sizeof file_name, "%s", vendors[i].vendor);
+        for (char *slash = strchr(file_name, '/'); slash; slash = strchr(slash, '/')) *slash = '-';
+        path_in(path, sizeof path, file_name);
         const char *derive[] = {"--derive", vendors[i].vendor, "--output", path, NULL};
         ck_assert_int_eq(run_tune(derive, NULL, "derive.out"), 0);
         t6i_profile_file *file = NULL;
@@ -649,12 +656,19 @@ START_TEST(plan_help_and_vendor_defaults)
         ck_assert_int_ge(file->ops[T6_OP_DECODE].bucket_count, 1);
         t6_device_info info;
         memset(&info, 0, sizeof info);
-        snprintf(info.vendor, sizeof info.vendor, "%s", vendors[i].vendor);
+        snprintf(info.vendor, sizeof info.vendor, "%.*s", (int)strcspn(vendors[i].vendor, "/"), vendors[i].vendor);
         snprintf(info.name, sizeof info.name, "%s", vendors[i].name);
         info.vendor_id = vendors[i].id;
         info.is_gpu = 1;
         t6i_normalize_identity(&info);
         ck_assert_int_eq(t6i_profile_match(file, &info), T6_PROFILE_VENDOR);
+        if (file->family[0]) {
+            /* an RDNA family's default: not CDNA's */
+            snprintf(info.name, sizeof info.name, "gfx942");
+            info.family[0] = '\0';
+            t6i_normalize_identity(&info);
+            ck_assert_int_eq(t6i_profile_match(file, &info), T6_PROFILE_BUILTIN);
+        }
         t6i_profile_file_free(file);
     }
     t6t_remove_tree(dir);

@@ -111,8 +111,8 @@ void tune_config_text(const tune_space *space, const tune_config *config, char *
 bool tune_config_parse(const tune_space *space, const char *text, tune_config *out);
 
 /** Derived parameters for a vendor's GPUs (untuned profiles): the op's space parameters and the value each
- *  gets from the vendor's SIMD width. vendor: "nvidia", "amd", "intel". False for an unknown vendor or an op
- *  without a derivation. */
+ *  gets from the SIMD width of the vendor ("nvidia", "amd", "intel") or of one of its families ("amd/gfx11":
+ *  RDNA's wavefront of 32). False for an unknown vendor or family or an op without a derivation. */
 bool tune_space_vendor_defaults(tune_op_id op, const char *vendor, const char **names, int *values, int *count);
 
 /* ---- evaluation (tune_run.c) and strategies (tune_strategy.c) ---- */
@@ -285,7 +285,7 @@ bool tune_run(tune_bucket *buckets, int count, const tune_device *device, const 
 bool tune_profile_write(const char *path, const tune_device *device, const tune_settings *settings,
                         double duration_s, const tune_bucket *buckets, int count, const tune_log *log, char *error,
                         size_t error_cap);
-/** An untuned vendor-default profile with one shape-less bucket per op (t6-tune --derive). */
+/** An untuned vendor-default profile with one shape-less bucket per op (t6-tune --derive VENDOR[/FAMILY]). */
 bool tune_profile_write_vendor(const char *path, const char *vendor, char *error, size_t error_cap);
 /** The file name t6-tune gives a device's profile: "<vendor>-<name>.json", lowercase, [a-z0-9-] only. */
 void tune_profile_file_name(const t6_device_info *info, char *buf, size_t cap);

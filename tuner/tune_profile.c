@@ -303,18 +303,28 @@ bool tune_profile_write_vendor(const char *path, const char *vendor, char *error
         const char *vendor, *what;
     } vendors[] = {{"nvidia", "NVIDIA GPUs: derived from the warp of 32"},
                    {"amd", "AMD GPUs: derived from the wavefront of 64"},
+                   {"amd/gfx10", "AMD RDNA GPUs (gfx10): derived from the wavefront of 32"},
+                   {"amd/gfx11", "AMD RDNA 3 GPUs (gfx11): derived from the wavefront of 32"},
+                   {"amd/gfx12", "AMD RDNA 4 GPUs (gfx12): derived from the wavefront of 32"},
                    {"intel", "Intel GPUs: derived from subgroups of 8 and 16"}};
     const char *what = NULL;
     for (size_t i = 0; i < sizeof vendors / sizeof vendors[0]; i++)
         if (strcmp(vendors[i].vendor, vendor) == 0) what = vendors[i].what;
     if (!what) {
-        snprintf(error, error_cap, "--derive knows nvidia, amd and intel, not '%s'", vendor);
+        snprintf(error, error_cap, "--derive knows nvidia, amd (amd/gfx10, amd/gfx11, amd/gfx12: RDNA) and intel, "
+                 "not '%s'", vendor);
         return false;
     }
+    /* "amd/gfx11": the vendor, and the family the profile is the default of */
+    char name[32];
+    snprintf(name, sizeof name, "%s", vendor);
+    char *family = strchr(name, '/');
+    if (family) *family++ = '\0';
     cJSON *root = header(false);
     cJSON *device = cJSON_AddObjectToObject(root, "device");
     cJSON_AddStringToObject(device, "name", what);
-    cJSON_AddStringToObject(device, "normalized_vendor", vendor);
+    cJSON_AddStringToObject(device, "normalized_vendor", name);
+    if (family) cJSON_AddStringToObject(device, "family", family);
     cJSON_AddBoolToObject(device, "is_gpu", 1);
     cJSON_AddBoolToObject(device, "vendor_default", 1);
     cJSON *tuning = cJSON_AddObjectToObject(root, "tuning");

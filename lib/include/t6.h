@@ -190,8 +190,9 @@ typedef struct t6_context t6_context;
 
 /**
  * Creates a context on a device picked by `device_selector`: NULL or "" means the environment variable
- * T6_DEVICE if set, else the first GPU, else the first device. A selector is a device index ("1") or a
- * case-insensitive substring of "<platform name> <device name>" ("nvidia", "pthread"). An unknown selector
+ * T6_DEVICE if set, else the first GPU of OpenCL 1.2 or later, else the first device. A selector is a device
+ * index ("1") or a case-insensitive substring of "<platform name> <device name>" ("nvidia", "pthread",
+ * "llvmpipe" for Mesa's rusticl on the CPU, which lists it with RUSTICL_ENABLE=llvmpipe). An unknown selector
  * is T6_ERROR_DEVICE_NOT_FOUND, a device below OpenCL 1.2 T6_ERROR_DEVICE_UNSUPPORTED; the reason is in
  * t6_context_last_error(NULL) on this thread. Loads tuning profiles (see Profiles). `*out` is set on success.
  */

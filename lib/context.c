@@ -121,6 +121,7 @@ static t6_status finish_context(t6_context *ctx)
         return t6i_fail(NULL, T6_ERROR_DEVICE_UNSUPPORTED, "device '%s' reports '%s'; t6 needs OpenCL 1.2 or later",
                         ctx->info.name, ctx->info.device_version);
     ctx->nv_compiler_options = t6i_device_has_extension(ctx->device, "cl_nv_compiler_options");
+    ctx->large_grf = t6i_device_has_large_grf(ctx->device, &ctx->info);
     t6i_profile_load_for_context(ctx);
     t6i_log(T6_LOG_INFO, "context on '%s' (%s, driver %s)", ctx->info.name, ctx->info.platform_name,
             ctx->info.driver_version);

@@ -178,6 +178,7 @@ static t6_status project_tiles(t6_context *ctx, const t6i_projection_call *call,
     const int ranges = split_ranges(ctx, call, params, row_tiles * column_tiles, &k_split);
     char options[1024] = "";
     fused_options(call, params, false, options, sizeof options);
+    t6i_large_register_file(ctx, options, sizeof options);
     cl_kernel kernel = NULL;
     T6I_TRY(t6i_get_kernel(ctx, "projection", options, name, &kernel));
     T6I_TRY(check_kernel_group(ctx, kernel, name, group));

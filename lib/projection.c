@@ -37,21 +37,6 @@ static t6i_shape projection_shape(const t6_layer *layer, const t6_cache *cache, 
         }                                                                                                        \
     } while (0)
 
-/* The compiled kernel may allow smaller groups than the device (registers); say so instead of failing the
- * launch with a bare CL_INVALID_WORK_GROUP_SIZE. */
-static t6_status check_kernel_group(t6_context *ctx, cl_kernel kernel, const char *name, size_t group)
-{
-    t6_status status = T6_SUCCESS;
-    size_t limit = 0;
-    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit,
-                                               NULL),
-                 "clGetKernelWorkGroupInfo(WORK_GROUP_SIZE)");
-    REQUIRE_PARAMS(ctx, group <= limit, "%s: groups of %zu work-items, but the compiled kernel allows %zu", name,
-                   group, limit);
-cleanup:
-    return status;
-}
-
 /* Tunables that only the host reads: passing them to the compiler would only multiply the programs. */
 static bool host_only(const char *name)
 {
@@ -98,34 +83,67 @@ cleanup:
     return status;
 }
 
+static void set_param(t6i_params *params, const char *name, int value)
+{
+    for (int i = 0; i < params->count; i++)
+        if (strcmp(params->defs[i].name, name) == 0) params->values[i] = value;
+}
+
+/* The work-items a compiled kernel can run per group (its registers), which may be fewer than the device's. */
+static t6_status kernel_group_limit(t6_context *ctx, cl_kernel kernel, size_t *limit)
+{
+    t6_status status = T6_SUCCESS;
+    *limit = 0;
+    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof *limit, limit,
+                                               NULL),
+                 "clGetKernelWorkGroupInfo(WORK_GROUP_SIZE)");
+cleanup:
+    return status;
+}
+
 /* Few rows: one group per T6_PRJ_RW_COLS packed columns and block of rows (a power of two covering the call's
  * rows, at most T6_PRJ_RW_BLOCK), each reading its weight rows once for all the block's rows. */
-static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, const t6i_params *params)
+static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, const t6i_params *resolved)
 {
     static const char name[] = "t6_project_rows";
     t6_status status = T6_SUCCESS;
-    const int lanes = t6i_param(params, "T6_PRJ_RW_LANES"), cols = t6i_param(params, "T6_PRJ_RW_COLS");
-    const int block = t6i_param(params, "T6_PRJ_RW_BLOCK");
+    t6i_params params = *resolved; /* its lanes may be halved to what the build allows */
+    const int cols = t6i_param(&params, "T6_PRJ_RW_COLS"), block = t6i_param(&params, "T6_PRJ_RW_BLOCK");
     int bound = 1;
     while (bound < call->rows && bound < block) bound *= 2;
     if (bound > block) bound = block;
     /* projection.cl's RW_VALUES: the outputs, and each row's sum of squares with the norm. */
     const int values = cols * bound + (call->norm_eps > 0.0f ? bound : 0);
-    const int parts = lanes >= values ? lanes / values : 1;
-    const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(values + 1) + (size_t)(parts * values));
-    /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is here. */
-    REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
-                   "%s: %d lanes × %d columns × %d rows need %zu bytes of local memory; the device has %llu", name,
-                   lanes, cols, bound, local_bytes, ctx->info.local_mem_bytes);
-
-    char options[1024] = "";
-    fused_options(call, params, true, options, sizeof options);
-    t6i_define(options, sizeof options, "T6_PRJ_ROWS", bound);
-    if (call->norm_eps > 0.0f) t6i_define(options, sizeof options, "T6_PRJ_NORM", 1);
     cl_kernel kernel = NULL;
-    T6I_TRY(t6i_get_kernel(ctx, "projection", options, name, &kernel));
+    int lanes = 0;
+    for (;;) {
+        lanes = t6i_param(&params, "T6_PRJ_RW_LANES");
+        const int parts = lanes >= values ? lanes / values : 1;
+        const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(values + 1) + (size_t)(parts * values));
+        /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is
+         * here. */
+        REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
+                       "%s: %d lanes × %d columns × %d rows need %zu bytes of local memory; the device has %llu", name,
+                       lanes, cols, bound, local_bytes, ctx->info.local_mem_bytes);
+        char options[1024] = "";
+        fused_options(call, &params, true, options, sizeof options);
+        t6i_define(options, sizeof options, "T6_PRJ_ROWS", bound);
+        if (call->norm_eps > 0.0f) t6i_define(options, sizeof options, "T6_PRJ_NORM", 1);
+        status = t6i_get_kernel(ctx, "projection", options, name, &kernel);
+        size_t limit = 0;
+        if (status == T6_SUCCESS) T6I_TRY(kernel_group_limit(ctx, kernel, &limit));
+        if (status == T6_SUCCESS && (size_t)lanes <= limit) break;
+        if (status == T6_SUCCESS)
+            status = t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: groups of %d work-items, but the compiled kernel "
+                              "allows %zu", name, lanes, limit);
+        /* A build over the device's local memory (llvmpipe counts twice the host's estimate) or a device that
+         * runs fewer work-items of this kernel per group than of others (llvmpipe: 32 against 1024, its
+         * registers): fewer lanes, each summing a longer stretch of C. */
+        if ((status != T6_ERROR_UNSUPPORTED && status != T6_ERROR_INVALID_PARAMS) || lanes <= 1) goto cleanup;
+        t6i_log(T6_LOG_DEBUG, "%s; T6_PRJ_RW_LANES %d -> %d", t6_context_last_error(ctx), lanes, lanes / 2);
+        set_param(&params, "T6_PRJ_RW_LANES", lanes / 2);
+    }
     const size_t local = (size_t)lanes;
-    T6I_TRY(check_kernel_group(ctx, kernel, name, local));
     const size_t group[2] = {local, 1};
     const size_t global[2] = {t6i_round_up((size_t)call->layer->columns, (size_t)cols) / (size_t)cols * local,
                               t6i_round_up((size_t)call->rows, (size_t)bound) / (size_t)bound};
@@ -156,12 +174,6 @@ static int split_ranges(const t6_context *ctx, const t6i_projection_call *call, 
     const int chunks_per_range = (chunks + (int)ranges - 1) / (int)ranges;
     *k_split = chunks_per_range * kwg;
     return (chunks + chunks_per_range - 1) / chunks_per_range; /* no range left empty */
-}
-
-static void set_param(t6i_params *params, const char *name, int value)
-{
-    for (int i = 0; i < params->count; i++)
-        if (strcmp(params->defs[i].name, name) == 0) params->values[i] = value;
 }
 
 /* Fits a tiles plan to what the build allows, as a small device needs (llvmpipe: 32 KiB of local memory, and
@@ -215,10 +227,7 @@ static t6_status project_tiles(t6_context *ctx, const t6i_projection_call *call,
         t6i_large_register_file(ctx, options, sizeof options);
         status = t6i_get_kernel(ctx, "projection", options, name, &kernel);
         size_t limit = 0;
-        if (status == T6_SUCCESS)
-            T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit,
-                                                       &limit, NULL),
-                         "clGetKernelWorkGroupInfo(WORK_GROUP_SIZE)");
+        if (status == T6_SUCCESS) T6I_TRY(kernel_group_limit(ctx, kernel, &limit));
         if (status == T6_SUCCESS && group <= limit) break;
         if (status == T6_SUCCESS)
             status = t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: groups of %zu work-items, but the compiled kernel "

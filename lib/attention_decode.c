@@ -244,6 +244,7 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
         const size_t used = strlen(options);
         snprintf(options + used, sizeof options - used, " -cl-nv-maxrregcount=%d", p->registers);
     }
+    t6i_large_register_file(ctx, options, sizeof options);
     return t6i_get_kernel(ctx, "attention_decode", options, "t6_attention_decode", kernel);
 }
 

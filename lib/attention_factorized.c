@@ -189,6 +189,7 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
     t6i_define(options, sizeof options, "T6_DIRECT", p.splits == 1);
     const char *source = p.kernel == T6_KERNEL_TILES ? "attention" : "attention_vector";
     t6i_params_append_options(&params, source, options, sizeof options);
+    if (p.kernel == T6_KERNEL_TILES && call->prefill) t6i_large_register_file(ctx, options, sizeof options);
 
     cl_kernel kernel = NULL;
     if (p.kernel == T6_KERNEL_TILES) T6I_TRY(t6i_get_kernel(ctx, "attention", options, "t6_attention", &kernel));

@@ -134,6 +134,7 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
         t6i_define(options, sizeof options, "T6_DEC_STAGE", p->stage);
         t6i_define(options, sizeof options, "T6_DEC_STAGES", p->stages);
     }
+    t6i_large_register_file(ctx, options, sizeof options);
     return t6i_get_kernel(ctx, "attention_mma", options, "t6_attention_mma", kernel);
 }
 

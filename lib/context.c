@@ -78,11 +78,18 @@ static t6_status select_device(const char *selector, cl_platform_id *platform, c
             goto cleanup;
         }
     } else {
+        /* The first GPU t6 can run on: Mesa's Clover lists GPUs at OpenCL 1.1 beside the drivers that run them
+         * at 1.2 or later (and beside PoCL where no other driver does). */
         for (int i = 0; i < count && chosen < 0; i++) {
             cl_device_type type = 0;
-            if (clGetDeviceInfo(devices[i], CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
-                (type & CL_DEVICE_TYPE_GPU))
-                chosen = i;
+            char version[1024] = "";
+            int major = 0, minor = 0;
+            if (clGetDeviceInfo(devices[i], CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS ||
+                !(type & CL_DEVICE_TYPE_GPU) ||
+                clGetDeviceInfo(devices[i], CL_DEVICE_VERSION, sizeof version - 1, version, NULL) != CL_SUCCESS)
+                continue;
+            t6i_parse_cl_version(version, &major, &minor);
+            if (major > 1 || (major == 1 && minor >= 2)) chosen = i;
         }
         if (chosen < 0) chosen = 0;
     }
@@ -165,6 +172,7 @@ static t6_status finish_context(t6_context *ctx)
         return t6i_fail(NULL, T6_ERROR_DEVICE_UNSUPPORTED, "device '%s' reports '%s'; t6 needs OpenCL 1.2 or later",
                         ctx->info.name, ctx->info.device_version);
     ctx->nv_compiler_options = t6i_device_has_extension(ctx->device, "cl_nv_compiler_options");
+    ctx->large_grf = t6i_device_has_large_grf(ctx->device, &ctx->info);
     t6i_profile_load_for_context(ctx);
     t6i_log(T6_LOG_INFO, "context on '%s' (%s, driver %s)", ctx->info.name, ctx->info.platform_name,
             ctx->info.driver_version);

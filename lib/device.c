@@ -10,6 +10,9 @@
 #define T6I_CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
 #define T6I_CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
 #define T6I_CL_DEVICE_GFXIP_MAJOR_AMD 0x404A
+/* cl_intel_device_attribute_query: a bit field whose DPAS flag marks the GPUs with systolic arrays. */
+#define T6I_CL_DEVICE_FEATURE_CAPABILITIES_INTEL 0x4256
+#define T6I_CL_DEVICE_FEATURE_FLAG_DPAS_INTEL (1u << 1)
 
 t6_status t6i_list_devices(cl_device_id **devices_out, cl_platform_id **platforms_out, int *count_out)
 {
@@ -142,6 +145,20 @@ bool t6i_device_has_extension(cl_device_id device, const char *name)
     return found;
 }
 
+/* Intel's compiler takes -cl-intel-256-GRF-per-thread on the GPUs whose threads can hold 256 registers: Xe-HP,
+ * Xe-HPG (Arc A, Flex), Xe-HPC (Max) and Xe2, the same GPUs that have DPAS (oneDNN keys its large-GRF kernels
+ * on that flag too). Xe-LP and older have neither; a driver without the query is not trusted with the option. */
+bool t6i_device_has_large_grf(cl_device_id device, const t6_device_info *info)
+{
+    if (!info->is_gpu || strcmp(info->normalized_vendor, "intel") != 0 ||
+        !t6i_device_has_extension(device, "cl_intel_device_attribute_query"))
+        return false;
+    cl_bitfield features = 0;
+    return clGetDeviceInfo(device, T6I_CL_DEVICE_FEATURE_CAPABILITIES_INTEL, sizeof features, &features, NULL) ==
+               CL_SUCCESS &&
+           (features & T6I_CL_DEVICE_FEATURE_FLAG_DPAS_INTEL) != 0;
+}
+
 /* Families group devices that share tuning behaviour when no profile names the exact device. NVIDIA and AMD
  * families come from the compute capability / gfx version the driver reports (filled in before this runs);
  * the rest are read off names. */
@@ -189,6 +206,12 @@ static void guess_family(t6_device_info *info)
             snprintf(info->family, sizeof info->family, "x86-cpu");
         return;
     }
+    if (strcmp(info->normalized_vendor, "rusticl") == 0) {
+        /* Gallium's software rasterizer ("llvmpipe (LLVM 15.0.6, 256 bits)"): the CPU runs each group's
+         * work-items in SIMD lanes as a GPU would, with 32 KiB of local memory and no fp64. */
+        if (prefix_ci(n, "llvmpipe", 8)) snprintf(info->family, sizeof info->family, "llvmpipe");
+        return;
+    }
     if (!info->is_gpu) {
         /* PoCL names carry the LLVM CPU name ("skylake-avx512"): its vector width is what matters. */
         if (contains_ci(n, "avx512")) snprintf(info->family, sizeof info->family, "x86-avx512");
@@ -209,8 +232,13 @@ void t6i_normalize_identity(t6_device_info *info)
     else if (info->vendor_id == 0x1002 || contains_ci(vendor, "advanced micro") || contains_ci(vendor, "amd"))
         v = "amd";
     else if (info->vendor_id == 0x8086 || contains_ci(vendor, "intel")) v = "intel";
+    /* A PoCL CPU device reports the CPU maker as vendor, Mesa's rusticl "Mesa/X.org" (id 0) on llvmpipe and the
+     * GPU maker's id on radeonsi, iris or nouveau: the driver, whose compiler builds every kernel, is what tuning
+     * follows (and NVIDIA's inline PTX must not be tried on rusticl's nouveau). */
     if (contains_ci(info->platform_name, "portable computing language") || contains_ci(info->platform_name, "pocl"))
-        v = "pocl"; /* a PoCL CPU device reports the CPU maker as vendor; the driver is what tuning follows */
+        v = "pocl";
+    else if (contains_ci(info->platform_name, "rusticl"))
+        v = "rusticl";
     if (*v) snprintf(info->normalized_vendor, sizeof info->normalized_vendor, "%s", v);
     else {
         copy_trimmed(info->normalized_vendor, sizeof info->normalized_vendor, vendor);

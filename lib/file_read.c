@@ -85,3 +85,15 @@ t6_status t6i_read_regular(const t6_context *ctx, const char *path, const char *
     *length = size;
     return T6_SUCCESS;
 }
+
+t6_status t6_read_file(const char *path, const char *what, size_t max_bytes, char **text, size_t *length)
+{
+    if (text) *text = NULL;
+    if (length) *length = 0;
+    if (!path || !text || !length)
+        return t6i_fail(NULL, T6_ERROR_INVALID_ARGUMENT, "t6_read_file: %s is NULL",
+                        !path ? "path" : !text ? "text" : "length");
+    return t6i_read_regular(NULL, path, what ? what : "file", max_bytes, text, length);
+}
+
+void t6_free(void *memory) { free(memory); }

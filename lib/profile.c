@@ -258,12 +258,15 @@ static t6i_profile *new_profile(void)
 }
 
 /* Whether `file` should serve `op` at `level` instead of what serves it there now. Among equals found by the
- * search the first stays; an explicit load replaces an earlier explicit load. */
+ * search the first stays; an explicit load replaces an earlier explicit load; and a vendor default written for
+ * the device's family (AMD's wave32 RDNA) replaces one for the whole vendor wherever either was found. */
 static bool beats(const t6i_profile *profile, const t6i_profile_file *file, t6_profile_level level, int op)
 {
     const t6i_profile_op *part = &file->ops[op];
     if (!part->present || part->stale || part->bucket_count == 0) return false;
-    return profile->serving[op][level] < 0 || level == T6_PROFILE_EXPLICIT;
+    const int serving = profile->serving[op][level];
+    if (serving < 0 || level == T6_PROFILE_EXPLICIT) return true;
+    return level == T6_PROFILE_VENDOR && file->family[0] && !profile->files[serving]->family[0];
 }
 
 /* Gives `file` to `profile` at `level` for every op it beats. Returns false when it serves nothing, and then

@@ -188,6 +188,22 @@ static t6_status build_program(t6_context *ctx, const char *name, const char *op
     program = clCreateProgramWithSource(ctx->cl_ctx, 1, &text, &source_length, &err);
     T6I_CHECK_CL(ctx, err, "clCreateProgramWithSource");
     err = clBuildProgram(program, 1, &ctx->device, full_options, NULL, NULL);
+    char *large_grf = err != CL_SUCCESS ? strstr(full_options, T6I_LARGE_GRF_OPTION) : NULL;
+    if (large_grf) {
+        /* A driver that reports DPAS but refuses the large register file: build at 128 registers, and when that
+         * works, stop asking for it in this context. */
+        const size_t option_length = strlen(T6I_LARGE_GRF_OPTION);
+        memmove(large_grf, large_grf + option_length, strlen(large_grf + option_length) + 1);
+        const cl_int refused = err;
+        err = clBuildProgram(program, 1, &ctx->device, full_options, NULL, NULL);
+        if (err == CL_SUCCESS) {
+            t6i_log(T6_LOG_WARN, "kernel %s: the driver refused%s (%s); built without it, as every kernel of this "
+                    "context will be", name, T6I_LARGE_GRF_OPTION, t6i_cl_error_name(refused));
+            ctx->large_grf = false;
+            free(key);
+            key = cache_key(ctx, source, source_length, full_options, &key_length);
+        }
+    }
     if (err != CL_SUCCESS) {
         status = build_failure(ctx, program, name, err);
         goto cleanup;
@@ -211,6 +227,13 @@ static char *duplicate(const char *text)
     char *copy = malloc(n);
     if (copy) memcpy(copy, text, n);
     return copy;
+}
+
+void t6i_large_register_file(const t6_context *ctx, char *options, size_t cap)
+{
+    const size_t used = strlen(options);
+    if (ctx->large_grf && used + strlen(T6I_LARGE_GRF_OPTION) < cap)
+        snprintf(options + used, cap - used, "%s", T6I_LARGE_GRF_OPTION);
 }
 
 t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *options, const char *kernel_name,

@@ -37,21 +37,6 @@ static t6i_shape projection_shape(const t6_layer *layer, const t6_cache *cache, 
         }                                                                                                        \
     } while (0)
 
-/* The compiled kernel may allow smaller groups than the device (registers); say so instead of failing the
- * launch with a bare CL_INVALID_WORK_GROUP_SIZE. */
-static t6_status check_kernel_group(t6_context *ctx, cl_kernel kernel, const char *name, size_t group)
-{
-    t6_status status = T6_SUCCESS;
-    size_t limit = 0;
-    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit,
-                                               NULL),
-                 "clGetKernelWorkGroupInfo(WORK_GROUP_SIZE)");
-    REQUIRE_PARAMS(ctx, group <= limit, "%s: groups of %zu work-items, but the compiled kernel allows %zu", name,
-                   group, limit);
-cleanup:
-    return status;
-}
-
 /* Tunables that only the host reads: passing them to the compiler would only multiply the programs. */
 static bool host_only(const char *name)
 {
@@ -98,34 +83,61 @@ cleanup:
     return status;
 }
 
+/* The work-items a compiled kernel can run per group (its registers), which may be fewer than the device's. */
+static t6_status kernel_group_limit(t6_context *ctx, cl_kernel kernel, size_t *limit)
+{
+    t6_status status = T6_SUCCESS;
+    *limit = 0;
+    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof *limit, limit,
+                                               NULL),
+                 "clGetKernelWorkGroupInfo(WORK_GROUP_SIZE)");
+cleanup:
+    return status;
+}
+
 /* Few rows: one group per T6_PRJ_RW_COLS packed columns and block of rows (a power of two covering the call's
  * rows, at most T6_PRJ_RW_BLOCK), each reading its weight rows once for all the block's rows. */
-static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, const t6i_params *params)
+static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, const t6i_params *resolved)
 {
     static const char name[] = "t6_project_rows";
     t6_status status = T6_SUCCESS;
-    const int lanes = t6i_param(params, T6I_PRJ_RW_LANES), cols = t6i_param(params, T6I_PRJ_RW_COLS);
-    const int block = t6i_param(params, T6I_PRJ_RW_BLOCK);
+    t6i_params params = *resolved; /* its lanes may be halved to what the build allows */
+    const int cols = t6i_param(&params, T6I_PRJ_RW_COLS), block = t6i_param(&params, T6I_PRJ_RW_BLOCK);
     int bound = 1;
     while (bound < call->rows && bound < block) bound *= 2;
     if (bound > block) bound = block;
     /* projection.cl's RW_VALUES: the outputs, and each row's sum of squares with the norm. */
     const int values = cols * bound + (call->norm_eps > 0.0f ? bound : 0);
-    const int parts = lanes >= values ? lanes / values : 1;
-    const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(values + 1) + (size_t)(parts * values));
-    /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is here. */
-    REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
-                   "%s: %d lanes × %d columns × %d rows need %zu bytes of local memory; the device has %llu", name,
-                   lanes, cols, bound, local_bytes, ctx->info.local_mem_bytes);
-
-    char options[1024] = "";
-    fused_options(call, params, true, options, sizeof options);
-    t6i_define(options, sizeof options, "T6_PRJ_ROWS", bound);
-    if (call->norm_eps > 0.0f) t6i_define(options, sizeof options, "T6_PRJ_NORM", 1);
     cl_kernel kernel = NULL;
-    T6I_TRY(t6i_get_kernel(ctx, "projection", options, name, &kernel));
+    int lanes = 0;
+    for (;;) {
+        lanes = t6i_param(&params, T6I_PRJ_RW_LANES);
+        const int parts = lanes >= values ? lanes / values : 1;
+        const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(values + 1) + (size_t)(parts * values));
+        /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is
+         * here. */
+        REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,
+                       "%s: %d lanes × %d columns × %d rows need %zu bytes of local memory; the device has %llu", name,
+                       lanes, cols, bound, local_bytes, ctx->info.local_mem_bytes);
+        char options[1024] = "";
+        fused_options(call, &params, true, options, sizeof options);
+        t6i_define(options, sizeof options, "T6_PRJ_ROWS", bound);
+        if (call->norm_eps > 0.0f) t6i_define(options, sizeof options, "T6_PRJ_NORM", 1);
+        status = t6i_get_kernel(ctx, "projection", options, name, &kernel);
+        size_t limit = 0;
+        if (status == T6_SUCCESS) T6I_TRY(kernel_group_limit(ctx, kernel, &limit));
+        if (status == T6_SUCCESS && (size_t)lanes <= limit) break;
+        if (status == T6_SUCCESS)
+            status = t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: groups of %d work-items, but the compiled kernel "
+                              "allows %zu", name, lanes, limit);
+        /* A build over the device's local memory (llvmpipe counts twice the host's estimate) or a device that
+         * runs fewer work-items of this kernel per group than of others (llvmpipe: 32 against 1024, its
+         * registers): fewer lanes, each summing a longer stretch of C. */
+        if ((status != T6_ERROR_UNSUPPORTED && status != T6_ERROR_INVALID_PARAMS) || lanes <= 1) goto cleanup;
+        t6i_log(T6_LOG_DEBUG, "%s; T6_PRJ_RW_LANES %d -> %d", t6_context_last_error(ctx), lanes, lanes / 2);
+        t6i_param_set(&params, T6I_PRJ_RW_LANES, lanes / 2);
+    }
     const size_t local = (size_t)lanes;
-    T6I_TRY(check_kernel_group(ctx, kernel, name, local));
     const size_t group[2] = {local, 1};
     const size_t global[2] = {t6i_round_up((size_t)call->layer->columns, (size_t)cols) / (size_t)cols * local,
                               t6i_round_up((size_t)call->rows, (size_t)bound) / (size_t)bound};
@@ -158,35 +170,75 @@ static int split_ranges(const t6_context *ctx, const t6i_projection_call *call, 
     return (chunks + chunks_per_range - 1) / chunks_per_range; /* no range left empty */
 }
 
+/* Fits a tiles plan to what the build allows, as a small device needs (llvmpipe: 32 KiB of local memory, and
+ * 32 work-items per group for this kernel's registers), keeping each work-item's share of the tile: a build over
+ * the device's local memory halves the K chunk (both staged tiles halve); a group over the compiled kernel's
+ * limit halves its longer side with the tile's. False when nothing is left to halve. */
+static bool shrink_tiles(t6i_params *params, bool local_memory)
+{
+    const int kwg = t6i_param(params, T6I_PRJ_KWG);
+    const int mwg = t6i_param(params, T6I_PRJ_MWG), nwg = t6i_param(params, T6I_PRJ_NWG);
+    const int mdimc = t6i_param(params, T6I_PRJ_MDIMC), ndimc = t6i_param(params, T6I_PRJ_NDIMC);
+    if (local_memory) {
+        if (kwg <= 8) return false;
+        t6i_param_set(params, T6I_PRJ_KWG, kwg / 2);
+    } else if (mdimc >= ndimc && mdimc > 1 && mwg / 2 >= 8) {
+        t6i_param_set(params, T6I_PRJ_MDIMC, mdimc / 2);
+        t6i_param_set(params, T6I_PRJ_MWG, mwg / 2);
+    } else if (ndimc > 1 && nwg / 2 >= 8) {
+        t6i_param_set(params, T6I_PRJ_NDIMC, ndimc / 2);
+        t6i_param_set(params, T6I_PRJ_NWG, nwg / 2);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* Many rows: a register-tiled GEMM, MWG rows × NWG packed columns per group, over all of C or over ranges of
  * it whose partial sums rope_scatter.c adds. */
-static t6_status project_tiles(t6_context *ctx, const t6i_projection_call *call, const t6i_params *params)
+static t6_status project_tiles(t6_context *ctx, const t6i_projection_call *call, const t6i_params *resolved)
 {
     static const char name[] = "t6_project_tiles";
     t6_status status = T6_SUCCESS;
-    const int mwg = t6i_param(params, T6I_PRJ_MWG), nwg = t6i_param(params, T6I_PRJ_NWG);
-    const int mdimc = t6i_param(params, T6I_PRJ_MDIMC), ndimc = t6i_param(params, T6I_PRJ_NDIMC);
-    const size_t group = (size_t)mdimc * (size_t)ndimc;
-    /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the layer is here. */
-    REQUIRE_PARAMS(ctx, t6i_round_up((size_t)call->layer->columns, (size_t)nwg) <= (size_t)call->layer->rows_allocated,
-                   "%s: T6_PRJ_NWG=%d tiles run past the layer's %d padded weight rows", name, nwg,
-                   call->layer->rows_allocated);
-
-    const size_t row_tiles = t6i_round_up((size_t)call->rows, (size_t)mwg) / (size_t)mwg;
-    const size_t column_tiles = t6i_round_up((size_t)call->layer->columns, (size_t)nwg) / (size_t)nwg;
-    int k_split = 0;
-    const int ranges = split_ranges(ctx, call, params, row_tiles * column_tiles, &k_split);
-    char options[1024] = "";
-    fused_options(call, params, false, options, sizeof options);
+    t6i_params params = *resolved; /* shrink_tiles may fit it to the build */
     cl_kernel kernel = NULL;
-    T6I_TRY(t6i_get_kernel(ctx, "projection", options, name, &kernel));
-    T6I_TRY(check_kernel_group(ctx, kernel, name, group));
+    size_t row_tiles = 0, column_tiles = 0, group = 0;
+    int k_split = 0, ranges = 1;
+    for (;;) {
+        const int mwg = t6i_param(&params, T6I_PRJ_MWG), nwg = t6i_param(&params, T6I_PRJ_NWG);
+        group = (size_t)t6i_param(&params, T6I_PRJ_MDIMC) * (size_t)t6i_param(&params, T6I_PRJ_NDIMC);
+        /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the layer is
+         * here. */
+        REQUIRE_PARAMS(ctx,
+                       t6i_round_up((size_t)call->layer->columns, (size_t)nwg) <= (size_t)call->layer->rows_allocated,
+                       "%s: T6_PRJ_NWG=%d tiles run past the layer's %d padded weight rows", name, nwg,
+                       call->layer->rows_allocated);
+        row_tiles = t6i_round_up((size_t)call->rows, (size_t)mwg) / (size_t)mwg;
+        column_tiles = t6i_round_up((size_t)call->layer->columns, (size_t)nwg) / (size_t)nwg;
+        ranges = split_ranges(ctx, call, &params, row_tiles * column_tiles, &k_split);
+        char options[1024] = "";
+        fused_options(call, &params, false, options, sizeof options);
+        t6i_large_register_file(ctx, options, sizeof options);
+        status = t6i_get_kernel(ctx, "projection", options, name, &kernel);
+        size_t limit = 0;
+        if (status == T6_SUCCESS) T6I_TRY(kernel_group_limit(ctx, kernel, &limit));
+        if (status == T6_SUCCESS && group <= limit) break;
+        if (status == T6_SUCCESS)
+            status = t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: groups of %zu work-items, but the compiled kernel "
+                              "allows %zu", name, group, limit);
+        if (status != T6_ERROR_UNSUPPORTED && status != T6_ERROR_INVALID_PARAMS) goto cleanup;
+        if (!shrink_tiles(&params, status == T6_ERROR_UNSUPPORTED)) goto cleanup;
+        t6i_log(T6_LOG_DEBUG, "%s; MWG %d NWG %d KWG %d MDIMC %d NDIMC %d", t6_context_last_error(ctx),
+                t6i_param(&params, T6I_PRJ_MWG), t6i_param(&params, T6I_PRJ_NWG), t6i_param(&params, T6I_PRJ_KWG),
+                t6i_param(&params, T6I_PRJ_MDIMC), t6i_param(&params, T6I_PRJ_NDIMC));
+    }
     cl_mem partials = NULL;
     if (ranges > 1)
         T6I_TRY(t6i_scratch(ctx, 0, (size_t)ranges * (size_t)call->rows * (size_t)call->layer->columns * sizeof(float),
                             &partials));
-    const size_t local[3] = {(size_t)mdimc, (size_t)ndimc, 1};
-    const size_t global[3] = {row_tiles * (size_t)mdimc, column_tiles * (size_t)ndimc, (size_t)ranges};
+    const size_t local[3] = {(size_t)t6i_param(&params, T6I_PRJ_MDIMC), (size_t)t6i_param(&params, T6I_PRJ_NDIMC),
+                             1};
+    const size_t global[3] = {row_tiles * local[0], column_tiles * local[1], (size_t)ranges};
     T6I_TRY(launch_fused(ctx, kernel, name, call, partials, k_split, 3, global, local));
     if (ranges > 1) T6I_TRY(t6i_rope_scatter(ctx, call, partials, ranges));
 cleanup:

@@ -281,6 +281,12 @@ const char *const *t6i_program_files_at(size_t index);
  */
 t6_status t6i_get_kernel(t6_context *ctx, const char *source, const char *options, const char *kernel_name,
                          cl_kernel *out);
+/** The build option of Intel's large register file (256 GRF per thread instead of 128, half the threads). */
+#define T6I_LARGE_GRF_OPTION " -cl-intel-256-GRF-per-thread"
+/** Appends T6I_LARGE_GRF_OPTION to `options` where the device has the large register file (ctx->large_grf).
+ *  Called for the kernels that spill at 128 registers on Xe-HPG and Xe-HPC in the offline compile and not at
+ *  256 (docs/PORTABILITY.md): kernel 3, the projection's tiles, kernel 1's prefill, the tensor-core kernel. */
+void t6i_large_register_file(const t6_context *ctx, char *options, size_t cap);
 
 /** The disk cache's folder when neither the options nor T6_CACHE_DIR name one: $XDG_CACHE_HOME/t6, else
  *  ~/.cache/t6; none (NULL) when `environment` is false or neither variable is set. The caller frees *dir. */
@@ -434,6 +440,7 @@ struct t6_context {
     cl_mem zeroed; /* t6i_zeroed */
     size_t zeroed_capacity;
     bool nv_compiler_options; /* the device lists cl_nv_compiler_options: -cl-nv-maxrregcount is accepted */
+    bool large_grf; /* t6i_device_has_large_grf, until a build refuses T6I_LARGE_GRF_OPTION (program.c) */
     int decode_mma; /* kernel 3's tensor-core probe (attention_decode.c): 0 not run, 1 passed, -1 failed */
     int mma16_probe[2]; /* the tensor-core kernels' probe per cache type, fp16 then bf16 (attention_mma.c): the same */
     t6_precision precision; /* the default of attention calls: strict or fast, never T6_PRECISION_DEFAULT */
@@ -453,6 +460,9 @@ t6_status t6i_describe_device(const t6_context *ctx, cl_platform_id platform, cl
 /** Whether `device` lists the extension `name` (a whole word of CL_DEVICE_EXTENSIONS); false when it cannot
  * be read. */
 bool t6i_device_has_extension(cl_device_id device, const char *name);
+/** Whether `device` (described by `info`) is an Intel GPU with the large register file: one that reports DPAS
+ *  through cl_intel_device_attribute_query, as every Xe-HPG, Xe-HPC and Xe2 GPU does (Xe-LP has neither). */
+bool t6i_device_has_large_grf(cl_device_id device, const t6_device_info *info);
 /** The normalized vendor, name and family from raw strings (exposed for tests with made-up devices). */
 void t6i_normalize_identity(t6_device_info *info);
 /** Major and minor OpenCL version from a CL_DEVICE_VERSION string; 0.0 when unparseable. */

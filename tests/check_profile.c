@@ -44,8 +44,8 @@ static void device_json(char *buf, size_t cap, const char *vendor, const char *i
                         const char *family, int is_gpu)
 {
     if (!identity)
-        snprintf(buf, cap, "{\"normalized_vendor\":\"%s\",\"vendor_default\":true,\"is_gpu\":%s}", vendor,
-                 is_gpu ? "true" : "false");
+        snprintf(buf, cap, "{\"normalized_vendor\":\"%s\",\"vendor_default\":true,\"is_gpu\":%s%s%s%s}", vendor,
+                 is_gpu ? "true" : "false", family ? ",\"family\":\"" : "", family ? family : "", family ? "\"" : "");
     else
         snprintf(buf, cap,
                  "{\"normalized_vendor\":\"%s\",\"identity\":\"%s\",\"driver\":\"%s\",\"family\":\"%s\","
@@ -154,6 +154,8 @@ START_TEST(fallback_levels_for_every_vendor)
     write_profile(dir, "nvidia-generic.json", "nvidia", NULL, NULL, NULL, T6_OP_DECODE, "T6_DEC_TILE", 14);
     write_profile(dir, "amd-generic.json", "amd", NULL, NULL, NULL, T6_OP_DECODE, "T6_DEC_TILE", 15);
     write_profile(dir, "intel-generic.json", "intel", NULL, NULL, NULL, T6_OP_DECODE, "T6_DEC_TILE", 16);
+    /* A family's vendor default, found after the vendor's (name order): it still serves its family. */
+    write_profile(dir, "amd-gfx11.json", "amd", NULL, NULL, "gfx11", T6_OP_DECODE, "T6_DEC_TILE", 17);
 
     static const struct {
         const char *vendor;
@@ -172,6 +174,7 @@ START_TEST(fallback_levels_for_every_vendor)
         {"NVIDIA Corporation", 0x10DE, "NVIDIA L40S", "550.54", 1, T6_PROFILE_VENDOR, T6_PROFILE_BUILTIN, 14},
         {"Advanced Micro Devices, Inc.", 0x1002, "gfx90a:sramecc+:xnack-", "3614.0", 1, T6_PROFILE_VENDOR,
          T6_PROFILE_BUILTIN, 15},
+        {"Advanced Micro Devices, Inc.", 0x1002, "gfx1100", "3614.0", 1, T6_PROFILE_VENDOR, T6_PROFILE_BUILTIN, 17},
         {"Intel(R) Corporation", 0x8086, "Intel(R) Arc(TM) A770 Graphics", "23.30", 1, T6_PROFILE_VENDOR,
          T6_PROFILE_BUILTIN, 16},
         /* an Intel CPU through Intel's runtime: the GPU default must not apply */

@@ -287,6 +287,24 @@ START_TEST(identity_normalization)
     ck_assert_str_eq(info.normalized_vendor, "intel");
     ck_assert_str_eq(info.family, "xe-hpg");
 
+    /* Mesa's rusticl is its own vendor whatever the hardware: llvmpipe a family of its own, its GPUs not taken
+     * for the vendors' drivers (no inline PTX on nouveau). */
+    memset(&info, 0, sizeof info);
+    snprintf(info.platform_name, sizeof info.platform_name, "rusticl");
+    snprintf(info.vendor, sizeof info.vendor, "Mesa/X.org");
+    snprintf(info.name, sizeof info.name, "llvmpipe (LLVM 15.0.6, 256 bits)");
+    t6i_normalize_identity(&info);
+    ck_assert_str_eq(info.identity, "rusticl/llvmpipe (LLVM 15.0.6, 256 bits)");
+    ck_assert_str_eq(info.family, "llvmpipe");
+    memset(&info, 0, sizeof info);
+    snprintf(info.platform_name, sizeof info.platform_name, "rusticl");
+    snprintf(info.vendor, sizeof info.vendor, "Mesa/X.org");
+    info.vendor_id = 0x10DE;
+    info.is_gpu = 1;
+    snprintf(info.name, sizeof info.name, "NV194");
+    t6i_normalize_identity(&info);
+    ck_assert_str_eq(info.normalized_vendor, "rusticl");
+
     /* Families by name where the driver reports no architecture: CDNA from RDNA, the Xe tiers apart. */
     static const struct { unsigned vendor_id; const char *name, *family; } named[] = {
         {0x1002, "gfx942:sramecc+:xnack-", "gfx9"},

@@ -25,7 +25,7 @@ foreach(profile IN LISTS profiles)
 endforeach()
 
 # The vendor defaults must be what `t6-tune --derive` makes of today's tunables (rules and names change with
-# the kernels): a difference means "regenerate them with t6-tune --derive VENDOR --output profiles/...".
+# the kernels): a difference means "regenerate them with t6-tune --derive VENDOR[/FAMILY] --output profiles/...".
 foreach(profile IN LISTS profiles)
   file(READ ${profile} json)
   string(JSON tuned GET "${json}" tuned)
@@ -34,9 +34,14 @@ foreach(profile IN LISTS profiles)
     continue()
   endif()
   string(JSON vendor GET "${json}" device normalized_vendor)
-  execute_process(COMMAND ${TUNE} --derive ${vendor} --output ${WORK_DIR}/derived-${vendor}.json
+  string(JSON family ERROR_VARIABLE no_family GET "${json}" device family)
+  if(NOT no_family)
+    set(vendor "${vendor}/${family}")
+  endif()
+  string(REPLACE "/" "-" derived_name "${vendor}")
+  execute_process(COMMAND ${TUNE} --derive ${vendor} --output ${WORK_DIR}/derived-${derived_name}.json
                   RESULT_VARIABLE code OUTPUT_QUIET ERROR_VARIABLE err)
-  file(READ ${WORK_DIR}/derived-${vendor}.json derived)
+  file(READ ${WORK_DIR}/derived-${derived_name}.json derived)
   string(JSON shipped_ops GET "${json}" ops)
   string(JSON derived_ops GET "${derived}" ops)
   if(NOT code EQUAL 0 OR NOT shipped_ops STREQUAL derived_ops)

@@ -564,6 +564,52 @@ START_TEST(check_fails_on_values_the_library_refuses)
 }
 END_TEST
 
+/* A FIFO (or a device) where t6-tune reads or writes a file is refused at once with a message naming it: before,
+ * --check and --resume opened it with fopen and waited for a writer forever, and a log or a profile written to it
+ * waited for a reader (the test case's timeout would end such a wait, as a failure). */
+START_TEST(special_files_are_refused_without_blocking)
+{
+    make_dir();
+    char fifo[512], log_path[512], out_path[512];
+    path_in(fifo, sizeof fifo, "fifo");
+    path_in(log_path, sizeof log_path, "run.jsonl");
+    path_in(out_path, sizeof out_path, "run.json");
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    static const struct {
+        const char *what, *said;
+        int log, output; /* which of --log and --output is the FIFO, or /dev/null (2) */
+        bool resume, check;
+    } cases[] = {
+        {"--check FIFO", "profile", 0, 0, false, true},
+        {"--resume --log FIFO", "log", 1, 0, true, false},
+        {"--log FIFO", "log", 1, 0, false, false},
+        {"--log /dev/null", "log", 2, 0, false, false},
+        {"--output FIFO", "profile", 0, 1, false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *special = cases[i].log == 2 ? "/dev/null" : fifo;
+        const char *check[] = {"--check", fifo, NULL};
+        const char *tune[] = {"--preset", "synthetic", "--budget", "3", "--ceilings", "10,100",
+                              "--log", cases[i].log ? special : log_path,
+                              "--output", cases[i].output ? special : out_path,
+                              cases[i].resume ? "--resume" : NULL, NULL};
+        const time_t started = time(NULL);
+        const int code = run_tune(cases[i].check ? check : tune, NULL, "special.out");
+        char *said = read_text("special.out");
+        ck_assert_msg(code == 1, "%s: exit %d:\n%s", cases[i].what, code, said);
+        ck_assert_msg(strstr(said, "not a regular file") && strstr(said, cases[i].said) && strstr(said, special),
+                      "%s:\n%s", cases[i].what, said);
+        ck_assert_msg(time(NULL) - started < 60, "%s took %lds", cases[i].what, (long)(time(NULL) - started));
+        free(said);
+        remove(log_path);
+    }
+    struct stat st;
+    ck_assert_int_eq(stat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode)); /* left as it was */
+    t6t_remove_tree(dir);
+}
+END_TEST
+
 START_TEST(plan_help_and_vendor_defaults)
 {
     make_dir();
@@ -591,10 +637,17 @@ START_TEST(plan_help_and_vendor_defaults)
     static const struct {
         const char *vendor, *name;
         unsigned id;
-    } vendors[] = {{"nvidia", "NVIDIA L4", 0x10DE}, {"amd", "gfx1030", 0x1002}, {"intel", "Intel(R) Arc(TM) A380", 0x8086}};
-    for (size_t i = 0; i < 3; i++) {
-        char path[512];
-        path_in(path, sizeof path, vendors[i].vendor);
+    } vendors[] = {{"nvidia", "NVIDIA L4", 0x10DE},
+                   {"amd", "gfx90a:sramecc+:xnack-", 0x1002},
+                   {"amd/gfx10", "gfx1030", 0x1002},
+                   {"amd/gfx11", "gfx1100", 0x1002},
+                   {"amd/gfx12", "gfx1201", 0x1002},
+                   {"intel", "Intel(R) Arc(TM) A380", 0x8086}};
+    for (size_t i = 0; i < sizeof vendors / sizeof vendors[0]; i++) {
+        char path[512], file_name[32];
+        snprintf(file_name, sizeof file_name, "%s", vendors[i].vendor);
+        for (char *slash = strchr(file_name, '/'); slash; slash = strchr(slash, '/')) *slash = '-';
+        path_in(path, sizeof path, file_name);
         const char *derive[] = {"--derive", vendors[i].vendor, "--output", path, NULL};
         ck_assert_int_eq(run_tune(derive, NULL, "derive.out"), 0);
         t6i_profile_file *file = NULL;
@@ -603,12 +656,19 @@ START_TEST(plan_help_and_vendor_defaults)
         ck_assert_int_ge(file->ops[T6_OP_DECODE].bucket_count, 1);
         t6_device_info info = T6_DEVICE_INFO_INIT;
         memset(&info, 0, sizeof info);
-        snprintf(info.vendor, sizeof info.vendor, "%s", vendors[i].vendor);
+        snprintf(info.vendor, sizeof info.vendor, "%.*s", (int)strcspn(vendors[i].vendor, "/"), vendors[i].vendor);
         snprintf(info.name, sizeof info.name, "%s", vendors[i].name);
         info.vendor_id = vendors[i].id;
         info.is_gpu = 1;
         t6i_normalize_identity(&info);
         ck_assert_int_eq(t6i_profile_match(file, &info), T6_PROFILE_VENDOR);
+        if (file->family[0]) {
+            /* an RDNA family's default: not CDNA's */
+            snprintf(info.name, sizeof info.name, "gfx942");
+            info.family[0] = '\0';
+            t6i_normalize_identity(&info);
+            ck_assert_int_eq(t6i_profile_match(file, &info), T6_PROFILE_BUILTIN);
+        }
         t6i_profile_file_free(file);
     }
     t6t_remove_tree(dir);
@@ -627,6 +687,7 @@ int main(void)
     tcase_add_test(search, candidate_two_runs_died_on_is_lost);
     tcase_add_test(search, time_limit_stops_the_search);
     tcase_add_test(search, plan_help_and_vendor_defaults);
+    tcase_add_test(search, special_files_are_refused_without_blocking);
     suite_add_tcase(suite, search);
     TCase *device = tcase_create("device");
     tcase_set_timeout(device, 600);

@@ -70,7 +70,7 @@ static void print_device(int index, const t6_device_info *d)
 
 int main(int argc, char **argv)
 {
-    int self_test = 0, profiles = 0;
+    int self_test = 0, profiles = 0, verbose = 0;
     const char *selector = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -81,6 +81,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--self-test") == 0) {
             self_test = 1;
         } else if (strcmp(argv[i], "--verbose") == 0) {
+            verbose = 1;
             t6_set_log_callback(t6_log_to_stderr, T6_LOG_DEBUG, NULL);
         } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             selector = argv[++i];
@@ -119,7 +120,8 @@ int main(int argc, char **argv)
     t6_device_info info = T6_DEVICE_INFO_INIT;
     t6_context_device_info(ctx, &info);
     printf("self-test on '%s'\n", info.name);
-    t6_set_log_callback(t6_log_to_stderr, T6_LOG_INFO, NULL);
+    /* the self-test reports each check at the info level; --verbose keeps the kernel builds too */
+    t6_set_log_callback(t6_log_to_stderr, verbose ? T6_LOG_DEBUG : T6_LOG_INFO, NULL);
     status = t6_context_self_test(ctx);
     if (status != T6_SUCCESS)
         printf("self-test FAILED: %s: %s\n", t6_status_string(status), t6_context_last_error(ctx));

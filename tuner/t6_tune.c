@@ -97,7 +97,8 @@ static void usage(FILE *out)
             "                      the bucket's exact features and small sizes, and check the results; exit 1 if\n"
             "                      a driver refuses or miscomputes one, or if a tuned part is stale (its kernels\n"
             "                      changed since: the library skips it) (used on the shipped profiles)\n"
-            "  --derive VENDOR     write the untuned default profile of nvidia, amd or intel GPUs to --output\n"
+            "  --derive VENDOR     write the untuned default profile of nvidia, amd or intel GPUs to --output;\n"
+            "                      amd/gfx10, amd/gfx11, amd/gfx12: of AMD's RDNA families (wavefronts of 32)\n"
             "  --verbose           the library's log (kernel builds, profile choice) on stderr\n"
             "  --help              this text\n"
             "\n"
@@ -348,6 +349,14 @@ static int tune_main(options *o)
         snprintf(output, sizeof output, "%s/%s.json", o->output, slug);
     else if (o->output) snprintf(output, sizeof output, "%s", o->output);
     else tune_profile_default_path(&device.info, output, sizeof output);
+    /* Refused before the search (and before a worker writes <log>.stderr beside a device) rather than after it:
+     * a FIFO there would take the log or the profile, or hold them up. */
+    if (!tune_writable_path(log_path, "log", error, sizeof error) ||
+        !tune_writable_path(output, "profile", error, sizeof error)) {
+        tune_worker_stop(worker);
+        fprintf(stderr, "t6-tune: %s\n", error);
+        return 1;
+    }
 
     printf("t6-tune %s on %s (%s, driver %s)\n", t6_version_string(), device.info.name, device.info.identity,
            device.info.driver_version);

@@ -111,8 +111,8 @@ void tune_config_text(const tune_space *space, const tune_config *config, char *
 bool tune_config_parse(const tune_space *space, const char *text, tune_config *out);
 
 /** Derived parameters for a vendor's GPUs (untuned profiles): the op's space parameters and the value each
- *  gets from the vendor's SIMD width. vendor: "nvidia", "amd", "intel". False for an unknown vendor or an op
- *  without a derivation. */
+ *  gets from the SIMD width of the vendor ("nvidia", "amd", "intel") or of one of its families ("amd/gfx11":
+ *  RDNA's wavefront of 32). False for an unknown vendor or family or an op without a derivation. */
 bool tune_space_vendor_defaults(tune_op_id op, const char *vendor, const char **names, int *values, int *count);
 
 /* ---- evaluation (tune_run.c) and strategies (tune_strategy.c) ---- */
@@ -285,12 +285,22 @@ bool tune_run(tune_bucket *buckets, int count, const tune_device *device, const 
 bool tune_profile_write(const char *path, const tune_device *device, const tune_settings *settings,
                         double duration_s, const tune_bucket *buckets, int count, const tune_log *log, char *error,
                         size_t error_cap);
-/** An untuned vendor-default profile with one shape-less bucket per op (t6-tune --derive). */
+/** An untuned vendor-default profile with one shape-less bucket per op (t6-tune --derive VENDOR[/FAMILY]). */
 bool tune_profile_write_vendor(const char *path, const char *vendor, char *error, size_t error_cap);
 /** The file name t6-tune gives a device's profile: "<vendor>-<name>.json", lowercase, [a-z0-9-] only. */
 void tune_profile_file_name(const t6_device_info *info, char *buf, size_t cap);
 /** Where t6-tune writes a device's profile by default: the user folder the library reads. */
 void tune_profile_default_path(const t6_device_info *info, char *buf, size_t cap);
+
+/* ---- files t6-tune reads (tune_profile.c) ---- */
+
+/** The whole file at `path` through the library's reader (t6_read_file): a FIFO, a device or a folder is refused
+ *  at once, never waited on. NULL with *missing set when nothing is at `path`; NULL with the reason in `error`
+ *  when it cannot be read. Release the text with t6_free. `what` names the file in the message ("log"). */
+char *tune_read_file(const char *path, const char *what, bool *missing, char *error, size_t error_cap);
+/** Whether what is at `path` may be replaced by a file t6-tune writes: nothing, or a regular file. Otherwise
+ *  false, with the reason in `error` (a FIFO there would take what t6-tune writes, or hold it up). */
+bool tune_writable_path(const char *path, const char *what, char *error, size_t error_cap);
 
 /* ---- modes that tune nothing (tune_check.c) ---- */
 

@@ -25,21 +25,6 @@ static t6_dtype dtype_of(const cJSON *o, const char *name, t6_dtype fallback)
     return fallback;
 }
 
-static char *read_all(const char *path)
-{
-    FILE *in = fopen(path, "rb");
-    if (!in) return NULL;
-    char *text = NULL;
-    size_t cap = 0;
-    ssize_t n = getdelim(&text, &cap, '\0', in);
-    fclose(in);
-    if (n <= 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
 /* The bucket's shape with its sizes cut down so a CPU checks it in seconds; what changes the kernels' code
  * (head dimension, ranks, storage types) is kept. A bucket without a shape (a vendor default serves every
  * shape) is checked on `fallback`. */
@@ -112,9 +97,16 @@ static bool check_one(tune_worker **worker, const tune_settings *settings, const
 
 int tune_check_main(const char *path, const tune_settings *settings)
 {
-    char *text = read_all(path);
-    cJSON *root = text ? cJSON_Parse(text) : NULL;
-    free(text);
+    bool missing = false;
+    char why[1024];
+    char *text = tune_read_file(path, "profile", &missing, why, sizeof why);
+    if (!text) {
+        if (missing) fprintf(stderr, "t6-tune: no profile at %s\n", path);
+        else fprintf(stderr, "t6-tune: %s\n", why);
+        return 1;
+    }
+    cJSON *root = cJSON_Parse(text);
+    t6_free(text);
     const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
     if (!cJSON_IsObject(ops)) {
         fprintf(stderr, "t6-tune: %s is not a profile t6-tune can read\n", path);
@@ -198,13 +190,17 @@ int tune_export_main(const char *device_selector, const char *output, const char
     tune_profile_file_name(&info, name, sizeof name);
 
     int code = 1;
-    char *text = read_all(path);
+    bool missing = false;
+    char why[1024];
+    char *text = tune_read_file(path, "profile", &missing, why, sizeof why);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     const cJSON *device = cJSON_GetObjectItemCaseSensitive(root, "device");
     const cJSON *identity = cJSON_GetObjectItemCaseSensitive(device, "identity");
     const cJSON *driver = cJSON_GetObjectItemCaseSensitive(device, "driver");
     const cJSON *ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
-    if (!text) {
+    if (!text && !missing) {
+        fprintf(stderr, "t6-tune: %s\n", why);
+    } else if (!text) {
         fprintf(stderr, "t6-tune: no profile at %s: run t6-tune first\n", path);
     } else if (!cJSON_IsString(identity) || !cJSON_IsString(driver) || strcmp(identity->valuestring, info.identity) ||
                strcmp(driver->valuestring, info.driver_version)) {
@@ -232,8 +228,12 @@ int tune_export_main(const char *device_selector, const char *output, const char
         struct stat st;
         if (stat(destination, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(target, sizeof target, "%s/%s", destination, name);
         else snprintf(target, sizeof target, "%s", destination);
-        FILE *out = fopen(target, "w");
-        if (!out || fputs(text, out) < 0 || fclose(out) != 0) {
+        char why_not[1024];
+        FILE *out = NULL;
+        if (!tune_writable_path(target, "export destination", why_not, sizeof why_not)) {
+            fprintf(stderr, "t6-tune: %s\n", why_not);
+            code = 1;
+        } else if (!(out = fopen(target, "w")) || fputs(text, out) < 0 || fclose(out) != 0) {
             fprintf(stderr, "t6-tune: %s cannot be written\n", target);
             code = 1;
         } else {
@@ -242,7 +242,7 @@ int tune_export_main(const char *device_selector, const char *output, const char
         }
     }
     cJSON_Delete(root);
-    free(text);
+    t6_free(text);
     t6_context_destroy(ctx);
     return code;
 }

@@ -11,9 +11,11 @@
 #include "tune.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct record {
@@ -207,12 +209,13 @@ static bool header_matches(const char *line, const tune_device *device, bool *st
 /* Every run on a log starts with a header: the records after it are judged by its hashes. */
 static bool read_back(tune_log *log, const char *path, const tune_device *device, char *error, size_t cap)
 {
-    FILE *in = fopen(path, "r");
-    if (!in) return true; /* nothing to resume: a fresh log */
-    char *line = NULL;
-    size_t line_cap = 0;
+    bool missing = false;
+    char *text = tune_read_file(path, "log", &missing, error, cap);
+    if (!text) return missing; /* nothing to resume: a fresh log */
     bool ok = true, first = true, stale[T6_OP_COUNT] = {false};
-    while (ok && getline(&line, &line_cap, in) != -1) {
+    char *const end = text + strlen(text);
+    for (char *line = text, *newline = NULL; ok && line < end; line = newline ? newline + 1 : end) {
+        if ((newline = strchr(line, '\n')) != NULL) *newline = '\0';
         if (strstr(line, "\"t6_tune_log\"")) ok = header_matches(line, device, stale, error, cap);
         else if (first) {
             snprintf(error, cap, "%s does not start with a t6-tune header", path);
@@ -220,9 +223,33 @@ static bool read_back(tune_log *log, const char *path, const tune_device *device
         } else replay_line(log, line, stale);
         first = false;
     }
-    free(line);
-    fclose(in);
+    t6_free(text);
     return ok;
+}
+
+/* The log opened for appending (resume) or afresh, refusing anything but a regular file without waiting on it:
+ * open() of a FIFO for writing would wait for a reader. Truncated only once this run holds its lock, so a second
+ * t6-tune on the same log leaves the first one's results alone. */
+static FILE *open_log(const char *path, bool resume, char *error, size_t cap)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(error, cap, "%s cannot be opened for writing: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *problem = NULL;
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) problem = "is not a regular file: t6-tune logs to regular files";
+    else if (fcntl(fd, F_SETLK, &lock) != 0) problem = "is in use by another t6-tune";
+    else if (fcntl(fd, F_SETFL, resume ? O_APPEND : 0) != 0 || (!resume && ftruncate(fd, 0) != 0))
+        problem = "cannot be prepared for writing";
+    FILE *file = problem ? NULL : fdopen(fd, resume ? "a+" : "w");
+    if (!file) {
+        snprintf(error, cap, "%s %s", path, problem ? problem : "cannot be opened for writing");
+        close(fd);
+    }
+    return file;
 }
 
 tune_log *tune_log_open(const char *path, bool resume, const tune_device *device, const char *settings_json,
@@ -237,15 +264,8 @@ tune_log *tune_log_open(const char *path, bool resume, const tune_device *device
         tune_log_close(log);
         return NULL;
     }
-    log->file = fopen(path, resume ? "a+" : "w");
+    log->file = open_log(path, resume, error, error_cap);
     if (!log->file) {
-        snprintf(error, error_cap, "%s cannot be opened for writing", path);
-        tune_log_close(log);
-        return NULL;
-    }
-    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    if (fcntl(fileno(log->file), F_SETLK, &lock) != 0) {
-        snprintf(error, error_cap, "%s is in use by another t6-tune", path);
         tune_log_close(log);
         return NULL;
     }

@@ -56,6 +56,32 @@ static bool make_parent(const char *path)
     return mkdir(partial, 0755) == 0 || errno == EEXIST;
 }
 
+/* Logs of long runs are the largest files t6-tune reads: a few hundred bytes per candidate. */
+#define TUNE_FILE_MAX_BYTES ((size_t)1 << 30)
+
+char *tune_read_file(const char *path, const char *what, bool *missing, char *error, size_t error_cap)
+{
+    struct stat st;
+    *missing = stat(path, &st) != 0 && errno == ENOENT;
+    if (*missing) return NULL;
+    char *text = NULL;
+    size_t length = 0;
+    if (t6_read_file(path, what, TUNE_FILE_MAX_BYTES, &text, &length) != T6_SUCCESS) {
+        snprintf(error, error_cap, "%s", t6_context_last_error(NULL));
+        return NULL;
+    }
+    return text;
+}
+
+bool tune_writable_path(const char *path, const char *what, char *error, size_t error_cap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return true;
+    snprintf(error, error_cap, "%s %s is not a regular file (%s): t6-tune writes only regular files", what, path,
+             S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket");
+    return false;
+}
+
 static bool save(const char *path, cJSON *root, char *error, size_t cap)
 {
     char *text = cJSON_Print(root);
@@ -194,14 +220,11 @@ static const char *text_of(const cJSON *o, const char *name)
  * for each op the same kernel sources. NULL when there is nothing to keep. */
 static cJSON *keepable(const char *path, const tune_device *device)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in) return NULL;
-    char *text = NULL;
-    size_t cap = 0;
-    ssize_t n = getdelim(&text, &cap, '\0', in);
-    fclose(in);
-    cJSON *root = n > 0 ? cJSON_Parse(text) : NULL;
-    free(text);
+    bool missing = false;
+    char why[512];
+    char *text = tune_read_file(path, "profile", &missing, why, sizeof why);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    t6_free(text);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "device");
     if (!root || strcmp(text_of(root, "schema"), T6_PROFILE_SCHEMA) != 0 ||
         strcmp(text_of(d, "identity"), device->info.identity) != 0 ||
@@ -242,6 +265,10 @@ bool tune_profile_write(const char *path, const tune_device *device, const tune_
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     cJSON_AddStringToObject(tuning, "date", date);
 
+    if (!tune_writable_path(path, "profile", error, error_cap)) {
+        cJSON_Delete(root);
+        return false;
+    }
     cJSON *ops = keepable(path, device);
     if (!ops) ops = cJSON_CreateObject();
     cJSON_AddItemToObject(root, "ops", ops);
@@ -276,18 +303,28 @@ bool tune_profile_write_vendor(const char *path, const char *vendor, char *error
         const char *vendor, *what;
     } vendors[] = {{"nvidia", "NVIDIA GPUs: derived from the warp of 32"},
                    {"amd", "AMD GPUs: derived from the wavefront of 64"},
+                   {"amd/gfx10", "AMD RDNA GPUs (gfx10): derived from the wavefront of 32"},
+                   {"amd/gfx11", "AMD RDNA 3 GPUs (gfx11): derived from the wavefront of 32"},
+                   {"amd/gfx12", "AMD RDNA 4 GPUs (gfx12): derived from the wavefront of 32"},
                    {"intel", "Intel GPUs: derived from subgroups of 8 and 16"}};
     const char *what = NULL;
     for (size_t i = 0; i < sizeof vendors / sizeof vendors[0]; i++)
         if (strcmp(vendors[i].vendor, vendor) == 0) what = vendors[i].what;
     if (!what) {
-        snprintf(error, error_cap, "--derive knows nvidia, amd and intel, not '%s'", vendor);
+        snprintf(error, error_cap, "--derive knows nvidia, amd (amd/gfx10, amd/gfx11, amd/gfx12: RDNA) and intel, "
+                 "not '%s'", vendor);
         return false;
     }
+    /* "amd/gfx11": the vendor, and the family the profile is the default of */
+    char name[32];
+    snprintf(name, sizeof name, "%s", vendor);
+    char *family = strchr(name, '/');
+    if (family) *family++ = '\0';
     cJSON *root = header(false);
     cJSON *device = cJSON_AddObjectToObject(root, "device");
     cJSON_AddStringToObject(device, "name", what);
-    cJSON_AddStringToObject(device, "normalized_vendor", vendor);
+    cJSON_AddStringToObject(device, "normalized_vendor", name);
+    if (family) cJSON_AddStringToObject(device, "family", family);
     cJSON_AddBoolToObject(device, "is_gpu", 1);
     cJSON_AddBoolToObject(device, "vendor_default", 1);
     cJSON *tuning = cJSON_AddObjectToObject(root, "tuning");

@@ -574,9 +574,22 @@ bool tune_space_build(tune_op_id op, const tune_shape *shape, const tune_device 
     return true;
 }
 
+/* The SIMD width a vendor default derives from: NVIDIA's warp, AMD's wavefront (64 on GCN and CDNA, gfx9; 32 on
+ * RDNA, gfx10-gfx12, which OpenCL compiles for wave32), Intel's subgroup; 0 for what has no derivation. */
+static int simd_of(const char *vendor_family)
+{
+    static const struct {
+        const char *name;
+        int simd;
+    } widths[] = {{"nvidia", 32}, {"amd", 64}, {"amd/gfx10", 32}, {"amd/gfx11", 32}, {"amd/gfx12", 32}, {"intel", 16}};
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+        if (strcmp(widths[i].name, vendor_family) == 0) return widths[i].simd;
+    return 0;
+}
+
 bool tune_space_vendor_defaults(tune_op_id op, const char *vendor, const char **names, int *values, int *count)
 {
-    int simd = strcmp(vendor, "nvidia") == 0 ? 32 : strcmp(vendor, "amd") == 0 ? 64 : strcmp(vendor, "intel") == 0 ? 16 : 0;
+    const int simd = simd_of(vendor);
     derived list[TUNE_MAX_PARAMS];
     *count = simd ? derive(op, simd, list) : 0;
     for (int i = 0; i < *count; i++) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -433,8 +434,14 @@ tune_worker *tune_worker_start(const tune_worker_options *options, const tune_de
         setpgid(0, 0);
         dup2(to[0], 0);
         dup2(from[1], 1);
-        int err = options->stderr_path ? open(options->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
-        if (err >= 0) dup2(err, 2);
+        /* Not held up by a FIFO under the name (an open for writing would wait for a reader): only a regular
+         * file takes the worker's messages, else they stay on t6-tune's stderr. */
+        int err = options->stderr_path
+                      ? open(options->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644)
+                      : -1;
+        struct stat st;
+        if (err >= 0 && fstat(err, &st) == 0 && S_ISREG(st.st_mode) && fcntl(err, F_SETFL, O_APPEND) == 0)
+            dup2(err, 2);
         for (int fd = 3; fd < 1024; fd++) close(fd);
         const char *argv[12];
         int n = 0;

@@ -156,6 +156,23 @@ T6_API void t6_set_log_callback(t6_log_fn fn, t6_log_level min_level, void *user
 T6_API void t6_log_to_stderr(t6_log_level level, const char *message, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Files. Everything t6 reads from outside (checkpoints, profiles, cached binaries, kernel sources) goes through
+ * one reader that refuses anything but a regular file without waiting on it; programs built on t6 (t6-tune
+ * reads its logs and profiles with it) can use the same.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** Reads the whole file at `path` into a new buffer, with a NUL after its bytes. `what` names the file in the
+ *  message ("profile"; NULL reads "file"); `max_bytes` bounds the size. On success *text (release it with
+ *  t6_free) holds *length bytes; on failure *text is NULL and t6_context_last_error(NULL) says why. A FIFO, a
+ *  socket, a device or a folder under the name is refused at once, never waited on. Thread safe.
+ *  Returns T6_SUCCESS, T6_ERROR_INVALID_ARGUMENT (NULL path, text or length), T6_ERROR_IO (missing, unreadable,
+ *  or not a regular file), T6_ERROR_FORMAT (over `max_bytes`), T6_ERROR_OUT_OF_HOST_MEMORY. */
+T6_API t6_status t6_read_file(const char *path, const char *what, size_t max_bytes, char **text, size_t *length);
+
+/** Releases memory t6 returned to the caller (t6_read_file's text). NULL is accepted. */
+T6_API void t6_free(void *memory);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Storage types. Arithmetic is always fp32; these are how caches, weights and buffers are stored.
  * fp16 goes through vload_half/vstore_half (no cl_khr_fp16 needed); bf16 is the upper 16 bits of an fp32,
  * rounded to nearest even on store.
@@ -284,8 +301,9 @@ T6_API t6_status t6_context_create_with_options(const t6_context_options *option
 
 /**
  * Creates a context on a device picked by `device_selector`: NULL or "" means the environment variable
- * T6_DEVICE if set, else the first GPU, else the first device. A selector is a device index ("1") or a
- * case-insensitive substring of "<platform name> <device name>" ("nvidia", "pthread"). An unknown selector
+ * T6_DEVICE if set, else the first GPU of OpenCL 1.2 or later, else the first device. A selector is a device
+ * index ("1") or a case-insensitive substring of "<platform name> <device name>" ("nvidia", "pthread",
+ * "llvmpipe" for Mesa's rusticl on the CPU, which lists it with RUSTICL_ENABLE=llvmpipe). An unknown selector
  * is T6_ERROR_DEVICE_NOT_FOUND, a device below OpenCL 1.2 T6_ERROR_DEVICE_UNSUPPORTED; the reason is in
  * t6_context_last_error(NULL) on this thread. Loads tuning profiles (see Profiles). `*out` is set on success.
  * The disk cache, the profile path and the kernel sources follow the environment (see t6_context_options).

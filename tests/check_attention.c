@@ -560,8 +560,9 @@ START_TEST(invalid_arguments_are_rejected)
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL, DECODE(p.cache, rq, 5, slots5, lengths5, p.query, 0, p.out, 0, NULL));
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
                DECODE(p.cache, rq, 1, &slot, &length, p.query, 4 * problem_query_row(&p), p.out, 0, NULL));
+    /* out holds the problem's rows and a guard row: an offset of all of them leaves no room. */
     T6T_STATUS(ctx, T6_ERROR_BUFFER_TOO_SMALL,
-               DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 4 * problem_out_row(&p), NULL));
+               DECODE(p.cache, rq, 1, &slot, &length, p.query, 0, p.out, 5 * problem_out_row(&p), NULL));
     T6T_STATUS(ctx, T6_ERROR_INVALID_ARGUMENT, DECODE(p.cache, rq, 1, &slot, &length, NULL, 0, p.out, 0, NULL));
     t6_attention_options options = {sizeof(t6_attention_options), NAN, 0, 0, 0, T6_ATTENTION_FACTORIZED,
                                     T6_PRECISION_DEFAULT};

@@ -111,6 +111,27 @@ static const grid mha_prefill_grid = {
     mha_prefill_valid,
 };
 
+/* Kernel 3 of the MHA prefill (tensor cores, mha_mma.cl) on its emulation, which compiles for ~10 s a program on
+ * PoCL: four configurations that between them take every stage length, the shallowest and deepest pipelines and
+ * 1 to 8 warps (a work-group's vectors in one warp, across warps, and past the prompt); the view runs each in
+ * both precision modes. */
+enum { MHPM_KERNEL, MHPM_MMA, MHPM_STAGE, MHPM_STAGES, MHPM_WARPS };
+static bool mha_prefill_mma_valid(const int *v)
+{
+    static const int chosen[4][3] = {{16, 4, 2}, {32, 2, 1}, {32, 3, 4}, {64, 2, 8}};
+    for (int i = 0; i < 4; i++)
+        if (v[MHPM_STAGE] == chosen[i][0] && v[MHPM_STAGES] == chosen[i][1] && v[MHPM_WARPS] == chosen[i][2])
+            return true;
+    return false;
+}
+static const grid mha_prefill_mma_grid = {
+    T6_OP_MHA_PREFILL,
+    5,
+    {PARAM("T6_MHP_KERNEL", 3), PARAM("T6_MHP_MMA", 2), PARAM("T6_MHP_STAGE", 16, 32, 64),
+     PARAM("T6_MHP_STAGES", 2, 3, 4), PARAM("T6_MHP_WARPS", 1, 2, 4, 8)},
+    mha_prefill_mma_valid,
+};
+
 /* The materialize kernel: one work-item per group up to the largest group, heads formed one at a time up to all. */
 static const grid materialize_grid = {
     T6_OP_MATERIALIZE,
@@ -152,6 +173,7 @@ static const view views[] = {
     {"prefill_kernel4", RUN_PREFILL, TUNE_PREFILL, 4, "nvidia", 0, "T6_PRE_MMA", "attention_mma", NULL, 0},
     {"mha_decode", RUN_MHA_DECODE, TUNE_OP_COUNT, -1, NULL, 0, NULL, NULL, &mha_decode_grid, 2},
     {"mha_prefill", RUN_MHA_PREFILL, TUNE_OP_COUNT, -1, NULL, 0, NULL, NULL, &mha_prefill_grid, 2},
+    {"mha_prefill_mma", RUN_MHA_PREFILL, TUNE_OP_COUNT, -1, NULL, 0, NULL, NULL, &mha_prefill_mma_grid, 0},
     {"materialized", RUN_MATERIALIZED, TUNE_OP_COUNT, -1, NULL, 0, NULL, NULL, &materialize_grid, 1},
 };
 enum { VIEWS = sizeof views / sizeof views[0] };
@@ -508,7 +530,19 @@ static void run_config(bench *b, const sweep *w, const config *c)
         free(kv_check_decode(&b->kv[s], kv_shapes[s].heads, 2, decode_slots, decode_lengths, 0.0f, label));
         break;
     case RUN_MHA_PREFILL:
-        free(kv_check_prefill(&b->kv[s], kv_shapes[s].heads, 2, decode_slots, mha_starts, mha_counts, 17300, label));
+        if (v->grid != &mha_prefill_mma_grid) {
+            free(kv_check_prefill(&b->kv[s], kv_shapes[s].heads, 2, decode_slots, mha_starts, mha_counts, 17300,
+                                  label));
+            break;
+        }
+        /* Tensor cores follow the context's mode: TPA.md's bounds, strict 1e-4, fast 1e-3 (5e-3 with bf16). */
+        for (int mode = T6_PRECISION_STRICT; mode <= T6_PRECISION_FAST; mode++) {
+            T6T_OK(b->ctx, t6_context_set_precision(b->ctx, (t6_precision)mode));
+            const double bound = mode == T6_PRECISION_STRICT ? 1e-4 : kv_shapes[s].dtype == T6_BF16 ? 5e-3 : 1e-3;
+            free(kv_check_prefill_within(&b->kv[s], kv_shapes[s].heads, 2, decode_slots, mha_starts, mha_counts,
+                                         17300, 1.0, bound, label));
+        }
+        T6T_OK(b->ctx, t6_context_set_precision(b->ctx, T6_PRECISION_STRICT));
         break;
     default: run_attention(b, v, s, label);
     }

@@ -678,17 +678,25 @@ END_TEST
 int main(void)
 {
     Suite *suite = suite_create("tune");
+    /* One CTest entry per case (tests/CMakeLists.txt): the watchdog's cases give a worker one second and run
+     * alone; the others run beside the other suites. */
     TCase *search = tcase_create("search");
     tcase_set_timeout(search, 600);
     tcase_add_test(search, local_search_reaches_the_exhaustive_optimum);
     tcase_add_test(search, local_search_on_noisy_timings_reaches_the_optimum);
-    tcase_add_test(search, crashes_and_hangs_are_recorded_and_the_run_goes_on);
-    tcase_add_test(search, killed_run_resumes_without_repeating);
-    tcase_add_test(search, candidate_two_runs_died_on_is_lost);
-    tcase_add_test(search, time_limit_stops_the_search);
-    tcase_add_test(search, plan_help_and_vendor_defaults);
-    tcase_add_test(search, special_files_are_refused_without_blocking);
     suite_add_tcase(suite, search);
+    TCase *watchdog = tcase_create("watchdog");
+    tcase_set_timeout(watchdog, 600);
+    tcase_add_test(watchdog, crashes_and_hangs_are_recorded_and_the_run_goes_on);
+    tcase_add_test(watchdog, time_limit_stops_the_search);
+    suite_add_tcase(suite, watchdog);
+    TCase *resume = tcase_create("resume");
+    tcase_set_timeout(resume, 600);
+    tcase_add_test(resume, killed_run_resumes_without_repeating);
+    tcase_add_test(resume, candidate_two_runs_died_on_is_lost);
+    tcase_add_test(resume, plan_help_and_vendor_defaults);
+    tcase_add_test(resume, special_files_are_refused_without_blocking);
+    suite_add_tcase(suite, resume);
     TCase *device = tcase_create("device");
     tcase_set_timeout(device, 600);
     tcase_add_test(device, tiny_tune_gives_a_profile_the_library_uses);

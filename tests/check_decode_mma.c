@@ -2,7 +2,7 @@
  * runs every warp-level instruction with the PTX fragment layouts on any device, and the precision modes on
  * every decode path: strict and fast, every cache type, flat and peaked inputs (TPA.md's A_Q × 8 and × 32),
  * against the double-precision reference at the bounds TPA.md states. */
-#include "attention_internal.h"
+#include "ops/attention_internal.h"
 #include "attention_problem.h"
 
 #include <stdio.h>

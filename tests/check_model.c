@@ -4,7 +4,7 @@
  * double-precision references on random inputs: the GEMV with its folds (norm, SwiGLU, residual) in every
  * weight dtype, and the factor projection with the norm folded in. The model's numbers themselves are
  * checked end to end against a float64 numpy model by tests/run_model_e2e.py (CTest model_e2e). */
-#include "model.h"
+#include "model/model.h"
 #include "support.h"
 
 #include <math.h>

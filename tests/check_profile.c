@@ -2,7 +2,7 @@
  * every vendor (no hardware needed), per-op choice and stale parts, the nearest bucket, corrupt, truncated and
  * hostile files (never a crash, never a failure of the context), foreign schemas, explicit parameters winning,
  * and a real context picking its profile up from T6_PROFILE_PATH and from the user folder. */
-#include "profile_internal.h"
+#include "tuning/profile_internal.h"
 #include "support.h"
 
 #include <math.h>

@@ -549,7 +549,7 @@ START_TEST(invalid_calls_are_rejected)
 }
 END_TEST
 
-/* Each tunable's default in lib/params.c is the #define of the kernel file that uses it. */
+/* Each tunable's default in lib/tuning/params.c is the #define of the kernel file that uses it. */
 START_TEST(tunable_defaults_match_the_kernels)
 {
     static const struct {

@@ -2,8 +2,8 @@
  * valid files read back exactly; truncated files, lying offsets, overlaps, unknown dtypes, absurd header lengths,
  * malformed JSON and wrong shapes are T6_ERROR_FORMAT with a message naming the problem, never a read out of
  * bounds (the sanitizer build runs this suite too). Host-only: no device needed. */
-#include "model.h"
-#include "safetensors.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 #include "support.h"
 
 #include <limits.h>

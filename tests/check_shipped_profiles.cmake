@@ -52,7 +52,7 @@ endforeach()
 if(NOT CLANG)
   message("SKIPPED: no clang found; the OpenCL C 1.2 front-end check did not run")
 else()
-  # Each program's source, as lib/program.c puts it together: program_<name> and the list `programs`.
+  # Each program's source, as lib/runtime/program.c puts it together: program_<name> and the list `programs`.
   include(${SOURCE_DIR}/cmake/kernel_programs.cmake)
   t6_kernel_programs(${SOURCE_DIR}/kernels_cl/programs.txt kernel_program)
   set(programs "")

@@ -2,7 +2,7 @@
  * crashing and hanging candidates recorded while the run goes on, a run killed with SIGKILL and resumed
  * without repeating a finished candidate, a candidate two runs died on recorded as lost, and a tiny tune of
  * the real decode kernel on this device whose profile the library then loads and uses. */
-#include "profile_internal.h"
+#include "tuning/profile_internal.h"
 #include "support.h"
 
 #include <cjson/cJSON.h>

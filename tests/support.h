@@ -3,7 +3,7 @@
 #ifndef T6_TEST_SUPPORT_H
 #define T6_TEST_SUPPORT_H
 
-#include "t6_internal.h"
+#include "ops/ops.h"
 
 #include <check.h>
 #include <stddef.h>

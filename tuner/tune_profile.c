@@ -1,4 +1,4 @@
-/* tune_profile.c — writing profiles (the format is in docs/TUNING.md; lib/profile_parse.c reads it).
+/* tune_profile.c — writing profiles (the format is in docs/TUNING.md; lib/tuning/profile_parse.c reads it).
  *
  * A profile describes itself: schema and t6 versions, the hash of the kernel sources of every op it holds, the
  * device's full identity (raw and normalized), how it was tuned (strategy, seed, budget, runs), and per bucket

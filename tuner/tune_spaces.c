@@ -3,7 +3,7 @@
  * (work-group limits, local memory, the preferred work-group multiple) before anything is compiled. Also the
  * rules that derive untuned vendor defaults from each GPU architecture's SIMD width.
  *
- * A space names the library's tunables (lib/params.c): building one checks every name and value against the
+ * A space names the library's tunables (lib/tuning/params.c): building one checks every name and value against the
  * library's table, so a space that fell out of step with the kernels fails loudly instead of tuning nothing.
  * Tunables of an op that its space does not list run at their defaults. */
 #include "tune.h"
@@ -58,7 +58,7 @@ static bool not_clipped(const tune_param *p, int value, int limit)
     return true;
 }
 
-/* ---- projection, few rows: t6_project_rows (lib/projection.c checks the same limits) ---- */
+/* ---- projection, few rows: t6_project_rows (lib/ops/projection.c checks the same limits) ---- */
 
 enum { RW_LANES, RW_COLS, RW_VW, RW_VACC };
 
@@ -129,7 +129,7 @@ static const space_decl projection_tiles_space = {
 
 /* ---- factorized decode and prefill: kernels_cl/attention.cl ---- */
 
-/* Mirrors local_bytes() and staging_s1_pays() of lib/attention_factorized.c: a configuration whose local
+/* Mirrors local_bytes() and staging_s1_pays() of lib/ops/attention_factorized.c: a configuration whose local
  * memory the host would have to cut down (by lowering TILE, QUERIES or HEADS) duplicates a smaller one. */
 static size_t attention_local_bytes(const tune_shape *s, int wg, int tile, int heads, int queries, int value_heads,
                                     bool stage)
@@ -181,7 +181,7 @@ static bool decode_heads(const view *c)
 {
     return not_clipped(&decode_space.params[DEC_HEADS], c->v[DEC_HEADS], c->shape->heads);
 }
-/* KERNEL 0 means 2 off GPUs (lib/attention_factorized.c): there it would repeat kernel 2's configurations. */
+/* KERNEL 0 means 2 off GPUs (lib/ops/attention_factorized.c): there it would repeat kernel 2's configurations. */
 static bool decode_kernel3_on_gpus(const view *c) { return c->v[DEC_KERNEL] != 0 || c->device->info.is_gpu; }
 /* Kernel 4 runs mma.sync on fp16 and bf16 caches of NVIDIA GPUs (elsewhere the library would fall back to kernel
  * 3, repeating its configurations). */
@@ -249,7 +249,7 @@ static const space_decl decode_space = {
     decode_defaults,
 };
 
-/* KERNEL 0 means: 1 on GPUs, 2 elsewhere for prefill (lib/attention_factorized.c); with 2, the parameters the
+/* KERNEL 0 means: 1 on GPUs, 2 elsewhere for prefill (lib/ops/attention_factorized.c); with 2, the parameters the
  * vector kernel ignores take the values its configurations keep. */
 static void attention_kernel_default(const tune_device *device, const tune_param *params, int *defaults,
                                      const int *ignored, int ignored_count)
@@ -506,7 +506,7 @@ bool tune_space_build(tune_op_id op, const tune_shape *shape, const tune_device 
         if (desc->op == T6_OP_COUNT) continue;
         int min = 0, max = 0;
         if (!library_defaults(desc->op, decl->params[i].name, &defaults[i], &min, &max)) {
-            snprintf(error, error_cap, "the %s space names %s, which op %s does not have (lib/params.c)", desc->name,
+            snprintf(error, error_cap, "the %s space names %s, which op %s does not have (lib/tuning/params.c)", desc->name,
                      decl->params[i].name, desc->name);
             return false;
         }

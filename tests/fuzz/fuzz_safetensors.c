@@ -2,8 +2,8 @@
  * file that parses, every readable tensor converted to floats and the model's shape resolution run over it
  * (as TPA and as MHA). A crash, an overread (ASan) or a leak is a bug; T6_ERROR_FORMAT is the expected answer
  * to garbage. Built with -DT6_FUZZ=ON and clang; run: fuzz_safetensors NEW_CORPUS tests/fuzz/corpus_safetensors */
-#include "model.h"
-#include "safetensors.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Offline compile gate: every kernel file of kernels_cl/ built for GPUs this machine does not have.
 
-Each unit is a program of kernels_cl/programs.txt (its files joined by newlines, as lib/program.c assembles them;
+Each unit is a program of kernels_cl/programs.txt (its files joined by newlines, as lib/runtime/program.c assembles them;
 named <program>.cl below), built with -cl-std=CL1.2:
   * at the file's own defaults (plus -DT6_PREFILL=1 where the file has a prefill variant, and, for NVIDIA only,
     the inline-PTX variants: T6_MMA=1 / T6_PTX=1);
@@ -100,7 +100,7 @@ def jobs_for(target, vendor, files):
         add(name, "defaults", [], False)
         if "T6_PREFILL" in text:
             add(name, "defaults, prefill", ["-DT6_PREFILL=1"], False)
-    if vendor == "nvidia":  # inline PTX: NVIDIA only (lib/attention_decode.c and attention_mma.c probe for it)
+    if vendor == "nvidia":  # inline PTX: NVIDIA only (lib/ops/attention_decode.c and attention_mma.c probe for it)
         for dtype in (1, 2):
             add("attention_decode.cl", "PTX mma, dtype %d" % dtype, ["-DT6_MMA=1", "-DT6_CACHE_DTYPE=%d" % dtype,
                                                                   "-DT6_PTX=1"], False)

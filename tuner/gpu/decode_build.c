@@ -1,4 +1,4 @@
-/* decode_build.c — builds a program of kernels_cl/programs.txt (its files in order, as lib/program.c; PROGRAM,
+/* decode_build.c — builds a program of kernels_cl/programs.txt (its files in order, as lib/runtime/program.c; PROGRAM,
  * default attention_decode) on the first GPU with the given options plus NVIDIA's -cl-nv-verbose, and prints what the
  * driver says: ptxas's registers and spills per kernel and the PTX version and target of the binary (NVIDIA
  * returns PTX text), or the head of the log when the build fails (inline PTX refused, say). For

@@ -34,7 +34,7 @@ if ! command -v nvdisasm > /dev/null; then
   exit 2
 fi
 
-# The source of a program as lib/program.c puts it together (kernels_cl/programs.txt: its files, in order).
+# The source of a program as lib/runtime/program.c puts it together (kernels_cl/programs.txt: its files, in order).
 program_source() { # program
   local files
   files=$(awk -v p="$1" '$1 == p { $1 = ""; print }' "$root/kernels_cl/programs.txt")

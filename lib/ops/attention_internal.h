@@ -1,0 +1,39 @@
+/* attention_internal.h — what attention.c (validation, dispatch) shares with attention_factorized.c and
+ * attention_decode.c (the kernels' planning and launch). */
+#ifndef T6_ATTENTION_INTERNAL_H
+#define T6_ATTENTION_INTERNAL_H
+
+#include "ops/ops.h"
+
+/**
+ * One validated factorized attention call: batch entry i holds counts[i] queries at positions
+ * starts[i] .. starts[i]+counts[i]−1 of slot slots[i] (decode: one query at length−1). Query and output rows
+ * are concatenated in batch order: `rows` = Σ counts, the last position any query sees is max_end − 1.
+ */
+typedef struct t6i_attention_call {
+    t6_cache *cache;
+    int rank_q, batch;
+    const int *slots, *starts, *counts;
+    int rows, max_end;
+    cl_mem query, out;
+    size_t query_offset, out_offset;
+    t6i_scales scales;
+    t6_precision precision; /* strict or fast, resolved from the options and the context */
+    bool prefill;
+} t6i_attention_call;
+
+/** Enqueues the factorized kernel (and the merge pass when the positions are split). The context is locked
+ *  and every argument checked. T6_ERROR_INVALID_PARAMS when the tunables do not fit the device. */
+t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *call);
+
+/** Decode through kernels_cl/attention_decode.cl (T6_DEC_KERNEL 3) with the call's resolved decode tunables.
+ *  T6_ERROR_UNSUPPORTED when the shape does not fit the kernel on this device (the caller may fall back);
+ *  T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
+t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params);
+
+/** Decode or prefill through kernels_cl/attention_mma.cl (T6_DEC_KERNEL / T6_PRE_KERNEL 4, tensor cores or, with
+ *  T6_DEC_MMA / T6_PRE_MMA 2, their emulation). T6_ERROR_UNSUPPORTED when the device, the cache type or the
+ *  shape does not suit it (the caller falls back); T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
+t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params);
+
+#endif /* T6_ATTENTION_INTERNAL_H */

@@ -573,9 +573,9 @@ START_TEST(sweep_view)
     ck_assert_ptr_nonnull(order);
     for (int g = 0; g < groups; g++) order[g] = g;
     const int chosen = full || v->sample >= groups ? groups : v->sample;
-    t6t_rng rng = t6t_rng_make(17400 + (uint64_t)_i);
+    t6i_rng rng = t6t_rng_make(17400 + (uint64_t)_i);
     for (int g = 0; g < chosen && !full; g++) {
-        const int other = g + (int)(t6t_uniform(&rng) * (groups - g));
+        const int other = g + (int)(t6i_uniform(&rng) * (groups - g));
         const int kept = order[g];
         order[g] = order[other];
         order[other] = kept;

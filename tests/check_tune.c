@@ -384,7 +384,7 @@ START_TEST(candidate_two_runs_died_on_is_lost)
     /* Two runs that started the second candidate of the search and never came back. */
     FILE *f = fopen(log_path, "a");
     ck_assert_ptr_nonnull(f);
-    const char *line = "{\"event\":\"start\",\"bucket\":\"synthetic:rows=1\",\"config\":\"T6_SYN_A=2 T6_SYN_B=1 "
+    const char *line = "{\"event\":\"start\",\"bucket\":\"synthetic:rows=1\",\"config\":\"T6_SYN_A=1 T6_SYN_B=2 "
                        "T6_SYN_C=1 T6_SYN_D=0\",\"phase\":0}\n";
     fputs(line, f);
     fputs(line, f);
@@ -394,7 +394,7 @@ START_TEST(candidate_two_runs_died_on_is_lost)
     ck_assert_int_eq(run_tune(resume, NULL, "second.out"), 0);
     log_view *v = malloc(sizeof *v);
     read_log("run.jsonl", 0, v);
-    entry *e = entry_for(v, "T6_SYN_A=2 T6_SYN_B=1 T6_SYN_C=1 T6_SYN_D=0", 0);
+    entry *e = entry_for(v, "T6_SYN_A=1 T6_SYN_B=2 T6_SYN_C=1 T6_SYN_D=0", 0);
     ck_assert_str_eq(e->status, "lost");
     ck_assert_int_eq(e->starts, 2);
     free(v);

@@ -195,9 +195,9 @@ START_TEST(local_search_reaches_the_exhaustive_optimum)
 END_TEST
 
 /* Timings as noisy as PoCL's (T6_TUNE_TEST_NOISE: every configuration off by a fixed draw within ±3%, with the
- * spread of its runs saying so): the default strategy, replayed on the exhaustive run's measurements as
- * tuner/gpu/run_tune.sh does, still reaches the optimum with a tenth of the evaluations. It moves only on gains
- * beyond the spread it measures; with twice that threshold seed 4 stalls short of the optimum. */
+ * spread of its runs saying so): the default strategy, replayed on the exhaustive run's measurements as the tune-space
+ * step of tuner/gpu/reproduce.sh does, still reaches the optimum with a tenth of the evaluations. It moves only on
+ * gains beyond the spread it measures; with twice that threshold seed 4 stalls short of the optimum. */
 START_TEST(local_search_on_noisy_timings_reaches_the_optimum)
 {
     make_dir();

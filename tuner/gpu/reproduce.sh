@@ -238,7 +238,7 @@ step_kernel_builds() {
   [[ -n $DRY_RUN ]] && return 0
   "$BENCH" attention --models paper,medium --caches f16 --baselines none --prefill none --slots 1 --lengths 4096 \
     --runs 1 --warmup 0 --verbose 2>&1 | grep -E "tensor cores|attention_decode (built|loaded)|kernel 3" |
-    sed 's/-cl-std=CL1.2 //' | cut -c1-250 | sort -u
+    sed 's/-cl-std=CL1.2 //' | cut -c1-250 | sort -u || echo "(the library logged nothing about the decode kernels)"
 }
 
 # decode-variants: one line per variant, device µs (median) on the target rows, and how many times faster

@@ -22,14 +22,14 @@ void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtyp
     p->config = (t6_cache_config){sizeof(t6_cache_config), shape.heads, shape.head_dim, shape.rank_k, shape.rank_v,
                                   slots, capacity, dtype};
     T6T_OK(ctx, t6_cache_create(ctx, &p->config, &p->cache));
-    t6t_rng rng = t6t_rng_make(stream);
+    t6i_rng rng = t6t_rng_make(stream);
     for (int f = 0; f < 4; f++)
         for (int s = 0; s < slots; s++) {
             if (written[s] == 0) continue;
             const size_t n = (size_t)written[s] * t6_cache_factor_size(&p->config, (t6_cache_factor)f);
             float *host = malloc(n * sizeof *host);
             ck_assert_ptr_nonnull(host);
-            t6t_fill_normal(&rng, host, n, 1.0);
+            t6i_fill_normal(&rng, host, n, 1.0);
             p->exact[f][s] = t6t_to_double(host, n);
             T6T_OK(ctx, t6_cache_write(p->cache, (t6_cache_factor)f, s, 0, written[s], host));
             /* Read back what the device stored, and check it is what rounding on the host gives. */
@@ -43,7 +43,7 @@ void problem_make(problem *p, t6_context *ctx, t6_ref_shape shape, t6_dtype dtyp
     const size_t n = (size_t)rows * problem_query_row(p);
     float *host = malloc(n * sizeof *host);
     ck_assert_ptr_nonnull(host);
-    t6t_fill_normal(&rng, host, n, 1.0);
+    t6i_fill_normal(&rng, host, n, 1.0);
     p->query_ref = t6t_to_double(host, n);
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, n, &p->query));
     T6T_OK(ctx, t6_buffer_upload(ctx, p->query, T6_F32, 0, n, host));

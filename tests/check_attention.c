@@ -465,15 +465,15 @@ START_TEST(mha_written_as_tpa_equals_mha)
 {
     enum { H = 4, D = 64, LENGTH = 333 };
     t6_context *ctx = t6t_context();
-    t6t_rng rng = t6t_rng_make(1100);
+    t6i_rng rng = t6t_rng_make(1100);
     float *k = malloc(LENGTH * H * D * sizeof *k), *v = malloc(LENGTH * H * D * sizeof *v);
     float *a = calloc(LENGTH * H * H, sizeof *a), *q = malloc(H * D * sizeof *q);
     float *query_row_host = calloc(H * H + H * D, sizeof *query_row_host);
     float *tpa = malloc(H * D * sizeof *tpa), *mha = malloc(H * D * sizeof *mha);
     ck_assert(k && v && a && q && query_row_host && tpa && mha);
-    t6t_fill_normal(&rng, k, LENGTH * H * D, 1.0);
-    t6t_fill_normal(&rng, v, LENGTH * H * D, 1.0);
-    t6t_fill_normal(&rng, q, H * D, 1.0);
+    t6i_fill_normal(&rng, k, LENGTH * H * D, 1.0);
+    t6i_fill_normal(&rng, v, LENGTH * H * D, 1.0);
+    t6i_fill_normal(&rng, q, H * D, 1.0);
     for (int m = 0; m < LENGTH; m++)
         for (int h = 0; h < H; h++) a[(m * H + h) * H + h] = (float)H;
     for (int h = 0; h < H; h++) query_row_host[h * H + h] = (float)H;
@@ -631,10 +631,10 @@ START_TEST(rank_q_must_match_the_projecting_layer)
     const t6_layer_config config = {sizeof(t6_layer_config), C, H, D, RQ, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
     const int sizes[6] = {H * RQ, H, H, RQ * D, D, D};
     float *w[6];
-    t6t_rng rng = t6t_rng_make(1300);
+    t6i_rng rng = t6t_rng_make(1300);
     for (int f = 0; f < 6; f++) {
         w[f] = malloc((size_t)sizes[f] * C * sizeof *w[f]);
-        t6t_fill_normal(&rng, w[f], (size_t)sizes[f] * C, 0.1);
+        t6i_fill_normal(&rng, w[f], (size_t)sizes[f] * C, 0.1);
     }
     const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
     t6_layer *layer = NULL;
@@ -643,7 +643,7 @@ START_TEST(rank_q_must_match_the_projecting_layer)
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
     float hidden_host[C];
-    t6t_fill_normal(&rng, hidden_host, C, 1.0);
+    t6i_fill_normal(&rng, hidden_host, C, 1.0);
     cl_mem hidden = NULL, query = NULL, out = NULL;
     const size_t widest_row = (size_t)H * 3 + 3 * D; /* a query row of rank 3, the wrong one below */
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, C, &hidden));

@@ -28,8 +28,8 @@ static void case_open(factor_case *c, t6_dtype dtype)
             size_t n = (size_t)CAPACITY * t6_cache_factor_size(&c->config, (t6_cache_factor)f);
             float *host = malloc(n * sizeof *host);
             ck_assert_ptr_nonnull(host);
-            t6t_rng rng = t6t_rng_make((uint64_t)(10 * s + f));
-            t6t_fill_normal(&rng, host, n, 1.0);
+            t6i_rng rng = t6t_rng_make((uint64_t)(10 * s + f));
+            t6i_fill_normal(&rng, host, n, 1.0);
             T6T_OK(c->ctx, t6_cache_write(c->cache, (t6_cache_factor)f, s, 0, CAPACITY, host));
             c->ref[s][f] = malloc(n * sizeof(double));
             ck_assert_ptr_nonnull(c->ref[s][f]);
@@ -52,8 +52,8 @@ static cl_mem query_buffer(t6_context *ctx, size_t pad, int rows, double **ref)
     size_t n = (size_t)rows * QUERY_ROW;
     float *host = malloc(n * sizeof *host);
     ck_assert_ptr_nonnull(host);
-    t6t_rng rng = t6t_rng_make(99);
-    t6t_fill_normal(&rng, host, n, 1.0);
+    t6i_rng rng = t6t_rng_make(99);
+    t6i_fill_normal(&rng, host, n, 1.0);
     cl_mem buffer = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, pad + n, &buffer));
     T6T_OK(ctx, t6_buffer_upload(ctx, buffer, T6_F32, pad, n, host));

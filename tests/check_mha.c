@@ -236,8 +236,8 @@ START_TEST(prefill_agrees_with_decode_and_chunks)
     kv_case_open(&c, ctx, 4, D, 1, COUNT, T6_F16);
     kv_case_fill(&c, 0, 0, COUNT, 90);
     float q_host[COUNT * PER_QUERY];
-    t6t_rng rng = t6t_rng_make(91);
-    t6t_fill_normal(&rng, q_host, COUNT * PER_QUERY, 1.0);
+    t6i_rng rng = t6t_rng_make(91);
+    t6i_fill_normal(&rng, q_host, COUNT * PER_QUERY, 1.0);
     cl_mem q = NULL, whole = NULL, chunked = NULL, decoded = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, COUNT * PER_QUERY, &q));
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, COUNT * PER_QUERY, &whole));
@@ -285,9 +285,9 @@ START_TEST(append_stores_rows)
     kv_case_open(&c, ctx, KV, D, 2, 12, T6_BF16);
     kv_case_fill(&c, 0, 0, 9, 100);
     float k[ROWS * ROW], v[ROWS * ROW];
-    t6t_rng rng = t6t_rng_make(101);
-    t6t_fill_normal(&rng, k, ROWS * ROW, 1.0);
-    t6t_fill_normal(&rng, v, ROWS * ROW, 1.0);
+    t6i_rng rng = t6t_rng_make(101);
+    t6i_fill_normal(&rng, k, ROWS * ROW, 1.0);
+    t6i_fill_normal(&rng, v, ROWS * ROW, 1.0);
     cl_mem k_buffer = NULL, v_buffer = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 7 + ROWS * ROW, &k_buffer));
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, ROWS * ROW, &v_buffer));
@@ -346,9 +346,9 @@ START_TEST(appends_in_a_row_keep_their_positions)
     kv_case_open(&c, ctx, KV, D, 1, CAPACITY, T6_F32);
     float *k = malloc((size_t)CAPACITY * ROW * sizeof *k), *v = malloc((size_t)CAPACITY * ROW * sizeof *v);
     ck_assert(k && v);
-    t6t_rng rng = t6t_rng_make(103);
-    t6t_fill_normal(&rng, k, (size_t)CAPACITY * ROW, 1.0);
-    t6t_fill_normal(&rng, v, (size_t)CAPACITY * ROW, 1.0);
+    t6i_rng rng = t6t_rng_make(103);
+    t6i_fill_normal(&rng, k, (size_t)CAPACITY * ROW, 1.0);
+    t6i_fill_normal(&rng, v, (size_t)CAPACITY * ROW, 1.0);
     cl_mem k_buffer = NULL, v_buffer = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)CAPACITY * ROW, &k_buffer));
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, (size_t)CAPACITY * ROW, &v_buffer));

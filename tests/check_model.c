@@ -43,7 +43,7 @@ static t6_model *random_model(t6_context *ctx, t6_attention_kind kind)
 static double relative(const float *a, const float *b, size_t n)
 {
     double *ref = t6t_to_double(b, n);
-    double error = t6t_relative_error(a, ref, n);
+    double error = t6i_relative_error(a, ref, n);
     free(ref);
     return error;
 }
@@ -240,7 +240,7 @@ typedef struct gemv_case {
     int rows, k, n, in_offset, out_offset, accumulate, swiglu, norm;
 } gemv_case;
 
-static void check_gemv_case(t6_context *ctx, t6t_rng *rng, const gemv_case *g, t6_dtype dtype)
+static void check_gemv_case(t6_context *ctx, t6i_rng *rng, const gemv_case *g, t6_dtype dtype)
 {
     const int rows = g->rows, k = g->k, n = g->n, w_rows = g->swiglu ? 2 * n : n;
     const size_t in_offset = (size_t)g->in_offset, out_offset = (size_t)g->out_offset;
@@ -250,10 +250,10 @@ static void check_gemv_case(t6_context *ctx, t6t_rng *rng, const gemv_case *g, t
     float *y0 = malloc(out_count * sizeof *y0), *y = malloc(out_count * sizeof *y);
     double *ref = malloc((size_t)rows * n * sizeof *ref);
     ck_assert(x && w && y0 && y && ref);
-    t6t_fill_normal(rng, x, in_count, 2.0);
-    t6t_fill_normal(rng, w, w_count, 1.0 / sqrt(k));
+    t6i_fill_normal(rng, x, in_count, 2.0);
+    t6i_fill_normal(rng, w, w_count, 1.0 / sqrt(k));
     for (size_t i = 0; i < w_count; i++) w[i] = t6_round_to_dtype(dtype, w[i]);
-    t6t_fill_normal(rng, y0, out_count, 1.0);
+    t6i_fill_normal(rng, y0, out_count, 1.0);
     cl_mem in = NULL, weight = NULL, out = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, in_count, &in));
     T6T_OK(ctx, t6_buffer_create(ctx, dtype, w_count, &weight));
@@ -303,7 +303,7 @@ static void check_gemv_case(t6_context *ctx, t6t_rng *rng, const gemv_case *g, t
 START_TEST(gemv_matches_the_reference)
 {
     t6_context *ctx = t6t_context();
-    t6t_rng rng = t6t_rng_make(41);
+    t6i_rng rng = t6t_rng_make(41);
     static const gemv_case cases[] = {
         {1, 1024, 1000, 0, 0, 0, 0, 0}, {1, 3008, 37, 0, 5, 1, 0, 0}, {3, 50, 61, 2, 0, 1, 0, 1},
         {8, 133, 9, 1, 3, 0, 1, 1},     {5, 2730, 17, 0, 0, 1, 0, 0}, {2, 7, 1, 3, 1, 0, 1, 0},
@@ -330,7 +330,7 @@ START_TEST(gemv_matches_the_reference)
 END_TEST
 
 /* One weight dtype of projection_folds_the_norm, with the projection's tunables as the context has them. */
-static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype, int layout)
+static void check_projection_norm(t6_context *ctx, t6i_rng *rng, t6_dtype dtype, int layout)
 {
     enum { C = 100, H = 5, D = 32, RQ = 3, RK = 1, RV = 2, MAX_ROWS = 7, CAPACITY = 64 };
     const int sizes[6] = {H * RQ, H * RK, H * RV, RQ * D, RK * D, RV * D};
@@ -343,7 +343,7 @@ static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype,
         w[f] = malloc(count * sizeof *w[f]);
         w_ref[f] = malloc(count * sizeof *w_ref[f]);
         ref[f] = malloc((size_t)MAX_ROWS * sizes[f] * sizeof *ref[f]);
-        t6t_fill_normal(rng, w[f], count, 0.1);
+        t6i_fill_normal(rng, w[f], count, 0.1);
         for (size_t i = 0; i < count; i++) w_ref[f][i] = t6_round_to_dtype(dtype, w[f][i]);
     }
     const t6_layer_weights weights = {w[0], w[1], w[2], w[3], w[4], w[5]};
@@ -370,7 +370,7 @@ static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype,
             meta[2 * i] = (cl_uint)(slots[i] * CAPACITY + positions[i]);
             meta[2 * i + 1] = (cl_uint)positions[i];
         }
-        t6t_fill_normal(rng, hidden, (size_t)rows * C, 3.0);
+        t6i_fill_normal(rng, hidden, (size_t)rows * C, 3.0);
         for (int r = 0; r < rows; r++) {
             double squares = 0.0;
             for (int c = 0; c < C; c++) squares += (double)hidden[r * C + c] * hidden[r * C + c];
@@ -429,7 +429,7 @@ static void check_projection_norm(t6_context *ctx, t6t_rng *rng, t6_dtype dtype,
 START_TEST(projection_folds_the_norm)
 {
     t6_context *ctx = t6t_context();
-    t6t_rng rng = t6t_rng_make(43);
+    t6i_rng rng = t6t_rng_make(43);
     static const struct {
         const char *name;
         int value;
@@ -670,12 +670,12 @@ static void write_checkpoint(const char *path, const char *poison, float value)
     const uint64_t length = at;
     ck_assert_uint_eq(fwrite(&length, sizeof length, 1, file), 1); /* little-endian hosts, as the format */
     ck_assert_uint_eq(fwrite(header, 1, at, file), at);
-    t6t_rng rng = t6t_rng_make(77);
+    t6i_rng rng = t6t_rng_make(77);
     for (int i = 0; i < n; i++) {
         const size_t count = (size_t)tensors[i].rows * (size_t)tensors[i].cols;
         float *values = malloc(count * sizeof *values);
         ck_assert_ptr_nonnull(values);
-        t6t_fill_normal(&rng, values, count, 1.0 / sqrt((double)tensors[i].cols));
+        t6i_fill_normal(&rng, values, count, 1.0 / sqrt((double)tensors[i].cols));
         if (poison && strcmp(poison, tensors[i].name) == 0) values[5] = value;
         ck_assert_uint_eq(fwrite(values, sizeof *values, count, file), count);
         free(values);

@@ -381,11 +381,11 @@ START_TEST(hostile_inputs)
     deep[2 * DEPTH] = '\0';
     ck_assert_int_eq(t6i_profile_parse(deep, 2 * DEPTH, "deep", &file), T6_ERROR_FORMAT);
     free(deep);
-    t6t_rng rng = t6t_rng_make(41);
+    t6i_rng rng = t6t_rng_make(41);
     char noise[4096];
     for (int round = 0; round < 200; round++) {
-        size_t n = (size_t)(t6t_uniform(&rng) * sizeof noise);
-        for (size_t i = 0; i < n; i++) noise[i] = (char)(t6t_uniform(&rng) * 256);
+        size_t n = (size_t)(t6i_uniform(&rng) * sizeof noise);
+        for (size_t i = 0; i < n; i++) noise[i] = (char)(t6i_uniform(&rng) * 256);
         if (t6i_profile_parse(noise, n, "noise", &file) == T6_SUCCESS) t6i_profile_file_free(file);
     }
     /* Not NUL-terminated: the parser must stop at the length it was given. */
@@ -611,18 +611,18 @@ static void decode_matches_the_reference(t6_context *ctx, const char *what)
     t6_cache_config cc = {sizeof(t6_cache_config), H, D, RK, RV, 1, LENGTH, T6_F32};
     t6_cache *cache = NULL;
     T6T_OK(ctx, t6_cache_create(ctx, &cc, &cache));
-    t6t_rng rng = t6t_rng_make(7);
+    t6i_rng rng = t6t_rng_make(7);
     double *factors[4];
     for (int f = 0; f < 4; f++) {
         size_t n = (size_t)LENGTH * t6_cache_factor_size(&cc, (t6_cache_factor)f);
         float *values = malloc(n * sizeof *values);
-        t6t_fill_normal(&rng, values, n, 1.0);
+        t6i_fill_normal(&rng, values, n, 1.0);
         T6T_OK(ctx, t6_cache_write(cache, (t6_cache_factor)f, 0, 0, LENGTH, values));
         factors[f] = t6t_to_double(values, n);
         free(values);
     }
     float query[H * RQ + RQ * D], out[H * D];
-    t6t_fill_normal(&rng, query, sizeof query / sizeof query[0], 1.0);
+    t6i_fill_normal(&rng, query, sizeof query / sizeof query[0], 1.0);
     cl_mem q = NULL, o = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, sizeof query / sizeof query[0], &q));
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, H * D, &o));
@@ -768,17 +768,17 @@ static t6_status project_three_rows(t6_context *ctx, const char *what)
     enum { C = 64, H = 4, D = 32, ROWS = 3 };
     const t6_layer_config config = {sizeof(t6_layer_config), C, H, D, 1, 1, 1, T6_ROPE_HALF, 10000.0f, T6_F32};
     const int sizes[6] = {H, H, H, D, D, D};
-    t6t_rng rng = t6t_rng_make(13);
+    t6i_rng rng = t6t_rng_make(13);
     float *w[6];
     double *wd[6], *ref[6];
     for (int f = 0; f < 6; f++) {
         w[f] = malloc((size_t)sizes[f] * C * sizeof *w[f]);
-        t6t_fill_normal(&rng, w[f], (size_t)sizes[f] * C, 0.1);
+        t6i_fill_normal(&rng, w[f], (size_t)sizes[f] * C, 0.1);
         wd[f] = t6t_to_double(w[f], (size_t)sizes[f] * C);
         ref[f] = malloc((size_t)ROWS * (size_t)sizes[f] * sizeof *ref[f]);
     }
     float hidden[ROWS * C];
-    t6t_fill_normal(&rng, hidden, ROWS * C, 1.0);
+    t6i_fill_normal(&rng, hidden, ROWS * C, 1.0);
     double *hd = t6t_to_double(hidden, ROWS * C);
     const t6_layer_weights host = {w[0], w[1], w[2], w[3], w[4], w[5]};
     t6_layer *layer = NULL;

@@ -36,12 +36,12 @@ static t6_projection_method use_path(t6_context *ctx, int path)
 /* Rows spread over `slots` slots at distinct positions below `capacity`. */
 static void spread_rows(projection_problem *p, int slots, int capacity, uint64_t stream)
 {
-    t6t_rng rng = t6t_rng_make(stream);
+    t6i_rng rng = t6t_rng_make(stream);
     for (int row = 0; row < p->rows; row++) {
         int slot, position, taken;
         do {
-            slot = (int)(t6t_uniform(&rng) * slots);
-            position = (int)(t6t_uniform(&rng) * capacity);
+            slot = (int)(t6i_uniform(&rng) * slots);
+            position = (int)(t6i_uniform(&rng) * capacity);
             taken = 0;
             for (int other = 0; other < row; other++)
                 taken |= p->slots[other] == slot && p->positions[other] == position;

@@ -9,11 +9,11 @@
 #include <string.h>
 
 /* A malloc'ed array of n N(0, 1) values. */
-static double *normal_array(t6t_rng *rng, size_t n)
+static double *normal_array(t6i_rng *rng, size_t n)
 {
     double *out = malloc((n ? n : 1) * sizeof *out);
     ck_assert_ptr_nonnull(out);
-    for (size_t i = 0; i < n; i++) out[i] = t6t_normal(rng);
+    for (size_t i = 0; i < n; i++) out[i] = t6i_normal(rng);
     return out;
 }
 
@@ -24,21 +24,9 @@ static double *zero_array(size_t n)
     return out;
 }
 
-/* max |got − ref| / max |ref|; ∞ on a non-finite value or an all-zero reference (which would prove nothing). */
-static double relative_error(const double *got, const double *ref, size_t n)
-{
-    double max_ref = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i]) || !isfinite(ref[i])) return INFINITY;
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, fabs(got[i] - ref[i]));
-    }
-    return max_ref == 0.0 ? INFINITY : max_diff / max_ref;
-}
-
 #define ASSERT_CLOSE(got, ref, n, tol, ...)                                                                        \
     do {                                                                                                         \
-        double e_ = relative_error((got), (ref), (n));                                                           \
+        double e_ = t6i_relative_error_double((got), (ref), (n));                                                \
         char what_[200];                                                                                         \
         snprintf(what_, sizeof what_, __VA_ARGS__);                                                              \
         ck_assert_msg(e_ <= (tol), "%s: relative error %.3g > %.3g (seed %llu)", what_, e_, (double)(tol),       \
@@ -56,7 +44,7 @@ static double dot(const double *a, const double *b, int n)
 
 START_TEST(rope_at_position_zero_is_identity)
 {
-    t6t_rng rng = t6t_rng_make(1);
+    t6i_rng rng = t6t_rng_make(1);
     double *x = normal_array(&rng, 128), *y = malloc(128 * sizeof *y);
     ck_assert_ptr_nonnull(y);
     for (int style = 0; style < 2; style++) {
@@ -96,7 +84,7 @@ END_TEST
 
 START_TEST(rope_preserves_the_norm_of_each_pair)
 {
-    t6t_rng rng = t6t_rng_make(2);
+    t6i_rng rng = t6t_rng_make(2);
     enum { D = 80 };
     static const int positions[] = {1, 17, 12345, 1 << 20};
     double *x = normal_array(&rng, D), y[D];
@@ -104,7 +92,8 @@ START_TEST(rope_preserves_the_norm_of_each_pair)
         for (size_t p = 0; p < sizeof positions / sizeof positions[0]; p++) {
             memcpy(y, x, sizeof y);
             T6T_OK(NULL, t6_ref_rope((t6_rope_style)style, 10000.0, D, positions[p], y));
-            ck_assert_msg(relative_error(y, x, D) > 1e-3, "position %d left the vector unchanged", positions[p]);
+            ck_assert_msg(t6i_relative_error_double(y, x, D) > 1e-3, "position %d left the vector unchanged",
+                          positions[p]);
             for (int i = 0; i < D / 2; i++) {
                 int lo = style == T6_ROPE_HALF ? i : 2 * i, hi = style == T6_ROPE_HALF ? i + D / 2 : 2 * i + 1;
                 double before = hypot(x[lo], x[hi]), after = hypot(y[lo], y[hi]);
@@ -119,7 +108,7 @@ END_TEST
 /* (R_p q)·(R_m k) depends on p − m only (positions small enough that fp32 angles are exact to ~1e-6). */
 START_TEST(rope_scores_depend_on_relative_position_only)
 {
-    t6t_rng rng = t6t_rng_make(3);
+    t6i_rng rng = t6t_rng_make(3);
     enum { D = 64 };
     double *q = normal_array(&rng, D), *k = normal_array(&rng, D);
     double rq[D], rk[D];
@@ -239,7 +228,7 @@ END_TEST
 START_TEST(attention_over_one_key_returns_its_value)
 {
     enum { H = 6, KV = 3, D = 32 };
-    t6t_rng rng = t6t_rng_make(4);
+    t6i_rng rng = t6t_rng_make(4);
     double *q = normal_array(&rng, H * D), *k = normal_array(&rng, KV * D), *v = normal_array(&rng, KV * D);
     double out[H * D];
     static const double scales[] = {0.0, 0.37, -2.0};
@@ -257,7 +246,7 @@ END_TEST
 START_TEST(attention_averages_values_of_equal_scores)
 {
     enum { H = 4, KV = 2, D = 32 };
-    t6t_rng rng = t6t_rng_make(5);
+    t6i_rng rng = t6t_rng_make(5);
     double *q = normal_array(&rng, H * D), *k = normal_array(&rng, 2 * KV * D), *v = normal_array(&rng, 2 * KV * D);
     memcpy(k + KV * D, k, KV * D * sizeof(double)); /* key 1 = key 0 */
     double out[H * D], want[H * D];
@@ -279,7 +268,7 @@ END_TEST
 START_TEST(attention_softmax_is_stable_and_exact)
 {
     enum { D = 32 };
-    t6t_rng rng = t6t_rng_make(6);
+    t6i_rng rng = t6t_rng_make(6);
     double *v = normal_array(&rng, 2 * D);
     static const double levels[] = {1.0, 1e4};
     for (size_t l = 0; l < 2; l++) {
@@ -312,7 +301,7 @@ static void query_from_factors(const double *a_q, const double *b_q, int heads, 
  * Rk = Rv = kv, A(m)[h][s] = kv·δ(s, h / (H/kv)) so that (1/Rk)·kv = 1, B(m)[s] = the kv head s of k(m). */
 static void check_baseline_as_tpa(int heads, int kv_heads, int head_dim, int rank_q, int length, uint64_t stream)
 {
-    t6t_rng rng = t6t_rng_make(stream);
+    t6i_rng rng = t6t_rng_make(stream);
     const t6_ref_shape shape = {heads, head_dim, rank_q, kv_heads, kv_heads};
     double *a_q = normal_array(&rng, (size_t)heads * rank_q), *b_q = normal_array(&rng, (size_t)rank_q * head_dim);
     double *k = normal_array(&rng, (size_t)length * kv_heads * head_dim);
@@ -355,7 +344,7 @@ typedef struct factors {
 /* Random factors for `queries` query tokens over a cache of `length` positions. */
 static factors random_factors(const t6_ref_shape *s, int queries, int length, uint64_t stream)
 {
-    t6t_rng rng = t6t_rng_make(stream);
+    t6i_rng rng = t6t_rng_make(stream);
     factors f;
     f.a_q = normal_array(&rng, (size_t)queries * s->heads * s->rank_q);
     f.b_q = normal_array(&rng, (size_t)queries * s->rank_q * s->head_dim);
@@ -413,7 +402,8 @@ START_TEST(factorized_decode_matches_materialized_attention)
                 if (o == 0) {
                     memcpy(by_default, got, row * sizeof *got);
                 } else { /* the scales are used, not ignored */
-                    ck_assert_msg(relative_error(got, by_default, row) > 1e-3, "options %d change nothing", o);
+                    ck_assert_msg(t6i_relative_error_double(got, by_default, row) > 1e-3, "options %d change nothing",
+                                  o);
                 }
             }
             /* Fields left 0 are the defaults. */
@@ -455,7 +445,7 @@ START_TEST(prefill_rows_match_decode)
             }
             /* Causality: row 0 must not equal attention over the whole cache. */
             T6T_OK(NULL, t6_ref_decode(shape, &custom, length, f.a_q, f.b_q, f.a_k, f.b_k, f.a_v, f.b_v, decoded));
-            ck_assert(relative_error(out, decoded, row) > 1e-3);
+            ck_assert(t6i_relative_error_double(out, decoded, row) > 1e-3);
             free(out);
             free(decoded);
             free(want);

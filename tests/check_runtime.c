@@ -454,9 +454,9 @@ START_TEST(wraps_application_context)
     ck_assert_ptr_eq(t6_context_cl_device(ctx), device);
 
     /* The wrapped context works: a round trip through a buffer. */
-    t6t_rng rng = t6t_rng_make(1);
+    t6i_rng rng = t6t_rng_make(1);
     float in[100], out[100];
-    t6t_fill_normal(&rng, in, 100, 1.0);
+    t6i_fill_normal(&rng, in, 100, 1.0);
     cl_mem buffer = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 100, &buffer));
     T6T_OK(ctx, t6_buffer_upload(ctx, buffer, T6_F32, 0, 100, in));
@@ -836,10 +836,10 @@ END_TEST
 START_TEST(buffers_round_trip_in_every_dtype)
 {
     t6_context *ctx = t6t_context();
-    t6t_rng rng = t6t_rng_make(2);
+    t6i_rng rng = t6t_rng_make(2);
     enum { N = 1003 };
     float in[N], out[N];
-    t6t_fill_normal(&rng, in, N, 3.0);
+    t6i_fill_normal(&rng, in, N, 3.0);
     for (int d = 0; d < 3; d++) {
         t6_dtype dtype = (t6_dtype)d;
         cl_mem buffer = NULL;
@@ -893,10 +893,10 @@ START_TEST(device_conversions_match_host)
     make_kernel_dir(convert_kernel);
     t6_context *ctx = t6t_context();
     T6T_OK(ctx, t6_context_set_timing(ctx, 1));
-    t6t_rng rng = t6t_rng_make(3);
+    t6i_rng rng = t6t_rng_make(3);
     enum { N = 4096 };
     float *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
-    t6t_fill_normal(&rng, in, N, 1000.0); /* wide range: fp16 overflows and subnormals are in it */
+    t6i_fill_normal(&rng, in, N, 1000.0); /* wide range: fp16 overflows and subnormals are in it */
     in[0] = 70000.0f;
     in[1] = 1e-7f;
     in[2] = -0.0f;
@@ -972,8 +972,8 @@ static int build_and_run_once(void)
     T6T_OK(ctx, t6i_get_kernel(ctx, "convert", " -DT6_SRC=0 -DT6_DST=2", "convert", &kernel));
     cl_mem src = NULL, dst = NULL;
     float in[64], out[64];
-    t6t_rng rng = t6t_rng_make(4);
-    t6t_fill_normal(&rng, in, 64, 1.0);
+    t6i_rng rng = t6t_rng_make(4);
+    t6i_fill_normal(&rng, in, 64, 1.0);
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, 64, &src));
     T6T_OK(ctx, t6_buffer_create(ctx, T6_BF16, 64, &dst));
     T6T_OK(ctx, t6_buffer_upload(ctx, src, T6_F32, 0, 64, in));

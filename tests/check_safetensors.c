@@ -66,10 +66,10 @@ static void expect_format_error(const char *header, size_t data_size, const char
 
 START_TEST(reads_every_float_dtype_exactly)
 {
-    t6t_rng rng = t6t_rng_make(1);
+    t6i_rng rng = t6t_rng_make(1);
     enum { N = 35 };
     float values[N];
-    t6t_fill_normal(&rng, values, N, 3.0);
+    t6i_fill_normal(&rng, values, N, 3.0);
     unsigned char data[4 * N + 2 * N + 2 * N + 3];
     memcpy(data, values, 4 * N);
     for (int i = 0; i < N; i++) {
@@ -239,15 +239,15 @@ START_TEST(random_corruptions_never_crash)
                          "\"y\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[12,24]}}";
     unsigned char data[24] = {0};
     blob b = make_file(header, data, sizeof data);
-    t6t_rng rng = t6t_rng_make(2);
+    t6i_rng rng = t6t_rng_make(2);
     int successes = 0;
     for (int trial = 0; trial < 3000; trial++) {
         unsigned char *copy = malloc(b.size);
         memcpy(copy, b.bytes, b.size);
-        int flips = 1 + (int)(t6t_uniform(&rng) * 4);
+        int flips = 1 + (int)(t6i_uniform(&rng) * 4);
         for (int f = 0; f < flips; f++) {
-            size_t at = (size_t)(t6t_uniform(&rng) * (double)b.size);
-            copy[at] = (unsigned char)(t6t_uniform(&rng) * 256);
+            size_t at = (size_t)(t6i_uniform(&rng) * (double)b.size);
+            copy[at] = (unsigned char)(t6i_uniform(&rng) * 256);
         }
         t6i_safetensors *st = NULL;
         t6_status status = t6i_safetensors_parse(NULL, copy, b.size, "fuzz", &st);

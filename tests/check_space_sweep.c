@@ -1,12 +1,12 @@
 /* check_space_sweep.c — every configuration of every op's tuning space computes what the double-precision
  * reference computes (issue 17), on the test device at small odd shapes, in both precision modes.
  *
- * The spaces are t6-tune's own: tuner/tune_spaces.c, enumerated and pruned for this device by tune_space_build,
- * as t6-tune does before it tunes a bucket. Kernels 3 and 4 are GPU kernels, which t6-tune enumerates only for a
- * GPU (kernel 3 as the decode space's KERNEL 0, "by device" on a GPU that is not NVIDIA's; kernel 4 on NVIDIA's):
- * the sweep enumerates those spaces for this device described as such a GPU and runs their configurations as
- * KERNEL 3 and 4, the tensor-core instructions emulated (MMA 2) off NVIDIA GPUs. The baselines (MHA decode and
- * prefill, the materialized method), which t6-tune does not tune, get grids declared here.
+ * The spaces are t6-tune's own: tuner/tune/tune_spaces.c, enumerated and pruned for this device by tune_space_build, as
+ * t6-tune does before it tunes a bucket. Kernels 3 and 4 are GPU kernels, which t6-tune enumerates only for a GPU
+ * (kernel 3 as the decode space's KERNEL 0, "by device" on a GPU that is not NVIDIA's; kernel 4 on NVIDIA's): the sweep
+ * enumerates those spaces for this device described as such a GPU and runs their configurations as KERNEL 3 and 4, the
+ * tensor-core instructions emulated (MMA 2) off NVIDIA GPUs. The baselines (MHA decode and prefill, the materialized
+ * method), which t6-tune does not tune, get grids declared here.
  *
  * Each view (one kernel of one op's space, or a baseline's grid) groups its configurations by the program they
  * build (the values of the tunables that the kernel's source names, which become its build options); groups take
@@ -573,9 +573,9 @@ START_TEST(sweep_view)
     ck_assert_ptr_nonnull(order);
     for (int g = 0; g < groups; g++) order[g] = g;
     const int chosen = full || v->sample >= groups ? groups : v->sample;
-    t6t_rng rng = t6t_rng_make(17400 + (uint64_t)_i);
+    t6i_rng rng = t6t_rng_make(17400 + (uint64_t)_i);
     for (int g = 0; g < chosen && !full; g++) {
-        const int other = g + (int)(t6t_uniform(&rng) * (groups - g));
+        const int other = g + (int)(t6i_uniform(&rng) * (groups - g));
         const int kept = order[g];
         order[g] = order[other];
         order[other] = kept;

@@ -31,12 +31,12 @@ static size_t weight_rows(int i)
 
 static void weights_make(weights *w, uint64_t stream)
 {
-    t6t_rng rng = t6t_rng_make(stream);
+    t6i_rng rng = t6t_rng_make(stream);
     for (int i = 0; i < 6; i++) {
         size_t n = weight_rows(i) * C;
         w->f[i] = malloc(n * sizeof(float));
         ck_assert_ptr_nonnull(w->f[i]);
-        t6t_fill_normal(&rng, w->f[i], n, 1.0 / sqrt((double)C));
+        t6i_fill_normal(&rng, w->f[i], n, 1.0 / sqrt((double)C));
         w->d[i] = t6t_to_double(w->f[i], n);
     }
 }
@@ -81,8 +81,8 @@ static void *run_stream(void *arg)
     stream *s = arg;
     cl_mem hidden = NULL, query = NULL, out = NULL;
     const size_t query_row = t6_query_row_size(&layer_config), out_row = H * D;
-    t6t_rng rng = t6t_rng_make(s->seed);
-    t6t_fill_normal(&rng, s->hidden, TOKENS * C, 1.0);
+    t6i_rng rng = t6t_rng_make(s->seed);
+    t6i_fill_normal(&rng, s->hidden, TOKENS * C, 1.0);
     pthread_barrier_wait(s->start);
     TRY(t6_buffer_create(s->ctx, T6_F32, TOKENS * C, &hidden));
     TRY(t6_buffer_create(s->ctx, T6_F32, TOKENS * query_row, &query));

@@ -195,9 +195,9 @@ START_TEST(local_search_reaches_the_exhaustive_optimum)
 END_TEST
 
 /* Timings as noisy as PoCL's (T6_TUNE_TEST_NOISE: every configuration off by a fixed draw within ±3%, with the
- * spread of its runs saying so): the default strategy, replayed on the exhaustive run's measurements as
- * tuner/gpu/run_tune.sh does, still reaches the optimum with a tenth of the evaluations. It moves only on gains
- * beyond the spread it measures; with twice that threshold seed 4 stalls short of the optimum. */
+ * spread of its runs saying so): the default strategy, replayed on the exhaustive run's measurements as the tune-space
+ * step of tuner/gpu/reproduce.sh does, still reaches the optimum with a tenth of the evaluations. It moves only on
+ * gains beyond the spread it measures; with twice that threshold seed 4 stalls short of the optimum. */
 START_TEST(local_search_on_noisy_timings_reaches_the_optimum)
 {
     make_dir();
@@ -384,7 +384,7 @@ START_TEST(candidate_two_runs_died_on_is_lost)
     /* Two runs that started the second candidate of the search and never came back. */
     FILE *f = fopen(log_path, "a");
     ck_assert_ptr_nonnull(f);
-    const char *line = "{\"event\":\"start\",\"bucket\":\"synthetic:rows=1\",\"config\":\"T6_SYN_A=2 T6_SYN_B=1 "
+    const char *line = "{\"event\":\"start\",\"bucket\":\"synthetic:rows=1\",\"config\":\"T6_SYN_A=1 T6_SYN_B=2 "
                        "T6_SYN_C=1 T6_SYN_D=0\",\"phase\":0}\n";
     fputs(line, f);
     fputs(line, f);
@@ -394,7 +394,7 @@ START_TEST(candidate_two_runs_died_on_is_lost)
     ck_assert_int_eq(run_tune(resume, NULL, "second.out"), 0);
     log_view *v = malloc(sizeof *v);
     read_log("run.jsonl", 0, v);
-    entry *e = entry_for(v, "T6_SYN_A=2 T6_SYN_B=1 T6_SYN_C=1 T6_SYN_D=0", 0);
+    entry *e = entry_for(v, "T6_SYN_A=1 T6_SYN_B=2 T6_SYN_C=1 T6_SYN_D=0", 0);
     ck_assert_str_eq(e->status, "lost");
     ck_assert_int_eq(e->starts, 2);
     free(v);

@@ -35,9 +35,9 @@ void kv_case_fill(kv_case *c, int slot, int first, int count, uint64_t stream)
     size_t n = (size_t)count * kv_row_size(c), offset = (size_t)first * kv_row_size(c);
     float *k = malloc(n * sizeof *k), *v = malloc(n * sizeof *v);
     ck_assert(k && v);
-    t6t_rng rng = t6t_rng_make(stream);
-    t6t_fill_normal(&rng, k, n, 1.0);
-    t6t_fill_normal(&rng, v, n, 1.0);
+    t6i_rng rng = t6t_rng_make(stream);
+    t6i_fill_normal(&rng, k, n, 1.0);
+    t6i_fill_normal(&rng, v, n, 1.0);
     T6T_OK(c->ctx, t6_kv_cache_write(c->cache, slot, first, count, k, v));
     for (size_t i = 0; i < n; i++) {
         c->k_ref[slot][offset + i] = t6_round_to_dtype(c->config.dtype, k[i]);
@@ -56,8 +56,8 @@ cl_mem kv_random_buffer_sigma(t6_context *ctx, size_t pad, size_t n, uint64_t st
 {
     float *host = malloc(n * sizeof *host);
     ck_assert_ptr_nonnull(host);
-    t6t_rng rng = t6t_rng_make(stream);
-    t6t_fill_normal(&rng, host, n, sigma);
+    t6i_rng rng = t6t_rng_make(stream);
+    t6i_fill_normal(&rng, host, n, sigma);
     cl_mem buffer = NULL;
     T6T_OK(ctx, t6_buffer_create(ctx, T6_F32, pad + n, &buffer));
     T6T_OK(ctx, t6_buffer_upload(ctx, buffer, T6_F32, pad, n, host));

@@ -18,20 +18,20 @@ projection_problem projection_problem_make(t6_layer_config config, int rows, uin
     memset(&p, 0, sizeof p);
     p.config = config;
     p.rows = rows;
-    t6t_rng rng = t6t_rng_make(stream);
+    t6i_rng rng = t6t_rng_make(stream);
     const double sigma = 1.0 / sqrt((double)config.model_dim);
     for (int f = 0; f < 6; f++) {
         size_t n = (size_t)projection_matrix_rows(&config, f) * (size_t)config.model_dim;
         p.weights[f] = malloc(n * sizeof(float));
         ck_assert_ptr_nonnull(p.weights[f]);
-        t6t_fill_normal(&rng, p.weights[f], n, sigma);
+        t6i_fill_normal(&rng, p.weights[f], n, sigma);
         for (size_t i = 0; i < n; i++) p.weights[f][i] = t6_round_to_dtype(config.weight_dtype, p.weights[f][i]);
         p.weights_ref[f] = t6t_to_double(p.weights[f], n);
     }
     size_t n = (size_t)rows * (size_t)config.model_dim;
     p.hidden = malloc(n * sizeof(float));
     ck_assert_ptr_nonnull(p.hidden);
-    t6t_fill_normal(&rng, p.hidden, n, 1.0);
+    t6i_fill_normal(&rng, p.hidden, n, 1.0);
     p.hidden_ref = t6t_to_double(p.hidden, n);
     p.slots = calloc((size_t)rows, sizeof(int));
     p.positions = calloc((size_t)rows, sizeof(int));

@@ -2,7 +2,6 @@
 #include "support.h"
 
 #include <ftw.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,32 +12,7 @@ uint64_t t6t_seed(void)
     return text && *text ? strtoull(text, NULL, 10) : 20250113ull;
 }
 
-t6t_rng t6t_rng_make(uint64_t stream)
-{
-    t6t_rng rng = {t6t_seed() * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1};
-    for (int i = 0; i < 4; i++) t6t_uniform(&rng); /* decorrelate nearby seeds */
-    return rng;
-}
-
-double t6t_uniform(t6t_rng *rng)
-{
-    rng->state ^= rng->state >> 12;
-    rng->state ^= rng->state << 25;
-    rng->state ^= rng->state >> 27;
-    uint64_t x = rng->state * 0x2545F4914F6CDD1Dull;
-    return (double)(x >> 11) * (1.0 / 9007199254740992.0);
-}
-
-double t6t_normal(t6t_rng *rng)
-{
-    double u = t6t_uniform(rng), v = t6t_uniform(rng);
-    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
-}
-
-void t6t_fill_normal(t6t_rng *rng, float *out, size_t n, double sigma)
-{
-    for (size_t i = 0; i < n; i++) out[i] = (float)(sigma * t6t_normal(rng));
-}
+t6i_rng t6t_rng_make(uint64_t stream) { return t6i_rng_make(t6t_seed(), stream); }
 
 t6_context *t6t_context(void)
 {
@@ -62,18 +36,6 @@ void t6t_require_gpu(void)
         printf("no GPU: skipped\n");
         exit(77);
     }
-}
-
-double t6t_relative_error(const float *got, const double *ref, size_t n)
-{
-    double max_ref = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i]) || !isfinite(ref[i])) return INFINITY;
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - ref[i]));
-    }
-    if (max_ref == 0.0) return INFINITY; /* an all-zero reference proves nothing */
-    return max_diff / max_ref;
 }
 
 double *t6t_to_double(const float *values, size_t n)

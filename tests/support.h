@@ -4,6 +4,7 @@
 #define T6_TEST_SUPPORT_H
 
 #include "ops/ops.h"
+#include "runtime/numerics.h"
 
 #include <check.h>
 #include <stddef.h>
@@ -12,24 +13,14 @@
 /** The seed of this run: T6_TEST_SEED if set, else a fixed default. Printed by every failing comparison. */
 uint64_t t6t_seed(void);
 
-/** A small deterministic generator (xorshift64*), one per test. */
-typedef struct t6t_rng {
-    uint64_t state;
-} t6t_rng;
-
-/** A generator for `stream` (tests use distinct streams for distinct inputs) under the run's seed. */
-t6t_rng t6t_rng_make(uint64_t stream);
-double t6t_uniform(t6t_rng *rng);                 /* in [0, 1) */
-double t6t_normal(t6t_rng *rng);                  /* N(0, 1) */
-void t6t_fill_normal(t6t_rng *rng, float *out, size_t n, double sigma);
+/** The library's generator (runtime/numerics.h: t6i_uniform, t6i_normal, t6i_fill_normal) for `stream` (tests
+ *  use distinct streams for distinct inputs) under the run's seed. */
+t6i_rng t6t_rng_make(uint64_t stream);
 
 /** A context on the test device (T6_DEVICE, else the default), failing the test with the reason if none. */
 t6_context *t6t_context(void);
 /** Exits the suite with 77 (skipped) unless the default device is a GPU. */
 void t6t_require_gpu(void);
-
-/** max |got − ref| / max |ref| (∞ if any value is NaN/Inf or ref is all zeros). */
-double t6t_relative_error(const float *got, const double *ref, size_t n);
 
 /** Converts floats to doubles (into a new malloc'ed array the caller frees). */
 double *t6t_to_double(const float *values, size_t n);
@@ -50,10 +41,11 @@ double *t6t_to_double(const float *values, size_t n);
                       t6_status_string(expected), t6_context_last_error(ctx));                                   \
     } while (0)
 
-/** Fails the test unless got matches ref within tol (relative to max|ref|), naming the seed. */
+/** Fails the test unless got matches ref within tol (t6i_relative_error: TPA.md's max|got − ref| ≤ tol·max|ref|),
+ *  naming the seed. */
 #define T6T_CLOSE(got, ref, n, tol, what)                                                                        \
     do {                                                                                                         \
-        double t6t_e_ = t6t_relative_error((got), (ref), (n));                                                   \
+        double t6t_e_ = t6i_relative_error((got), (ref), (n));                                                   \
         ck_assert_msg(t6t_e_ <= (tol), "%s: relative error %.3g > %.3g (seed %llu)", (what), t6t_e_,             \
                       (double)(tol), (unsigned long long)t6t_seed());                                            \
     } while (0)

@@ -2,6 +2,7 @@
  * SwiGLU and the MHA baseline's RoPE split, each once on a tiny random model against the double-precision
  * formulas of TPA.md ("The whole T6 model"; t6_ref_rope for the rotation). */
 #include "model/model.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,26 +10,9 @@
 
 enum { VOCAB = 13, WIDTH = 40, HIDDEN = 106, HEADS = 2, HEAD_DIM = 32, ROWS = 3 };
 
-static float next_value(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(*state >> 11) / 4503599627370496.0 - 1.0); /* uniform in [−1, 1) */
-}
-
-static double relative_error(const float *got, const double *expected, size_t n)
-{
-    double max_expected = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        max_expected = fmax(max_expected, fabs(expected[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - expected[i]));
-    }
-    return max_expected > 0.0 ? max_diff / max_expected : INFINITY;
-}
-
 static t6_status compare(t6_context *ctx, const char *what, const float *got, const double *expected, size_t n)
 {
-    double error = relative_error(got, expected, n);
+    double error = t6i_relative_error(got, expected, n);
     if (error <= 1e-5) return T6_SUCCESS;
     return t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test model %s: relative error %g > 1e-5", what, error);
 }
@@ -39,7 +23,7 @@ t6_status t6i_self_test_model(t6_context *ctx)
     t6_model *model = NULL;
     float *host = NULL, *out = NULL;
     double *expected = NULL;
-    uint64_t state = 7;
+    t6i_rng rng = t6i_rng_make(7, 0); /* a fixed seed: the self-test must be repeatable */
     t6_model_config config;
     t6_model_config_init(&config);
     config.attention = T6_MODEL_MHA;
@@ -70,7 +54,7 @@ t6_status t6i_self_test_model(t6_context *ctx)
         }
 
     /* RMSNorm: x / sqrt(mean(x²) + ε). */
-    for (size_t i = 0; i < (size_t)ROWS * WIDTH; i++) host[i] = 3.0f * next_value(&state);
+    t6i_fill_uniform(&rng, host, (size_t)ROWS * WIDTH, 3.0);
     T6I_TRY(t6i_transfer(ctx, model->x, T6_F32, 0, (size_t)ROWS * WIDTH, host, true, "self-test model"));
     T6I_TRY(t6i_model_rmsnorm(model, 0, ROWS, model->x, model->normed));
     T6I_TRY(t6i_transfer(ctx, model->normed, T6_F32, 0, (size_t)ROWS * WIDTH, out, false, "self-test model"));
@@ -83,7 +67,7 @@ t6_status t6i_self_test_model(t6_context *ctx)
     T6I_TRY(compare(ctx, "rmsnorm", out, expected, (size_t)ROWS * WIDTH));
 
     /* SwiGLU: silu(a)·b with a, b the two halves of each fc row. */
-    for (size_t i = 0; i < (size_t)ROWS * 2 * HIDDEN; i++) host[i] = 4.0f * next_value(&state);
+    t6i_fill_uniform(&rng, host, (size_t)ROWS * 2 * HIDDEN, 4.0);
     T6I_TRY(t6i_transfer(ctx, model->fc, T6_F32, 0, (size_t)ROWS * 2 * HIDDEN, host, true, "self-test model"));
     T6I_TRY(t6i_model_swiglu(model, ROWS));
     T6I_TRY(t6i_transfer(ctx, model->act, T6_F32, 0, (size_t)ROWS * HIDDEN, out, false, "self-test model"));
@@ -95,7 +79,7 @@ t6_status t6i_self_test_model(t6_context *ctx)
     T6I_TRY(compare(ctx, "swiglu", out, expected, (size_t)ROWS * HIDDEN));
 
     /* The MHA split: q and k rotated at each row's position (TPA.md's rule, t6_ref_rope), v copied. */
-    for (size_t i = 0; i < (size_t)ROWS * qkv_row; i++) host[i] = next_value(&state);
+    t6i_fill_uniform(&rng, host, (size_t)ROWS * qkv_row, 1.0);
     T6I_TRY(t6i_transfer(ctx, model->qkv, T6_F32, 0, (size_t)ROWS * qkv_row, host, true, "self-test model"));
     T6I_TRY(t6i_model_split_rope(model, ROWS));
     const size_t width = HEADS * HEAD_DIM;

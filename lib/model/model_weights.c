@@ -2,6 +2,7 @@
  * the weight dtype itself (t6_model_gemv reads fp16 and bf16 as such: half the bytes of fp32 per step),
  * attention through t6 layers (which store theirs the same way) and caches. */
 #include "model/model.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,15 +19,8 @@ typedef struct weight_source {
  * of a tensor depends on the seed and its name only, so a shape change elsewhere leaves it unchanged. */
 static void fill_random(uint64_t seed, const char *name, size_t rows, size_t cols, float *out)
 {
-    uint64_t state = t6i_hash64(name, strlen(name), seed) | 1u;
-    const double scale = sqrt(3.0 / (double)cols) * 2.0;
-    for (size_t i = 0; i < rows * cols; i++) {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        double u = (double)((state * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
-        out[i] = (float)((u - 0.5) * scale);
-    }
+    t6i_rng rng = {t6i_hash64(name, strlen(name), seed) | 1u};
+    t6i_fill_uniform(&rng, out, rows * cols, sqrt(3.0 / (double)cols));
 }
 
 /* A NaN or an infinity in one weight makes every logit NaN, silently (argmax then picks token 0): a checkpoint's

@@ -2,21 +2,11 @@
  * double-precision reference (or, for pure data movement, against the host's exact conversion). In model/, the
  * top layer, because its table runs the checks of every layer below (each layer's own checks live with it). */
 #include "model/model.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A fixed-seed generator: the self-test must be repeatable. */
-static double next_normal(uint64_t *state)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
 
 /* convert.cl: every pair of storage types must round exactly as the host does. */
 static t6_status check_convert(t6_context *ctx)
@@ -25,10 +15,10 @@ static t6_status check_convert(t6_context *ctx)
     enum { N = 1031 };
     float *in = NULL, *out = NULL;
     cl_mem src = NULL, dst = NULL;
-    uint64_t state = 1;
+    t6i_rng rng = t6i_rng_make(1, 0); /* a fixed seed: the self-test must be repeatable */
     T6I_ALLOC(ctx, in, N);
     T6I_ALLOC(ctx, out, N);
-    for (int i = 0; i < N; i++) in[i] = (float)(100.0 * next_normal(&state));
+    for (int i = 0; i < N; i++) in[i] = (float)(100.0 * t6i_normal(&rng));
     for (int s = 0; s < 3; s++)
         for (int d = 0; d < 3; d++) {
             char options[96] = "";

@@ -1,6 +1,7 @@
 /* attention_self_test.c — the self-test checks of factorized attention (self_test.c's table): decode and
  * prefill on a small odd shape with an fp16 cache, against t6_ref_decode/t6_ref_prefill fed the stored values. */
 #include "ops/ops.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,17 +9,6 @@
 enum { HEADS = 5, HEAD_DIM = 32, RANK_Q = 3, RANK_K = 1, RANK_V = 2, LENGTH = 37, START = 30, COUNT = 7 };
 #define QUERY_ROW (HEADS * RANK_Q + RANK_Q * HEAD_DIM)
 #define OUT_ROW (HEADS * HEAD_DIM)
-
-/* A fixed-seed generator: the self-test must be repeatable. */
-static float next_normal(uint64_t *state)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return (float)(sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]));
-}
 
 /* A filled cache (slot 0: LENGTH positions, slot 1: 5), its factors as the reference sees them, and queries. */
 typedef struct fixture {
@@ -42,7 +32,7 @@ static t6_status fixture_make(t6_context *ctx, fixture *f)
 {
     t6_status status = T6_SUCCESS;
     float *host = NULL;
-    uint64_t state = 11;
+    t6i_rng rng = t6i_rng_make(11, 0); /* a fixed seed: the self-test must be repeatable */
     const t6_cache_config config = {sizeof(t6_cache_config), HEADS, HEAD_DIM, RANK_K, RANK_V, 2, LENGTH, T6_F16};
     T6I_TRY(t6_cache_create(ctx, &config, &f->cache));
     T6I_ALLOC(ctx, host, COUNT * QUERY_ROW + LENGTH * RANK_V * HEAD_DIM);
@@ -50,7 +40,7 @@ static t6_status fixture_make(t6_context *ctx, fixture *f)
         const size_t n = LENGTH * t6_cache_factor_size(&config, (t6_cache_factor)factor);
         T6I_ALLOC(ctx, f->factor[factor], n);
         for (size_t i = 0; i < n; i++) {
-            host[i] = next_normal(&state);
+            host[i] = (float)t6i_normal(&rng);
             f->factor[factor][i] = t6_round_to_dtype(T6_F16, host[i]);
         }
         T6I_TRY(t6_cache_write(f->cache, (t6_cache_factor)factor, 0, 0, LENGTH, host));
@@ -58,7 +48,7 @@ static t6_status fixture_make(t6_context *ctx, fixture *f)
     }
     T6I_ALLOC(ctx, f->query_ref, COUNT * QUERY_ROW);
     T6I_ALLOC(ctx, f->got, COUNT * OUT_ROW);
-    for (int i = 0; i < COUNT * QUERY_ROW; i++) f->query_ref[i] = host[i] = next_normal(&state);
+    for (int i = 0; i < COUNT * QUERY_ROW; i++) f->query_ref[i] = host[i] = (float)t6i_normal(&rng);
     T6I_TRY(t6_buffer_create(ctx, T6_F32, COUNT * QUERY_ROW, &f->query));
     T6I_TRY(t6_buffer_create(ctx, T6_F32, COUNT * OUT_ROW, &f->out));
     T6I_TRY(t6_buffer_upload(ctx, f->query, T6_F32, 0, COUNT * QUERY_ROW, host));
@@ -70,13 +60,7 @@ cleanup:
 static t6_status compare(t6_context *ctx, const char *what, const float *got, const double *ref, size_t n,
                          double *error)
 {
-    double max_ref = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) max_diff = INFINITY;
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - ref[i]));
-    }
-    *error = max_ref > 0.0 ? max_diff / max_ref : INFINITY;
+    *error = t6i_relative_error(got, ref, n);
     if (*error <= 1e-4) return T6_SUCCESS;
     return t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test %s: relative error %.3g against the reference", what,
                     *error);

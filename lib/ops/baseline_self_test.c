@@ -2,43 +2,22 @@
  * prefill against t6_ref_attention, and the materialized baseline against t6_ref_decode, on small random
  * problems fed to the reference exactly as the device stored them. */
 #include "ops/ops.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-/* A fixed-seed generator: the self-test must be repeatable. */
-static float next_normal(uint64_t *state)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return (float)(sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]));
-}
-
-static void fill(uint64_t *state, float *host, double *rounded, size_t n, t6_dtype dtype)
+static void fill(t6i_rng *rng, float *host, double *rounded, size_t n, t6_dtype dtype)
 {
     for (size_t i = 0; i < n; i++) {
-        host[i] = next_normal(state);
+        host[i] = (float)t6i_normal(rng);
         if (rounded) rounded[i] = t6_round_to_dtype(dtype, host[i]);
     }
 }
 
-static double relative_error(const float *got, const double *ref, size_t n)
-{
-    double max_ref = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - ref[i]));
-    }
-    return max_ref > 0.0 ? max_diff / max_ref : INFINITY;
-}
-
 static t6_status compare(t6_context *ctx, const char *what, const float *got, const double *ref, size_t n)
 {
-    double error = relative_error(got, ref, n);
+    double error = t6i_relative_error(got, ref, n);
     if (error > 1e-4)
         return t6i_fail(ctx, T6_ERROR_WRONG_RESULT, "self-test %s: relative error %.3g against the reference", what,
                         error);
@@ -55,7 +34,7 @@ t6_status t6i_self_test_mha(t6_context *ctx)
     cl_mem q = NULL, out = NULL;
     float *k = NULL, *v = NULL, *q_host = NULL, *got = NULL;
     double *k_ref = NULL, *v_ref = NULL, *q_ref = NULL, *ref = NULL;
-    uint64_t state = 5;
+    t6i_rng rng = t6i_rng_make(5, 0); /* a fixed seed: the self-test must be repeatable */
     T6I_ALLOC(ctx, k, LENGTH * ROW);
     T6I_ALLOC(ctx, v, LENGTH * ROW);
     T6I_ALLOC(ctx, k_ref, LENGTH * ROW);
@@ -64,9 +43,9 @@ t6_status t6i_self_test_mha(t6_context *ctx)
     T6I_ALLOC(ctx, q_ref, COUNT * HEADS * D);
     T6I_ALLOC(ctx, got, COUNT * HEADS * D);
     T6I_ALLOC(ctx, ref, COUNT * HEADS * D);
-    fill(&state, k, k_ref, LENGTH * ROW, T6_F16);
-    fill(&state, v, v_ref, LENGTH * ROW, T6_F16);
-    fill(&state, q_host, q_ref, COUNT * HEADS * D, T6_F32);
+    fill(&rng, k, k_ref, LENGTH * ROW, T6_F16);
+    fill(&rng, v, v_ref, LENGTH * ROW, T6_F16);
+    fill(&rng, q_host, q_ref, COUNT * HEADS * D, T6_F32);
 
     t6_kv_cache_config config = {sizeof(t6_kv_cache_config), KV_HEADS, D, 2, LENGTH, T6_F16};
     T6I_TRY(t6_kv_cache_create(ctx, &config, &cache));
@@ -116,17 +95,17 @@ t6_status t6i_self_test_materialized(t6_context *ctx)
     cl_mem query = NULL, out = NULL;
     float *factors[4] = {NULL}, *query_host = NULL, *got = NULL;
     double *factors_ref[4] = {NULL}, *query_ref = NULL, *ref = NULL;
-    uint64_t state = 6;
+    t6i_rng rng = t6i_rng_make(6, 0); /* a fixed seed: the self-test must be repeatable */
     for (int f = 0; f < 4; f++) {
         T6I_ALLOC(ctx, factors[f], LENGTH * per_position[f]);
         T6I_ALLOC(ctx, factors_ref[f], LENGTH * per_position[f]);
-        fill(&state, factors[f], factors_ref[f], LENGTH * per_position[f], T6_BF16);
+        fill(&rng, factors[f], factors_ref[f], LENGTH * per_position[f], T6_BF16);
     }
     T6I_ALLOC(ctx, query_host, QUERY);
     T6I_ALLOC(ctx, query_ref, QUERY);
     T6I_ALLOC(ctx, got, H * D);
     T6I_ALLOC(ctx, ref, H * D);
-    fill(&state, query_host, query_ref, QUERY, T6_F32);
+    fill(&rng, query_host, query_ref, QUERY, T6_F32);
 
     t6_cache_config config = {sizeof(t6_cache_config), H, D, RK, RV, 1, LENGTH, T6_BF16};
     T6I_TRY(t6_cache_create(ctx, &config, &cache));

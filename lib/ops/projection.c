@@ -3,6 +3,7 @@
  * split over C when a call has too few tiles for the device). The CLBlast method lives in projection_clblast.c,
  * the epilogue of split and CLBlast calls in rope_scatter.c. Also the projection's self-test. */
 #include "ops/projection.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -357,27 +358,6 @@ cleanup:
 /* ---- self-test ---- */
 
 /* A fixed-seed generator: the self-test must be repeatable. */
-static double self_test_normal(uint64_t *state)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
-
-static double max_relative_error(const float *got, const double *ref, size_t n)
-{
-    double max_ref = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - ref[i]));
-    }
-    return max_ref > 0.0 ? max_diff / max_ref : INFINITY;
-}
-
 /* An odd shape (C not a multiple of 32, an odd A-column count) with rows in two slots at scattered positions,
  * through both methods, as a decode-sized call and as a larger one (on GPUs, the two fused kernels); query rows
  * and every cache factor are compared with t6_ref_project. fp32 everywhere, so the tolerance is TPA.md's 1e-4
@@ -399,17 +379,17 @@ t6_status t6i_self_test_projection(t6_context *ctx)
     t6_layer *layer = NULL;
     t6_cache *cache = NULL;
     cl_mem hidden_buffer = NULL, query_buffer = NULL;
-    uint64_t state = 7;
+    t6i_rng rng = t6i_rng_make(7, 0); /* a fixed seed: the self-test must be repeatable */
 
     for (int f = 0; f < 6; f++) {
         T6I_ALLOC(ctx, weights[f], (size_t)sizes[f] * C);
         T6I_ALLOC(ctx, weights_ref[f], (size_t)sizes[f] * C);
-        for (int i = 0; i < sizes[f] * C; i++) weights_ref[f][i] = weights[f][i] = (float)(0.1 * self_test_normal(&state));
+        for (int i = 0; i < sizes[f] * C; i++) weights_ref[f][i] = weights[f][i] = (float)(0.1 * t6i_normal(&rng));
         T6I_ALLOC(ctx, ref[f], (size_t)ROWS * (size_t)sizes[f]);
     }
     T6I_ALLOC(ctx, hidden, ROWS * C);
     T6I_ALLOC(ctx, hidden_ref, ROWS * C);
-    for (int i = 0; i < ROWS * C; i++) hidden_ref[i] = hidden[i] = (float)self_test_normal(&state);
+    for (int i = 0; i < ROWS * C; i++) hidden_ref[i] = hidden[i] = (float)t6i_normal(&rng);
     T6I_ALLOC(ctx, got, (size_t)ROWS * query_row);
     const t6_layer_weights host = {weights[0], weights[1], weights[2], weights[3], weights[4], weights[5]};
     T6I_TRY(t6_layer_create(ctx, &config, &host, &layer));
@@ -435,12 +415,12 @@ t6_status t6i_self_test_projection(t6_context *ctx)
         T6I_TRY(t6_buffer_download(ctx, query_buffer, T6_F32, 0, (size_t)rows * query_row, got));
         double worst = 0.0;
         for (int row = 0; row < rows; row++) {
-            worst = fmax(worst, max_relative_error(got + row * query_row, ref[0] + row * H * RQ, H * RQ));
-            worst = fmax(worst, max_relative_error(got + row * query_row + H * RQ, ref[3] + row * RQ * D, RQ * D));
+            worst = fmax(worst, t6i_relative_error(got + row * query_row, ref[0] + row * H * RQ, H * RQ));
+            worst = fmax(worst, t6i_relative_error(got + row * query_row + H * RQ, ref[3] + row * RQ * D, RQ * D));
             for (int f = 0; f < 4; f++) {
                 const int matrix = f == T6_FACTOR_A_K ? 1 : f == T6_FACTOR_A_V ? 2 : f == T6_FACTOR_B_K ? 4 : 5;
                 T6I_TRY(t6_cache_read(cache, (t6_cache_factor)f, slots[row], positions[row], 1, got));
-                worst = fmax(worst, max_relative_error(got, ref[matrix] + (size_t)row * (size_t)sizes[matrix],
+                worst = fmax(worst, t6i_relative_error(got, ref[matrix] + (size_t)row * (size_t)sizes[matrix],
                                                        (size_t)sizes[matrix]));
             }
             /* The cache reads reused `got`: fetch the query rows again for the next row. */

@@ -1,4 +1,4 @@
-"""Compares the default strategy with the exhaustive search of one space (run by tuner/gpu/run_tune.sh space).
+"""Compares the default strategy with the exhaustive search of one space (tuner/gpu/reproduce.sh tune-space).
 
 Reads, in the folder given: exhaustive.jsonl (every configuration's search-phase median), local.json/.jsonl (a
 run of the default strategy of its own), replay-<seed>.json (the default strategy replayed on the exhaustive

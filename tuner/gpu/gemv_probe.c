@@ -3,7 +3,8 @@
  * library's t6_model_gemv (kernels_cl/model.cl, read from the working directory: run from the repository root). Per shape it prints the device time of one call, the device span of 100 calls in a row (gaps
  * between kernels show up here: host overhead per call that the GPU waits for), and the host time per call.
  * `gemv_probe copy` makes the buffers with CL_MEM_COPY_HOST_PTR instead of writing them through the queue.
- * A diagnostic for the GPU machine (tuner/gpu/bench_model.sh builds and runs it), not part of the library.
+ * A diagnostic for the GPU machine (the gemv step of tuner/gpu/reproduce.sh builds and runs it), not part of
+ * the library.
  *   cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 gemv_probe.c -lclblast -lOpenCL */
 #include <CL/cl.h>
 #include <clblast_c.h>

@@ -2,6 +2,7 @@
  * RoPE/scatter) on the T6 layer shapes, per row count, as time, GB/s of weight bytes, GFLOP/s and the
  * fraction of the matching ceiling (copy bandwidth for decode-sized calls, CLBlast SGEMM for larger ones). */
 #include "bench.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -59,13 +60,6 @@ static int parse_dtype(const char *text, t6_dtype *out)
     return 0;
 }
 
-/* A small repeatable generator for weights and hidden states (values need only be plausible). */
-static float next_uniform(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(*state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-
 typedef struct run_arg {
     t6_context *ctx;
     t6_layer *layer;
@@ -113,18 +107,6 @@ static double achievable_us(const t6b_ceilings *ceilings, double weight_bytes)
 {
     if (ceilings->copy_gbps <= 0) return 0;
     return (ceilings->launch_ns + weight_bytes / ceilings->copy_gbps) / 1e3;
-}
-
-/* max |a − b| / max |b| over the query outputs of the two methods. */
-static double query_difference(const float *a, const float *b, size_t n)
-{
-    double max_b = 0, max_diff = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(a[i]) || !isfinite(b[i])) return INFINITY;
-        max_b = fmax(max_b, fabs((double)b[i]));
-        max_diff = fmax(max_diff, fabs((double)a[i] - (double)b[i]));
-    }
-    return max_b > 0 ? max_diff / max_b : INFINITY;
 }
 
 typedef struct settings {
@@ -256,9 +238,9 @@ static t6_status setup_shape(t6_context *ctx, int index, const settings *s, benc
         status = T6_ERROR_OUT_OF_HOST_MEMORY;
         goto cleanup;
     }
-    uint64_t state = 42 + (uint64_t)index;
-    const float scale = 1.0f / sqrtf((float)C);
-    for (size_t i = 0; i < total; i++) host[i] = scale * next_uniform(&state);
+    /* repeatable weights and hidden states (values need only be plausible) */
+    t6i_rng rng = t6i_rng_make(42, (uint64_t)index);
+    t6i_fill_uniform(&rng, host, total, 1.0 / sqrt((double)C));
     t6_layer_weights w;
     const float *next = host;
     const float **fields[6] = {&w.w_a_q, &w.w_a_k, &w.w_a_v, &w.w_b_q, &w.w_b_k, &w.w_b_v};
@@ -275,7 +257,7 @@ static t6_status setup_shape(t6_context *ctx, int index, const settings *s, benc
                                           s->cache};
     status = t6_cache_create(ctx, &cache_config, &b->cache);
     if (status != T6_SUCCESS) goto cleanup;
-    for (size_t i = 0; i < hidden_count; i++) host[i] = next_uniform(&state);
+    t6i_fill_uniform(&rng, host, hidden_count, 1.0);
     status = t6_buffer_create(ctx, T6_F32, hidden_count, &b->hidden);
     if (status == T6_SUCCESS) status = t6_buffer_upload(ctx, b->hidden, T6_F32, 0, hidden_count, host);
     const size_t query_count = (size_t)b->max_rows * t6_query_row_size(&config);
@@ -346,11 +328,15 @@ static t6_status bench_row(t6_context *ctx, const row_context *rc, bench_shape *
     if (s->fused && s->clblast) {
         const size_t n = (size_t)rows * t6_query_row_size(&b->config);
         float *a = malloc(n * sizeof *a), *c = malloc(n * sizeof *c);
-        if (a && c && t6_buffer_download(ctx, b->query[0], T6_F32, 0, n, a) == T6_SUCCESS &&
-            t6_buffer_download(ctx, b->query[1], T6_F32, 0, n, c) == T6_SUCCESS)
-            diff = query_difference(a, c, n);
+        double *c_wide = malloc(n * sizeof *c_wide);
+        if (a && c && c_wide && t6_buffer_download(ctx, b->query[0], T6_F32, 0, n, a) == T6_SUCCESS &&
+            t6_buffer_download(ctx, b->query[1], T6_F32, 0, n, c) == T6_SUCCESS) {
+            for (size_t i = 0; i < n; i++) c_wide[i] = c[i];
+            diff = t6i_relative_error(a, c_wide, n); /* the fused query against CLBlast's */
+        }
         free(a);
         free(c);
+        free(c_wide);
     }
     char diff_text[32] = "-";
     if (!isnan(diff)) snprintf(diff_text, sizeof diff_text, "%.1e", diff);

@@ -1,10 +1,10 @@
-/* decode_build.c — builds a program of kernels_cl/programs.txt (its files in order, as lib/runtime/program.c; PROGRAM,
- * default attention_decode) on the first GPU with the given options plus NVIDIA's -cl-nv-verbose, and prints what the
- * driver says: ptxas's registers and spills per kernel and the PTX version and target of the binary (NVIDIA
- * returns PTX text), or the head of the log when the build fails (inline PTX refused, say). For
- * tuner/gpu/run_decode2.sh and run_tensor_cores.sh; it uses OpenCL only, so it says something even where t6
+/* kernel_build_report.c — builds a program of kernels_cl/programs.txt (its files in order, as lib/runtime/program.c;
+ * PROGRAM, default attention_decode) on the first GPU with the given options plus NVIDIA's -cl-nv-verbose, and
+ * prints what the driver says: ptxas's registers and spills per kernel and the PTX version and target of the
+ * binary (NVIDIA returns PTX text), or the head of the log when the build fails (inline PTX refused, say). The
+ * kernel-builds step of tuner/gpu/reproduce.sh runs it; it uses OpenCL only, so it says something even where t6
  * would quietly fall back.
- * Usage: [PROGRAM=attention_mma] decode_build KERNEL_DIR LABEL OPTIONS... */
+ * Usage: [PROGRAM=attention_mma] kernel_build_report KERNEL_DIR LABEL OPTIONS... */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <stdio.h>

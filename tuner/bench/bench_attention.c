@@ -8,6 +8,7 @@
  * small random layer; t6_kv_cache_append of random rows), and every timed run follows a write of a buffer
  * larger than the last-level cache, so each run reads its cache from DRAM as a model's layers would. */
 #include "bench.h"
+#include "runtime/numerics.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -93,19 +94,12 @@ static int set_param(t6_context *ctx, const char *assignment)
 
 /* ---- caches filled on the device ---- */
 
-static void fill_random(uint64_t *state, float *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-        out[i] = (float)((double)(*state >> 40) / 8388608.0 - 1.0); /* uniform in [−1, 1) */
-    }
-}
-
 static t6_status upload_random(t6_context *ctx, size_t n, uint64_t seed, cl_mem *out)
 {
     float *host = malloc(n * sizeof *host);
     if (!host) return T6_ERROR_OUT_OF_HOST_MEMORY;
-    fill_random(&seed, host, n);
+    t6i_rng rng = t6i_rng_make(seed, 0);
+    t6i_fill_uniform(&rng, host, n, 1.0);
     t6_status status = t6_buffer_create(ctx, T6_F32, n, out);
     if (status == T6_SUCCESS) status = t6_buffer_upload(ctx, *out, T6_F32, 0, n, host);
     free(host);
@@ -125,15 +119,14 @@ static t6_status fill_factor_cache(t6_context *ctx, t6_cache *cache, const atten
     const int c = FILL_MODEL_DIM;
     const int rows[6] = {s->heads * s->rank_q, s->heads * s->rank_k, s->heads * s->rank_v,
                          s->rank_q * s->head_dim, s->rank_k * s->head_dim, s->rank_v * s->head_dim};
-    uint64_t seed = 17;
+    t6i_rng rng = t6i_rng_make(17, 0);
     for (int w = 0; w < 6; w++) {
         weights[w] = malloc((size_t)rows[w] * c * sizeof(float));
         if (!weights[w]) {
             status = T6_ERROR_OUT_OF_HOST_MEMORY;
             goto done;
         }
-        fill_random(&seed, weights[w], (size_t)rows[w] * c);
-        for (size_t i = 0; i < (size_t)rows[w] * c; i++) weights[w][i] *= 0.125f; /* ~1/√C: factors O(1) */
+        t6i_fill_uniform(&rng, weights[w], (size_t)rows[w] * c, 0.125); /* ~1/√C: factors O(1) */
     }
     const t6_layer_config config = {sizeof(t6_layer_config), c, s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v,
                                     T6_ROPE_HALF, 10000.0f, T6_F32};

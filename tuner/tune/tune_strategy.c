@@ -14,25 +14,11 @@
  * Strategies never evaluate a configuration twice and depend only on the seed and the results, so a resumed
  * run that gets the logged results back retraces the same path. */
 #include "tune.h"
+#include "runtime/numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct rng {
-    unsigned long long state;
-} rng;
-
-static unsigned long long next(rng *r)
-{
-    /* splitmix64: small, fast, and well distributed from any seed */
-    unsigned long long z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static int below(rng *r, int n) { return n > 0 ? (int)(next(r) % (unsigned long long)n) : 0; }
 
 /* The configurations a search has evaluated (open addressing over keys + 1, so 0 means empty). */
 typedef struct seen_set {
@@ -73,7 +59,7 @@ typedef struct search {
     bool stop;
     tune_config best;
     double best_ns;
-    rng r;
+    t6i_rng r;
     double *uncertainties; /* of the successful evaluations, in the order they came */
     double *sorted;        /* room to take their median */
     int measured;
@@ -130,7 +116,7 @@ static void run_random(search *s)
     if (!order) return;
     for (int i = 0; i < s->space->size; i++) order[i] = i;
     for (int i = s->space->size - 1; i > 0; i--) {
-        int j = below(&s->r, i + 1), t = order[i];
+        int j = t6i_below(&s->r, i + 1), t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
@@ -151,7 +137,7 @@ static int neighbours(search *s, const tune_config *from, tune_config *out)
             if (tune_space_contains(s->space, &c) && !seen_has(&s->seen, tune_config_key(s->space, &c))) out[n++] = c;
         }
     for (int i = n - 1; i > 0; i--) {
-        int j = below(&s->r, i + 1);
+        int j = t6i_below(&s->r, i + 1);
         tune_config t = out[i];
         out[i] = out[j];
         out[j] = t;
@@ -215,15 +201,15 @@ static bool kick(search *s, tune_config *out)
     for (int attempt = 0; attempt < 200; attempt++) {
         tune_config c = s->best;
         for (int k = 0; k < 2; k++) {
-            int p = below(&s->r, s->space->param_count);
-            c.index[p] = (unsigned char)below(&s->r, s->space->params[p].count);
+            int p = t6i_below(&s->r, s->space->param_count);
+            c.index[p] = (unsigned char)t6i_below(&s->r, s->space->params[p].count);
         }
         if (tune_space_contains(s->space, &c) && !seen_has(&s->seen, tune_config_key(s->space, &c))) {
             *out = c;
             return true;
         }
     }
-    int offset = below(&s->r, s->space->size);
+    int offset = t6i_below(&s->r, s->space->size);
     for (int i = 0; i < s->space->size; i++) {
         unsigned long long key = s->space->keys[(i + offset) % s->space->size];
         if (!seen_has(&s->seen, key)) {
@@ -264,7 +250,7 @@ void tune_search(tune_strategy strategy, const tune_space *space, const tune_con
     s.evaluator = evaluator;
     s.best_ns = INFINITY;
     s.best = space->defaults;
-    s.r.state = seed * 0x2545F4914F6CDD1Dull + 0x7436;
+    s.r = t6i_rng_make(seed, 0x7436);
     const size_t most = (size_t)space->size + (size_t)start_count; /* each configuration runs at most once */
     s.uncertainties = malloc(most * sizeof *s.uncertainties);
     s.sorted = malloc(most * sizeof *s.sorted);

@@ -4,6 +4,7 @@
  * timed. Also the work model (bytes and flops a call cannot avoid); the op table and bucket keys are in
  * tune_op_table.c. */
 #include "bench.h"
+#include "runtime/numerics.h"
 #include "tune.h"
 
 #include <math.h>
@@ -91,25 +92,14 @@ struct tune_problem {
     bool flush_made;
 };
 
-typedef struct rng {
-    uint64_t state;
-} rng;
-
-static double normal(rng *r)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        r->state = r->state * 6364136223846793005ull + 1442695040888963407ull;
-        u[i] = ((double)(r->state >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
-}
-
-static float *random_floats(rng *r, size_t n, double sigma, t6_dtype round_to)
+/* n values of N(0, σ²) rounded to `round_to`, as the device will store them (malloc'ed; NULL if out of memory). */
+static float *random_floats(t6i_rng *r, size_t n, double sigma, t6_dtype round_to)
 {
     float *values = malloc((n ? n : 1) * sizeof *values);
-    if (values)
-        for (size_t i = 0; i < n; i++) values[i] = t6_round_to_dtype(round_to, (float)(sigma * normal(r)));
+    if (values) {
+        t6i_fill_normal(r, values, n, sigma);
+        for (size_t i = 0; i < n; i++) values[i] = t6_round_to_dtype(round_to, values[i]);
+    }
     return values;
 }
 
@@ -154,7 +144,7 @@ void tune_problem_destroy(tune_problem *p)
 
 /* Rows go to two slots at small positions (a few positions in, so a kernel that ignores positions fails);
  * the positions around them stay guard values. */
-static t6_status create_projection(t6_context *ctx, tune_problem *p, rng *r, char *message, size_t cap)
+static t6_status create_projection(t6_context *ctx, tune_problem *p, t6i_rng *r, char *message, size_t cap)
 {
     const tune_shape *s = &p->shape;
     double *wd[6] = {NULL}, *hidden_d = NULL, *out[6] = {NULL};
@@ -226,7 +216,7 @@ fail:
 
 /* Every slot holds `length` random positions, stored as the cache stores them; the reference is fed exactly
  * those values (TPA.md: then the tolerance is 1e-4 of max|ref| for every storage type). */
-static t6_status create_attention(t6_context *ctx, tune_problem *p, rng *r, char *message, size_t cap)
+static t6_status create_attention(t6_context *ctx, tune_problem *p, t6i_rng *r, char *message, size_t cap)
 {
     const tune_shape *s = &p->shape;
     t6_status status = T6_ERROR_INVALID_ARGUMENT;
@@ -308,7 +298,7 @@ t6_status tune_problem_create(t6_context *ctx, tune_op_id op, const tune_shape *
     }
     p->op = op;
     p->shape = *shape;
-    rng r = {0x7436ull + (uint64_t)op};
+    t6i_rng r = t6i_rng_make(0x7436, (uint64_t)op);
     t6_status status = T6_SUCCESS;
     if (op == TUNE_PROJECTION) status = create_projection(ctx, p, &r, message, cap);
     else if (op == TUNE_DECODE || op == TUNE_PREFILL) status = create_attention(ctx, p, &r, message, cap);
@@ -369,18 +359,6 @@ static tune_status classify(t6_status status)
     }
 }
 
-/* max |got − ref| / max |ref|, infinite on any NaN or Inf. */
-static double relative_error(const float *got, const double *ref, size_t n)
-{
-    double max_ref = 0.0, max_diff = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - ref[i]));
-    }
-    return max_ref > 0.0 ? max_diff / max_ref : INFINITY;
-}
-
 static bool guards_intact(const float *values, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -437,7 +415,7 @@ static bool check_cache(tune_problem *p, tune_result *result)
             }
         }
         if (ok) {
-            double error = relative_error(row_values, p->reference_cache[f], (size_t)p->rows * size);
+            double error = t6i_relative_error(row_values, p->reference_cache[f], (size_t)p->rows * size);
             if (error > result->error) result->error = error;
             if (!(error <= cache_tolerance(cc.dtype))) {
                 snprintf(result->message, sizeof result->message,
@@ -525,7 +503,7 @@ void tune_problem_evaluate(tune_problem *p, t6_context *ctx, const char *const *
                  t6_context_last_error(ctx));
         return;
     }
-    result->error = relative_error(p->host, p->reference, p->output_count);
+    result->error = t6i_relative_error(p->host, p->reference, p->output_count);
     if (!guards_intact(p->host + p->output_count, GUARD_COUNT)) {
         result->status = TUNE_WRONG;
         snprintf(result->message, sizeof result->message, "wrote past the end of the output");

@@ -309,18 +309,7 @@ t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *
         T6I_TRY(t6i_scratch(ctx, SCRATCH_CHANNEL,
                             t6i_split_partials_floats(call->rows, p.splits, c->heads, c->head_dim) * sizeof(float),
                             &partials));
-    const float score_scale = call->scales.q * call->scales.k * call->scales.softmax * (float)M_LOG2E;
-    t6i_arg args[] = {T6I_ARG_MEM(call->query),
-                      T6I_ARG_UINT(call->query_offset),
-                      T6I_ARG_MEM(cache->factor[T6_FACTOR_A_K]),
-                      T6I_ARG_MEM(cache->factor[T6_FACTOR_A_V]),
-                      T6I_ARG_MEM(cache->factor[T6_FACTOR_B_K]),
-                      T6I_ARG_MEM(cache->factor[T6_FACTOR_B_V]),
-                      T6I_ARG_UINT(c->capacity),
-                      T6I_ARG_MEM(tile_buffer),
-                      T6I_ARG_UINT(p.split_length),
-                      T6I_ARG_FLOAT(score_scale),
-                      T6I_ARG_FLOAT(call->scales.v),
+    t6i_arg args[] = {T6I_FACTORIZED_KERNEL_ARGS(call, tile_buffer, p.split_length),
                       T6I_ARG_MEM(call->out),
                       T6I_ARG_UINT(call->out_offset),
                       T6I_ARG_UINT(p.splits == 1 ? 0 : 1), /* the kernel's MODE_* */

@@ -22,6 +22,22 @@ typedef struct t6i_attention_call {
     bool prefill;
 } t6i_attention_call;
 
+/** The scale of q·k in the kernels' exp2 softmax: the factor scales, the softmax scale and log2(e). */
+static inline float t6i_score_scale(const t6i_attention_call *call)
+{
+    return call->scales.q * call->scales.k * call->scales.softmax * 1.44269504088896340736f;
+}
+
+/** The arguments the FMA attention kernels (attention.cl, attention_decode.cl) begin with, in their order: the
+ *  query, the cache's four factors and capacity, the (row, query tile) table `tiles`, the split length and the
+ *  two scales. A macro, so that the argument values live in the caller's block until t6i_set_args reads them. */
+#define T6I_FACTORIZED_KERNEL_ARGS(call, tiles, split_length) \
+    T6I_ARG_MEM((call)->query), T6I_ARG_UINT((call)->query_offset), \
+        T6I_ARG_MEM((call)->cache->factor[T6_FACTOR_A_K]), T6I_ARG_MEM((call)->cache->factor[T6_FACTOR_A_V]), \
+        T6I_ARG_MEM((call)->cache->factor[T6_FACTOR_B_K]), T6I_ARG_MEM((call)->cache->factor[T6_FACTOR_B_V]), \
+        T6I_ARG_UINT((call)->cache->config.capacity), T6I_ARG_MEM(tiles), T6I_ARG_UINT(split_length), \
+        T6I_ARG_FLOAT(t6i_score_scale(call)), T6I_ARG_FLOAT((call)->scales.v)
+
 /** Enqueues the factorized kernel (and the merge pass when the positions are split). The context is locked
  *  and every argument checked. T6_ERROR_INVALID_PARAMS when the tunables do not fit the device. */
 t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *call);

@@ -201,7 +201,7 @@ t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, con
         if (p.merge)
             T6I_TRY(t6i_zeroed(ctx, (size_t)p.query_tiles * (size_t)(p.blocks_max + 1) * sizeof(cl_uint), &counters));
     }
-    const float score_scale = call->scales.q * call->scales.k * call->scales.softmax * (float)M_LOG2E;
+    const float score_scale = t6i_score_scale(call);
     t6i_arg args[] = {T6I_ARG_MEM(call->query),
                       T6I_ARG_UINT(call->query_offset),
                       T6I_ARG_MEM(cache->factor[T6_FACTOR_A_K]),

@@ -53,11 +53,15 @@ static t6_status read_config(const t6_context *ctx, const t6_cache_config *given
     status = t6i_check_attention_shape(ctx, config->heads, config->head_dim, 0, config->rank_k,
                                                  config->rank_v);
     if (status != T6_SUCCESS) return status;
-    if (config->slots < 1) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "cache slots=%d must be ≥ 1", config->slots);
-    if (config->capacity < 1)
-        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "cache capacity=%d must be ≥ 1", config->capacity);
-    if (!t6i_dtype_valid(config->dtype))
-        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "cache dtype %d is unknown", (int)config->dtype);
+    return t6i_check_cache_geometry(ctx, "t6_cache_create", config->slots, config->capacity, config->dtype);
+}
+
+t6_status t6i_check_cache_geometry(const t6_context *ctx, const char *what, int slots, int capacity, t6_dtype dtype)
+{
+    if (slots < 1) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "%s: slots=%d must be ≥ 1", what, slots);
+    if (capacity < 1) return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "%s: capacity=%d must be ≥ 1", what, capacity);
+    if (!t6i_dtype_valid(dtype))
+        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "%s: dtype %d is unknown", what, (int)dtype);
     return T6_SUCCESS;
 }
 

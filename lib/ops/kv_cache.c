@@ -18,15 +18,7 @@ static t6_status read_config(const t6_context *ctx, const t6_kv_cache_config *gi
     if (d != 32 && d != 64 && d != 80 && d != 96 && d != 128)
         return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT,
                         "t6_kv_cache_create: head_dim=%d must be 32, 64, 80, 96 or 128", d);
-    if (config->slots < 1)
-        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_kv_cache_create: slots=%d must be ≥ 1", config->slots);
-    if (config->capacity < 1)
-        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_kv_cache_create: capacity=%d must be ≥ 1",
-                        config->capacity);
-    if (!t6i_dtype_valid(config->dtype))
-        return t6i_fail(ctx, T6_ERROR_INVALID_ARGUMENT, "t6_kv_cache_create: dtype %d is unknown",
-                        (int)config->dtype);
-    return T6_SUCCESS;
+    return t6i_check_cache_geometry(ctx, "t6_kv_cache_create", config->slots, config->capacity, config->dtype);
 }
 
 t6_status t6_kv_cache_create(t6_context *ctx, const t6_kv_cache_config *config, t6_kv_cache **out)

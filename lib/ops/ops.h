@@ -29,6 +29,10 @@ void t6i_cache_note_rank_q(t6_cache *cache, int slot, int rank_q);
 t6_status t6i_check_attention_shape(const t6_context *ctx, int heads, int head_dim, int rank_q, int rank_k,
                                     int rank_v);
 
+/** Validates what every cache config has (slots ≥ 1, capacity ≥ 1, a known dtype); `what` begins the messages
+ *  ("t6_cache_create"). */
+t6_status t6i_check_cache_geometry(const t6_context *ctx, const char *what, int slots, int capacity, t6_dtype dtype);
+
 /* The layer (layer.c; its header describes the packed weight layout the projection kernels read). */
 struct t6_layer {
     t6_context *ctx;

@@ -106,7 +106,8 @@ t6_status t6_context_set_param(t6_context *ctx, t6_op op, const char *name, int 
     t6i_lock(ctx);
     T6I_REQUIRE(ctx, op_valid(op), "t6_context_set_param: unknown op %d", (int)op);
     T6I_REQUIRE(ctx, name, "t6_context_set_param: name is NULL");
-    const t6i_param_def *def = find_def(op, name, NULL);
+    int index = 0;
+    const t6i_param_def *def = find_def(op, name, &index);
     T6I_REQUIRE(ctx, def, "t6_context_set_param: op %s has no parameter %s", op_names[op], name);
     T6I_REQUIRE(ctx, value >= def->min_value && value <= def->max_value,
                 "t6_context_set_param: %s=%d is outside %d..%d", name, value, def->min_value, def->max_value);
@@ -115,14 +116,8 @@ t6_status t6_context_set_param(t6_context *ctx, t6_op op, const char *name, int 
         status = T6_ERROR_OUT_OF_HOST_MEMORY;
         goto cleanup;
     }
-    int n = tuning->explicit_count[op];
-    int slot = n;
-    for (int i = 0; i < n; i++)
-        if (strcmp(tuning->explicit_params[op][i].name, name) == 0) slot = i;
-    T6I_REQUIRE(ctx, slot < T6I_MAX_PARAMS, "t6_context_set_param: too many parameters");
-    snprintf(tuning->explicit_params[op][slot].name, sizeof tuning->explicit_params[op][slot].name, "%s", name);
-    tuning->explicit_params[op][slot].value = value;
-    if (slot == n) tuning->explicit_count[op] = n + 1;
+    tuning->explicit_set[op][index] = true;
+    tuning->explicit_value[op][index] = value;
 cleanup:
     t6i_unlock(ctx);
     return status;
@@ -136,7 +131,8 @@ t6_status t6_context_clear_params(t6_context *ctx, t6_op op)
     t6i_lock(ctx);
     t6i_tuning *tuning = t6i_tuning_of(ctx);
     for (int i = 0; tuning && i < T6_OP_COUNT; i++)
-        if (op == T6_OP_COUNT || (int)op == i) tuning->explicit_count[i] = 0;
+        if (op == T6_OP_COUNT || (int)op == i)
+            memset(tuning->explicit_set[i], 0, sizeof tuning->explicit_set[i]);
     t6i_unlock(ctx);
     return tuning ? T6_SUCCESS : T6_ERROR_OUT_OF_HOST_MEMORY;
 }
@@ -163,19 +159,25 @@ void t6i_define_param(char *buf, size_t cap, const t6i_params *params, t6i_param
 
 const char *t6i_param_name(t6i_param_id id) { return id >= 0 && id < T6I_PARAM_COUNT ? all_params[id].name : NULL; }
 
-/* The built-in defaults suit GPUs. A CPU driver (PoCL) runs a work-group as a loop over its work-items and
- * uses SIMD only for explicit vector code, so on devices that are not GPUs these values replace them (a
- * profile bucket or t6_context_set_param still wins): the projection's rows kernel for every call, one
- * work-item per group, a register block of 4 rows × 4 columns × 8-wide vectors; and MHA decode in more,
- * shorter splits, because a CPU's cores share their work-groups unevenly when other processes run. */
+t6i_device_class t6i_device_class_of(const t6_device_info *info)
+{
+    return info->is_gpu ? T6I_CLASS_GPU : T6I_CLASS_CPU;
+}
+
+/* The level between the kernels' defaults and the profiles: values a whole class of devices gets in place of
+ * the table's (which suit GPUs). A CPU driver (PoCL) runs a work-group as a loop over its work-items and uses
+ * SIMD only for explicit vector code, so a CPU gets the projection's rows kernel for every call, one work-item
+ * per group, a register block of 4 rows × 4 columns × 8-wide vectors; and MHA decode in more, shorter splits,
+ * because a CPU's cores share their work-groups unevenly when other processes run. Typed ids: an entry for a
+ * tunable that does not exist does not compile. */
 static const struct {
-    t6_op op;
-    const char *name;
+    t6i_device_class device_class;
+    t6i_param_id id;
     int value;
-} cpu_defaults[] = {
-    {T6_OP_PROJECTION, "T6_PRJ_ROWS_MAX", 1 << 24}, {T6_OP_PROJECTION, "T6_PRJ_RW_BLOCK", 4},
-    {T6_OP_PROJECTION, "T6_PRJ_RW_LANES", 1},       {T6_OP_PROJECTION, "T6_PRJ_RW_COLS", 4},
-    {T6_OP_PROJECTION, "T6_PRJ_RW_VW", 8},          {T6_OP_MHA_DECODE, "T6_MHD_GROUPS_PER_CU", 8},
+} class_defaults[] = {
+    {T6I_CLASS_CPU, T6I_PRJ_ROWS_MAX, 1 << 24}, {T6I_CLASS_CPU, T6I_PRJ_RW_BLOCK, 4},
+    {T6I_CLASS_CPU, T6I_PRJ_RW_LANES, 1},       {T6I_CLASS_CPU, T6I_PRJ_RW_COLS, 4},
+    {T6I_CLASS_CPU, T6I_PRJ_RW_VW, 8},          {T6I_CLASS_CPU, T6I_MHD_GROUPS_PER_CU, 8},
 };
 
 void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out)
@@ -186,11 +188,12 @@ void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out)
     out->count = tables[op].count;
     out->level = T6_PROFILE_BUILTIN;
     for (int i = 0; i < out->count; i++) out->values[i] = out->defs[i].default_value;
-    if (info->is_gpu) return;
-    for (size_t d = 0; d < sizeof cpu_defaults / sizeof cpu_defaults[0]; d++) {
-        int index = 0;
-        if (cpu_defaults[d].op == op && find_def(op, cpu_defaults[d].name, &index))
-            out->values[index] = cpu_defaults[d].value;
+    const t6i_device_class device_class = t6i_device_class_of(info);
+    for (size_t d = 0; d < sizeof class_defaults / sizeof class_defaults[0]; d++) {
+        const long index = (long)((all_params + class_defaults[d].id) - out->defs);
+        if (class_defaults[d].device_class != device_class || index < 0 || index >= out->count) continue;
+        out->values[index] = class_defaults[d].value;
+        out->source[index] = T6I_FROM_DEVICE_CLASS;
     }
 }
 
@@ -204,13 +207,11 @@ static t6_status resolve_below(t6_context *ctx, t6_op op, const t6i_shape *shape
     for (;;) {
         t6i_params_defaults(&ctx->info, op, out);
         if (tuning->profile) t6i_profile_apply_below(tuning->profile, op, shape, below, out);
-        for (int i = 0; i < tuning->explicit_count[op]; i++) {
-            int index = 0;
-            if (find_def(op, tuning->explicit_params[op][i].name, &index)) {
-                out->values[index] = tuning->explicit_params[op][i].value;
-                out->source[index] = T6I_FROM_EXPLICIT;
+        for (int i = 0; i < out->count; i++)
+            if (tuning->explicit_set[op][i]) {
+                out->values[i] = tuning->explicit_value[op][i];
+                out->source[i] = T6I_FROM_EXPLICIT;
             }
-        }
         char why[512];
         if (t6i_params_check(&ctx->info, out, why, sizeof why) &&
             (tuning->run_known_wrong || !t6i_profile_known_wrong(tuning->profile, out, why, sizeof why)))

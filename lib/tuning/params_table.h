@@ -35,49 +35,45 @@
     X(RS_WG_SIZE, 256, 32, 1024, "work-items per group, one per (row, column pair)")
 
 /* Factorized attention (kernels_cl/attention.cl): decode and prefill share the kernel, each with its own
- * tunables. The host lowers TILE, then QUERIES and HEADS, until the group's local memory fits. */
+ * tunables, named T6_DEC_* and T6_PRE_*. The host lowers TILE, then QUERIES and HEADS, until the group's local
+ * memory fits. What both have, with P the prefix and their own defaults of TILE and MIN_SPLIT: */
+#define T6I_ATTENTION_SHARED_PARAMS(X, P, tile, min_split) \
+    X(P##_WG_SIZE, 256, 32, 1024, "work-items per group") \
+    X(P##_TILE, tile, 1, 128, "cached positions staged in local memory per step") \
+    X(P##_HEADS, 64, 1, 256, "heads per work-group (more share each B_K/B_V tile and S1)") \
+    X(P##_TOKENS, 2, 1, 16, "cached positions per work-item in the B_Q·B_K product") \
+    X(P##_VALUE_HEADS, 4, 1, 16, "heads (rows) per work-item in the value product (× 4 dims)") \
+    X(P##_VECTOR, 8, 1, 8, "elements per cache load: 1, 2, 4 or 8") \
+    X(P##_STAGE_S1, 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries") \
+    X(P##_GROUPS_PER_CU, 2, 1, 64, "split positions until about this many groups per compute unit") \
+    X(P##_MIN_SPLIT, min_split, 1, 1 << 20, "fewest cached positions per split")
+/* ... and the tensor-core kernel's (kernels_cl/attention_mma.cl, lib/ops/attention_mma.c): */
+#define T6I_ATTENTION_MMA_PARAMS(X, P) \
+    X(P##_MMA, 1, 0, 2, "tensor cores (decode kernels 3, 4; prefill 4): 1 where a probe passes, 0 never, 2 emulated") \
+    X(P##_STAGE, 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)") \
+    X(P##_STAGES, 3, 2, 4, "kernel 4: stages in flight in local memory")
+
 #define T6I_DECODE_PARAMS(X) \
     X(DEC_KERNEL, 0, 0, 4, \
       "1: work-group tiles, 2: vectors per work-item (CPUs), 3: register-tiled stages (GPUs), 4: tensor cores " \
       "(NVIDIA), 0: by device type") \
-    X(DEC_WG_SIZE, 256, 32, 1024, "work-items per group") \
-    X(DEC_TILE, 32, 1, 128, "cached positions staged in local memory per step") \
-    X(DEC_HEADS, 64, 1, 256, "heads per work-group (more share each B_K/B_V tile)") \
-    X(DEC_TOKENS, 2, 1, 16, "cached positions per work-item in the B_Q·B_K product") \
-    X(DEC_VALUE_HEADS, 4, 1, 16, "heads per work-item in the value product (× 4 dims)") \
-    X(DEC_VECTOR, 8, 1, 8, "elements per cache load: 1, 2, 4 or 8") \
-    X(DEC_STAGE_S1, 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries") \
-    X(DEC_GROUPS_PER_CU, 2, 1, 64, "split positions until about this many groups per compute unit") \
-    X(DEC_MIN_SPLIT, 64, 1, 1 << 20, "fewest cached positions per split") \
-    /* kernel 3 (kernels_cl/attention_decode.cl, lib/ops/attention_decode.c) */ \
+    T6I_ATTENTION_SHARED_PARAMS(X, DEC, 32, 64) \
+    /* kernel 3 (kernels_cl/attention_decode.cl, lib/ops/attention_decode.c) and kernel 4's merge */ \
     X(DEC_MERGE, 2, 0, 2, "kernel 4: 0 merge pass after the splits, 1 or 2 (by device) the last groups merge") \
     X(DEC_FANIN, 0, 0, 4096, "kernel 4: splits merged per block by the last group; 0: about the square root") \
     X(DEC_CU_GROUPS, 2, 1, 64, "kernels 3, 4: split positions until about this many groups per compute unit") \
     X(DEC_ACC_HEADS, 0, 0, 16, "kernel 3: heads per work-item in the value product (4, 8, 12, 16); 0 picks") \
-    X(DEC_MMA, 1, 0, 2, "kernels 3, 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated") \
     X(DEC_REGISTERS, 0, 0, 255, "kernel 3 on NVIDIA: registers per work-item; 0 fits CU_GROUPS groups per unit") \
-    /* kernel 4 (kernels_cl/attention_mma.cl, lib/ops/attention_mma.c) */ \
-    X(DEC_STAGE, 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)") \
-    X(DEC_STAGES, 3, 2, 4, "kernel 4: stages in flight in local memory")
+    T6I_ATTENTION_MMA_PARAMS(X, DEC)
 
+/* Prefill's QUERIES, GROUPS_PER_CU and MIN_SPLIT serve kernel 4 too; its MMA means kernel 4 only. */
 #define T6I_PREFILL_PARAMS(X) \
     X(PRE_KERNEL, 0, 0, 4, \
       "1: work-group tiles (GPUs), 2: vectors per work-item (CPUs), 4: tensor cores (NVIDIA, as decode's kernel" \
       " 4), 0: by device type") \
-    X(PRE_WG_SIZE, 256, 32, 1024, "work-items per group") \
-    X(PRE_TILE, 16, 1, 128, "cached positions staged in local memory per step") \
-    X(PRE_HEADS, 64, 1, 256, "heads per work-group (more share each B_K/B_V tile and S1)") \
     X(PRE_QUERIES, 4, 1, 64, "consecutive queries per work-group, sharing each key tile") \
-    X(PRE_TOKENS, 2, 1, 16, "cached positions per work-item in the B_Q·B_K product") \
-    X(PRE_VALUE_HEADS, 4, 1, 16, "rows per work-item in the value product (× 4 dims)") \
-    X(PRE_VECTOR, 8, 1, 8, "elements per cache load: 1, 2, 4 or 8") \
-    X(PRE_STAGE_S1, 1, 0, 1, "stage S1 = B_Q·B_K in local memory when cheaper than per-head queries") \
-    X(PRE_GROUPS_PER_CU, 2, 1, 64, "split positions until about this many groups per compute unit") \
-    X(PRE_MIN_SPLIT, 256, 1, 1 << 20, "fewest cached positions per split") \
-    /* kernel 4 (kernels_cl/attention_mma.cl, lib/ops/attention_mma.c); QUERIES, GROUPS_PER_CU and MIN_SPLIT as above */ \
-    X(PRE_MMA, 1, 0, 2, "kernel 4: 1 tensor cores where a probe passes (fp16/bf16 caches), 0 never, 2 emulated") \
-    X(PRE_STAGE, 32, 16, 32, "kernel 4: cached positions per pipeline stage (16 or 32)") \
-    X(PRE_STAGES, 3, 2, 4, "kernel 4: stages in flight in local memory")
+    T6I_ATTENTION_SHARED_PARAMS(X, PRE, 16, 256) \
+    T6I_ATTENTION_MMA_PARAMS(X, PRE)
 
 #define T6I_MATERIALIZE_PARAMS(X) \
     X(MAT_WG_SIZE, 64, 1, 1024, "work-items per group (each one position and element d)") \

@@ -20,8 +20,18 @@ typedef struct t6i_param_def {
     const char *description;
 } t6i_param_def;
 
-/** Where a resolved value came from. */
-typedef enum t6i_param_source { T6I_FROM_DEFAULT, T6I_FROM_PROFILE, T6I_FROM_EXPLICIT } t6i_param_source;
+/** Where a resolved value came from, from the lowest level to the highest: the kernels' default, the device
+ *  class's (t6i_device_class), a profile bucket, t6_context_set_param. */
+typedef enum t6i_param_source {
+    T6I_FROM_DEFAULT,
+    T6I_FROM_DEVICE_CLASS,
+    T6I_FROM_PROFILE,
+    T6I_FROM_EXPLICIT
+} t6i_param_source;
+
+/** The classes of devices with defaults of their own (params.c's class_defaults). */
+typedef enum t6i_device_class { T6I_CLASS_GPU, T6I_CLASS_CPU } t6i_device_class;
+t6i_device_class t6i_device_class_of(const t6_device_info *info);
 
 /** A profile bucket (profile_internal.h). */
 typedef struct t6i_profile_bucket t6i_profile_bucket;
@@ -78,8 +88,9 @@ void t6i_define_param(char *buf, size_t cap, const t6i_params *params, t6i_param
 /** "T6_DEC_TILE" for T6I_DEC_TILE: the name profiles, options and messages use. */
 const char *t6i_param_name(t6i_param_id id);
 
-/** `op`'s built-in defaults for the device `info`: the table's, with the values devices that are not GPUs get
- *  in their place (params.c). Every source is T6I_FROM_DEFAULT, the level T6_PROFILE_BUILTIN. */
+/** `op`'s defaults for the device `info`, the two levels below the profiles: the table's, then its device
+ *  class's in their place (params.c; source T6I_FROM_DEVICE_CLASS, the others T6I_FROM_DEFAULT). The level is
+ *  T6_PROFILE_BUILTIN. */
 void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out);
 
 /** Whether `op`'s kernels accept `params` whatever the call's shape (params_check.c): enumerated values,
@@ -139,20 +150,16 @@ const char *t6i_kernel_sources_hash(void);
 
 /* ---- the tuning state of a context (tuning.c) ---- */
 
-/** A parameter set with t6_context_set_param. */
-typedef struct t6i_explicit_param {
-    char name[64];
-    int value;
-} t6i_explicit_param;
-
 /**
  * What the tuning layer keeps per context, in the context's opaque slot (ctx->tuning, freed through
  * ctx->tuning_free): the profiles the search found for its device (plus those loaded with
  * t6_context_load_profile), the explicit parameters, and whether known-wrong configurations may run.
  */
 typedef struct t6i_tuning {
-    t6i_explicit_param explicit_params[T6_OP_COUNT][T6I_MAX_PARAMS];
-    int explicit_count[T6_OP_COUNT];
+    /* The values set with t6_context_set_param, by op and index in the op's table: the name is looked up once,
+     * when it is set, not at every call. */
+    bool explicit_set[T6_OP_COUNT][T6I_MAX_PARAMS];
+    int explicit_value[T6_OP_COUNT][T6I_MAX_PARAMS];
     t6i_profile *profile;
     bool run_known_wrong; /* t6_context_set_refuse_known_wrong(ctx, 0): t6-tune's workers */
 } t6i_tuning;

@@ -13,7 +13,7 @@
  *  4. W[t][s][ρ] = p·A_V[t][h][s] and acc[ρ][:] += Σ_{t,s} W[t][s][ρ]·B_V[t][s][:] in register tiles of
  *     VALUE_HEADS rows × 4 dims, after acc has been rescaled by 2^(m_old − m_new).
  * With one split the normalized output is written directly; with several, the partials that merge.cl combines
- * (layout in t6_internal.h: rows [query row][split][head], the max in natural-log units).
+ * (layout in lib/ops/ops.h: rows [query row][split][head], the max in natural-log units).
  *
  * Shape macros set by the host (not tuned): T6_HEADS, T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V,
  * T6_CACHE_DTYPE, T6_GROUP_HEADS (heads of this group: the tunable, capped by H and local memory),
@@ -24,7 +24,7 @@
  * Diagnostics (never set by the library): T6_ATT_PROFILE 1 replaces every cache load by a constant (what the
  * arithmetic alone costs), 2 skips the arithmetic after the loads (what the loads alone cost), 3 skips the walk
  * over the positions (what launching, the setup and the merge pass cost). Results are then wrong;
- * tuner/gpu/run_attention.sh uses them through T6_KERNEL_DIR to profile the kernel.
+ * the decode-variants step of tuner/gpu/reproduce.sh sets them through T6_KERNEL_DIR.
  */
 #ifdef T6_PREFILL
 #ifndef T6_PRE_KERNEL

@@ -23,13 +23,13 @@
  * tiles of S1 and of the output, value rows are padded by 8 floats, and there are no teams.
  *
  * Splits (`mode`): with one split the normalized output is written at once. With several, each group writes
- * its partial rows (the layout of t6_internal.h and merge.cl: acc, then max in natural-log units, then sum,
+ * its partial rows (the layout of lib/ops/ops.h and merge.cl: acc, then max in natural-log units, then sum,
  * rows [batch][split][head]), which the host merges with merge.cl. (Merging in the same launch, by the last
  * groups, measured 1.5–5 µs slower than the pass here on an H200; kernel 4 does it, attention_mma.cl.)
  *
  * Shape macros set by the host (not tuned): T6_HEADS, T6_HEAD_DIM, T6_RANK_Q, T6_RANK_K, T6_RANK_V,
  * T6_CACHE_DTYPE, T6_MMA, and the work division it fitted to the shape and the group: T6_S1_RANKS,
- * T6_SCORE_T, T6_SCORE_H, T6_ACC_HEADS (lib/attention_decode.c mirrors the sizes below).
+ * T6_SCORE_T, T6_SCORE_H, T6_ACC_HEADS (lib/ops/attention_decode.c mirrors the sizes below).
  */
 #ifndef T6_DEC_WG_SIZE
 #define T6_DEC_WG_SIZE 256 /* work-items per group */
@@ -676,7 +676,7 @@ void t6_attention_decode(const __global float *query, uint query_offset, const _
 }
 
 #if T6_MMA == 1
-/* The host's probe of the tensor-core path (lib/attention_decode.c): one warp multiplies known matrices through
+/* The host's probe of the tensor-core path (lib/ops/attention_decode.c): one warp multiplies known matrices through
  * mma_split_a (as the value product) and mma_split_b (as S1) and writes both 16 × 8 products row-major. Inputs
  * are built with integer arithmetic and powers of two, so the host builds the same values exactly. */
 __kernel __attribute__((reqd_work_group_size(32, 1, 1))) void t6_mma_probe(__global float *out)

@@ -27,13 +27,13 @@
  *
  * The warp-level instructions and what is done with fragments (the query's split, a tile of scores, the online
  * softmax, a step of the value product) come from mma.cl, put in front of this file: T6_MMA 1 runs the PTX
- * instructions (NVIDIA only, after lib/mma_probe.c's probe), T6_MMA 2 their emulation, so that any device — PoCL
- * in the tests — checks the kernel's indexing, staging, masking, merge and precision.
+ * instructions (NVIDIA only, after lib/runtime/mma_probe.c's probe), T6_MMA 2 their emulation, so that any
+ * device — PoCL in the tests — checks the kernel's indexing, staging, masking, merge and precision.
  *
  * Shape macros set by the host (not tuned): T6_PREFILL (prefill's tunables, else decode's), T6_HEADS,
  * T6_RANK_Q, T6_RANK_K, T6_RANK_V, and mma.cl's (T6_HEAD_DIM, T6_CACHE_DTYPE, T6_MMA, T6_QTERMS, T6_PTERMS).
  */
-/* Read by the host only (lib/attention_mma.c), defined here beside the kernel's own tunables. */
+/* Read by the host only (lib/ops/attention_mma.c), defined here beside the kernel's own tunables. */
 #ifndef T6_DEC_MERGE
 #define T6_DEC_MERGE 2 /* host: 0 merge.cl after the launch, 1 or 2 (by device) the last groups merge */
 #endif

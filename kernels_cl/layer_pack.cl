@@ -1,5 +1,5 @@
 /* layer_pack.cl — copies one weight matrix from the T6 layout (row-major, out × C) into a layer's packed
- * layout (layer.c's header): its rows become packed columns from `dst_first` on, each padded to `dst_ld`
+ * layout (lib/ops/layer.c's header): its rows become packed columns from `dst_first` on, each padded to `dst_ld`
  * elements, and the rows of a B_Q/B_K block are reordered so that RoPE partners are adjacent. The bits are
  * copied unchanged (source and layer share the weight dtype). */
 #ifndef T6_WEIGHT_DTYPE

@@ -14,7 +14,7 @@
  *     the partials, one to publish the summed scores (portable OpenCL 1.2 has no shuffles).
  *   - Every work-item keeps an online softmax (running max, sum, accumulator) over the positions of its row;
  *     rows are merged by log-sum-exp at the end.
- *   The result is the partial layout of t6_internal.h (merged by merge.cl), or, with a single split, the
+ *   The result is the partial layout of lib/ops/ops.h (merged by merge.cl), or, with a single split, the
  *   normalized output itself.
  * 2 t6_mha_decode_rows — the same computation shaped for CPUs, where a work-group's work-items run one after
  *   another and barriers and lane reductions cost more than the memory: one work-item walks its split's

@@ -1,6 +1,6 @@
 /* mma.cl — the warp-level layer of the tensor-core kernels (attention_mma.cl: TPA decode and prefill; mha_mma.cl:
  * MHA/GQA/MQA prefill), put in front of each (kernels_cl/programs.txt), and the probe the host runs before it
- * uses them (lib/mma_probe.c):
+ * uses them (lib/runtime/mma_probe.c):
  *  - rows of D fp16/bf16 values in local memory, swizzled so that ldmatrix phases hit distinct banks;
  *  - fragments, mma.sync m16n8k16 (fp32 accumulation), ldmatrix (.trans), shuffles, vote, cp.async;
  *  - the same instructions emulated through local memory with the PTX fragment layouts (T6_MMA 2), so that any
@@ -448,7 +448,7 @@ inline void value_step(float (*acc)[4], const float *w, const __local uchar *sta
 
 /* ---- the probe ---- */
 
-/* The host's probe of the instructions above (lib/mma_probe.c), one warp: three 16 × 16 matrices of
+/* The host's probe of the instructions above (lib/runtime/mma_probe.c), one warp: three 16 × 16 matrices of
  * small integers (exact in fp16 and bf16) come in by cp.async; A·B through ldmatrix (A) and ldmatrix.trans (B as
  * [k][n], two n8 tiles), A·Btᵀ through ldmatrix (Bt as [n][k], the key-row layout); shuffles, vote and a
  * pack/unpack round trip. The host computes every expected output from the same integers. */

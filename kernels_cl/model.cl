@@ -140,7 +140,7 @@ __kernel void t6_model_split_rope(const __global float *qkv, const __global int 
 #define GEMV_PARTS (T6_GEMV_SWIGLU ? 2 : 1)
 #define GEMV_VALUES (GEMV_PARTS * T6_GEMV_BLOCK)
 #define GEMV_REDUCE 8        /* values a reduction moves through local memory at once */
-#define GEMV_NORM_ROWS 128   /* T6I_GEMV_NORM_ROWS of lib/model.h */
+#define GEMV_NORM_ROWS 128   /* T6I_GEMV_NORM_ROWS of lib/model/model.h */
 
 #if T6_GEMV_VEC == 1
 #define GEMV_X float

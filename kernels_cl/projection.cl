@@ -12,7 +12,7 @@
  *                     (split-K, a third NDRange dimension): each group then writes raw partial sums, and
  *                     rope_scatter.cl adds the ranges up and applies the epilogue.
  *
- * Packed weights (layer.c's header has the full layout): row j of `weights` is output column j, T6_WEIGHT_LD
+ * Packed weights (lib/ops/layer.c's header has the full layout): row j of `weights` is output column j, T6_WEIGHT_LD
  * elements (C rounded up to 32, zero-padded), rows padded with zeros to a multiple of 128. Columns:
  *   [A_Q H·Rq][A_K H·Rk][A_V H·Rv][one zero column if that count is odd][B_Q Rq·D][B_K Rk·D][B_V Rv·D]
  * where each D-block of B_Q and B_K is reordered so that RoPE partners are adjacent: packed offsets 2i and 2i+1
@@ -42,7 +42,7 @@
                          attention): x / sqrt(mean(x²) + norm_eps), folded in as a scale of the row's sums */
 #endif
 
-/* ---- tunables (lib/params.c has the same defaults and ranges) ---- */
+/* ---- tunables (lib/tuning/params_table.h has the same defaults and ranges) ---- */
 #ifndef T6_PRJ_ROWS_MAX
 #define T6_PRJ_ROWS_MAX 16 /* calls of at most this many rows use t6_project_rows (read by the host) */
 #endif
@@ -381,6 +381,25 @@ void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, 
  * memory another, so that with T6_PRJ_PREFETCH the loads of chunk k+1 are in flight while chunk k is
  * multiplied (a group alone on its compute unit then waits on memory once, not once per chunk). Consecutive
  * work-items read along a row (coalesced). */
+#if T6_PRJ_SA || T6_PRJ_SB
+/* The transposing store of a staged chunk, for either tile: this work-item's float4 l holds k = kq..kq+3 of tile
+ * row (or column) i / (KWG/4), stored k-major at `pitch`. The counts are the callers' constants: once inlined,
+ * the loop unrolls as if they were written in. */
+inline void tl_store_transposed(const float4 *regs, __local float *tile, uint flat, const uint loads,
+                                const uint items, const uint pitch)
+{
+    #pragma unroll
+    for (uint l = 0; l < loads; l++) {
+        const uint i = flat + l * TL_GROUP, r = i / (T6_PRJ_KWG / 4), kq = (i % (T6_PRJ_KWG / 4)) * 4;
+        if (i >= items) break;
+        tile[(kq + 0) * pitch + r] = regs[l].s0;
+        tile[(kq + 1) * pitch + r] = regs[l].s1;
+        tile[(kq + 2) * pitch + r] = regs[l].s2;
+        tile[(kq + 3) * pitch + r] = regs[l].s3;
+    }
+}
+#endif
+
 #if T6_PRJ_SA
 inline void tl_load_x(float4 *regs, const __global float *x_tile, uint tile_rows, uint k0, uint flat)
 {
@@ -395,20 +414,12 @@ inline void tl_load_x(float4 *regs, const __global float *x_tile, uint tile_rows
 
 inline void tl_store_x(const float4 *regs, __local float *a_local, uint flat)
 {
-    #pragma unroll
-    for (uint l = 0; l < TL_A_LOADS; l++) {
-        const uint i = flat + l * TL_GROUP, m = i / (T6_PRJ_KWG / 4), kq = (i % (T6_PRJ_KWG / 4)) * 4;
-        if (i >= TL_A_ITEMS) break;
-        a_local[(kq + 0) * TL_A_PITCH + m] = regs[l].s0;
-        a_local[(kq + 1) * TL_A_PITCH + m] = regs[l].s1;
-        a_local[(kq + 2) * TL_A_PITCH + m] = regs[l].s2;
-        a_local[(kq + 3) * TL_A_PITCH + m] = regs[l].s3;
-    }
+    tl_store_transposed(regs, a_local, flat, TL_A_LOADS, TL_A_ITEMS, TL_A_PITCH);
 }
 #endif
 
 #if T6_PRJ_SB
-/* Weight rows are padded to whole tiles and C to whole chunks (layer.c): no bounds checks. */
+/* Weight rows are padded to whole tiles and C to whole chunks (lib/ops/layer.c): no bounds checks. */
 inline void tl_load_w(float4 *regs, const __global WSTORE *w_tile, uint k0, uint flat)
 {
     #pragma unroll
@@ -420,15 +431,7 @@ inline void tl_load_w(float4 *regs, const __global WSTORE *w_tile, uint k0, uint
 
 inline void tl_store_w(const float4 *regs, __local float *b_local, uint flat)
 {
-    #pragma unroll
-    for (uint l = 0; l < TL_B_LOADS; l++) {
-        const uint i = flat + l * TL_GROUP, jj = i / (T6_PRJ_KWG / 4), kq = (i % (T6_PRJ_KWG / 4)) * 4;
-        if (i >= TL_B_ITEMS) break;
-        b_local[(kq + 0) * TL_B_PITCH + jj] = regs[l].s0;
-        b_local[(kq + 1) * TL_B_PITCH + jj] = regs[l].s1;
-        b_local[(kq + 2) * TL_B_PITCH + jj] = regs[l].s2;
-        b_local[(kq + 3) * TL_B_PITCH + jj] = regs[l].s3;
-    }
+    tl_store_transposed(regs, b_local, flat, TL_B_LOADS, TL_B_ITEMS, TL_B_PITCH);
 }
 #endif
 

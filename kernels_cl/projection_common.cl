@@ -1,6 +1,6 @@
 /* projection_common.cl — the shape of a projection layer, put in front of projection.cl (the fused projection)
  * and rope_scatter.cl (its epilogue when the GEMM ran apart) by kernels_cl/programs.txt: both map the layer's
- * packed columns (layer.c) to factors, so both read the same macros. Set by the host, not tuned. */
+ * packed columns (lib/ops/layer.c) to factors, so both read the same macros. Set by the host, not tuned. */
 #ifndef T6_HEADS
 #define T6_HEADS 1 /* H */
 #endif

@@ -1,6 +1,6 @@
 /* rope_scatter.cl — the epilogue of a projection whose GEMM ran as its own kernel: the CLBlast path, and the
  * fused tiles kernel split over C (split-K). The GEMM has written every factor of every row to `product`
- * (`ranges` blocks of rows × the layer's packed columns, fp32, in the packed column order of layer.c and
+ * (`ranges` blocks of rows × the layer's packed columns, fp32, in the packed column order of lib/ops/layer.c and
  * projection.cl, each block the sums over one range of C; one block for CLBlast); this kernel adds the blocks,
  * applies RoPE to B_Q and B_K and scatters all six factors to the query output and the cache. One work-item
  * per (row, column pair).
@@ -9,7 +9,7 @@
 
 /* ---- shape: set by the host, not tuned (and projection_common.cl's) ---- */
 
-/* ---- tunables (lib/params.c has the same defaults and ranges) ---- */
+/* ---- tunables (lib/tuning/params_table.h has the same defaults and ranges) ---- */
 #ifndef T6_RS_WG_SIZE
 #define T6_RS_WG_SIZE 256 /* work-items per group */
 #endif

@@ -381,24 +381,18 @@ void t6_project_rows(const __global float *restrict hidden, uint hidden_offset, 
  * memory another, so that with T6_PRJ_PREFETCH the loads of chunk k+1 are in flight while chunk k is
  * multiplied (a group alone on its compute unit then waits on memory once, not once per chunk). Consecutive
  * work-items read along a row (coalesced). */
-#if T6_PRJ_SA || T6_PRJ_SB
 /* The transposing store of a staged chunk, for either tile: this work-item's float4 l holds k = kq..kq+3 of tile
- * row (or column) i / (KWG/4), stored k-major at `pitch`. The counts are the callers' constants: once inlined,
- * the loop unrolls as if they were written in. */
-inline void tl_store_transposed(const float4 *regs, __local float *tile, uint flat, const uint loads,
-                                const uint items, const uint pitch)
-{
-    #pragma unroll
-    for (uint l = 0; l < loads; l++) {
-        const uint i = flat + l * TL_GROUP, r = i / (T6_PRJ_KWG / 4), kq = (i % (T6_PRJ_KWG / 4)) * 4;
-        if (i >= items) break;
-        tile[(kq + 0) * pitch + r] = regs[l].s0;
-        tile[(kq + 1) * pitch + r] = regs[l].s1;
-        tile[(kq + 2) * pitch + r] = regs[l].s2;
-        tile[(kq + 3) * pitch + r] = regs[l].s3;
+ * row (or column) i / (KWG/4), stored k-major at PITCH. A macro, not a function: the counts must be constants
+ * where the loop is unrolled, or the registers the loads filled go through the stack. */
+#define TL_STORE_TRANSPOSED(regs, tile, flat, LOADS, ITEMS, PITCH)                                                \
+    _Pragma("unroll") for (uint l = 0; l < (LOADS); l++) {                                                       \
+        const uint i = (flat) + l * TL_GROUP, r = i / (T6_PRJ_KWG / 4), kq = (i % (T6_PRJ_KWG / 4)) * 4;          \
+        if (i >= (ITEMS)) break;                                                                                  \
+        (tile)[(kq + 0) * (PITCH) + r] = (regs)[l].s0;                                                            \
+        (tile)[(kq + 1) * (PITCH) + r] = (regs)[l].s1;                                                            \
+        (tile)[(kq + 2) * (PITCH) + r] = (regs)[l].s2;                                                            \
+        (tile)[(kq + 3) * (PITCH) + r] = (regs)[l].s3;                                                            \
     }
-}
-#endif
 
 #if T6_PRJ_SA
 inline void tl_load_x(float4 *regs, const __global float *x_tile, uint tile_rows, uint k0, uint flat)
@@ -414,7 +408,7 @@ inline void tl_load_x(float4 *regs, const __global float *x_tile, uint tile_rows
 
 inline void tl_store_x(const float4 *regs, __local float *a_local, uint flat)
 {
-    tl_store_transposed(regs, a_local, flat, TL_A_LOADS, TL_A_ITEMS, TL_A_PITCH);
+    TL_STORE_TRANSPOSED(regs, a_local, flat, TL_A_LOADS, TL_A_ITEMS, TL_A_PITCH)
 }
 #endif
 
@@ -431,7 +425,7 @@ inline void tl_load_w(float4 *regs, const __global WSTORE *w_tile, uint k0, uint
 
 inline void tl_store_w(const float4 *regs, __local float *b_local, uint flat)
 {
-    tl_store_transposed(regs, b_local, flat, TL_B_LOADS, TL_B_ITEMS, TL_B_PITCH);
+    TL_STORE_TRANSPOSED(regs, b_local, flat, TL_B_LOADS, TL_B_ITEMS, TL_B_PITCH)
 }
 #endif
 

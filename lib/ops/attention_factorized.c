@@ -11,112 +11,35 @@
 #define META_CHANNEL 2
 #define SCRATCH_CHANNEL 2
 
-/* The resolved tunables of one call, after the host has fitted them to the shape and the device. */
-typedef struct plan {
-    int kernel; /* 1: work-group tiles (attention.cl), 2: vectors per work-item (attention_vector.cl) */
-    int wg_size, tile, group_heads, queries, tokens, value_heads, vector, stage_s1, groups_per_cu, min_split;
-    int head_groups, query_tiles, splits, split_length;
-} plan;
+/* The resolved tunables of one call, after the host has fitted them to the shape and the device
+ * (attention_plan.c, which t6-tune's spaces ask too). */
+typedef t6i_fma_attention_plan plan;
 
 #define TUNABLE(params, prefill, name) t6i_param(params, T6I_ATTENTION_PARAM(prefill, name))
 
-static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
-
-/* Local memory of the kernel for `p`, array by array as attention.cl declares them. */
-static size_t local_bytes(const plan *p, const t6_cache_config *c, int rank_q)
-{
-    const size_t d = (size_t)c->head_dim, tile = (size_t)p->tile;
-    const size_t rows = (size_t)p->queries * (size_t)p->group_heads;
-    const size_t basis = p->stage_s1 ? (size_t)p->queries * (size_t)rank_q : rows;
-    const size_t score_lanes = rows >= (size_t)p->wg_size ? 1 : (size_t)p->wg_size / rows;
-    const size_t value_rows = (rows + (size_t)p->value_heads - 1) / (size_t)p->value_heads * (size_t)p->value_heads;
-    const size_t value_units = value_rows / (size_t)p->value_heads * (d / 4);
-    const size_t value_lanes = value_units >= (size_t)p->wg_size ? 1 : (size_t)p->wg_size / value_units;
-    const size_t floats = basis * (d + 4) + (p->stage_s1 ? tile * (size_t)c->rank_k * basis : 0) +
-                          tile * (size_t)(c->rank_k + c->rank_v) * d + tile * (size_t)c->rank_v * value_rows +
-                          score_lanes * rows + value_rows + (value_lanes > 1 ? value_rows * d : 0);
-    return floats * sizeof(float);
-}
-
-/* Private floats of attention_vector.cl's work-item, array by array. CPUs keep them on a thread's stack. */
-static size_t private_floats(const plan *p, const t6_cache_config *c, int rank_q)
-{
-    const size_t d = (size_t)c->head_dim, tile = (size_t)p->tile, heads = ((size_t)c->heads + 15) / 16 * 16;
-    const size_t ranks = (size_t)(c->rank_k + c->rank_v);
-    return d * 16 + (size_t)rank_q * heads + 4 * heads + heads * d + tile * ranks * (d + heads) +
-           tile * (size_t)c->rank_k * 16 + tile * heads;
-}
-
-/* Per cached position and group: S1 then head mixing, against one D-long dot product per row. */
-static bool staging_s1_pays(const plan *p, const t6_cache_config *c, int rank_q)
-{
-    const long long rows = (long long)p->queries * p->group_heads;
-    const long long staged = (long long)p->queries * rank_q * c->rank_k * c->head_dim + rows * rank_q * c->rank_k;
-    const long long per_head = rows * c->rank_k * c->head_dim;
-    return staged < per_head;
-}
-
 static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
 {
-    t6_status status = T6_SUCCESS;
     const t6_cache_config *c = &call->cache->config;
     const bool prefill = call->prefill;
-    p->kernel = TUNABLE(params, prefill, KERNEL);
-    /* 0 by device (CPUs vectorize within a work-item, not across); 3 and 4 come here when they cannot serve. */
-    if (p->kernel != T6_KERNEL_TILES && p->kernel != T6_KERNEL_VECTORS)
-        p->kernel = ctx->info.is_gpu ? T6_KERNEL_TILES : T6_KERNEL_VECTORS;
-    p->wg_size = p->kernel == T6_KERNEL_TILES ? TUNABLE(params, prefill, WG_SIZE) : 1;
-    p->tile = TUNABLE(params, prefill, TILE);
-    p->group_heads = TUNABLE(params, prefill, HEADS);
-    p->queries = prefill ? t6i_param(params, T6I_PRE_QUERIES) : 1;
-    p->tokens = TUNABLE(params, prefill, TOKENS);
-    p->value_heads = TUNABLE(params, prefill, VALUE_HEADS);
-    p->vector = TUNABLE(params, prefill, VECTOR);
-    p->stage_s1 = TUNABLE(params, prefill, STAGE_S1);
-    p->groups_per_cu = TUNABLE(params, prefill, GROUPS_PER_CU);
-    p->min_split = TUNABLE(params, prefill, MIN_SPLIT);
-    const char *op = prefill ? "prefill" : "decode";
-    /* VECTOR and WG_SIZE are within what the kernels and the device take: t6i_params_check. */
-    if (p->group_heads > c->heads || p->kernel == T6_KERNEL_VECTORS) p->group_heads = c->heads;
-    if (p->queries > call->rows) p->queries = call->rows;
-
-    /* Tile first (it only changes how often the group synchronizes), then queries and heads (they add loads). */
-    for (; p->kernel == T6_KERNEL_TILES;) {
-        p->stage_s1 = TUNABLE(params, prefill, STAGE_S1) && staging_s1_pays(p, c, call->rank_q);
-        if (local_bytes(p, c, call->rank_q) <= ctx->info.local_mem_bytes) break;
-        if (p->tile > 8) p->tile /= 2;
-        else if (p->queries > 1) p->queries /= 2;
-        else if (p->group_heads > 1) p->group_heads = (p->group_heads + 1) / 2;
-        else if (p->tile > 1) p->tile /= 2;
-        else
-            return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS,
-                            "%s: even one position and one head need %zu bytes of local memory, over the device's "
-                            "%llu (lower WG_SIZE or VALUE_HEADS)", op, local_bytes(p, c, call->rank_q),
-                            ctx->info.local_mem_bytes);
-    }
-    /* A quarter of a MiB keeps the vector kernel's arrays within any CPU runtime's worker stack. */
-    while (p->kernel == T6_KERNEL_VECTORS && p->tile > 1 && private_floats(p, c, call->rank_q) > 65536) p->tile /= 2;
-    if (p->tokens > p->tile) p->tokens = p->tile;
-    p->head_groups = ceil_div(c->heads, p->group_heads);
-    p->query_tiles = 0;
-    for (int i = 0; i < call->batch; i++) p->query_tiles += ceil_div(call->counts[i], p->queries);
-
-    /* Split the positions until the device has about groups_per_cu groups per compute unit, no split shorter
-     * than min_split; a split is a whole number of tiles. */
-    const long long groups = (long long)p->head_groups * p->query_tiles;
-    const long long wanted = (long long)ctx->info.compute_units * p->groups_per_cu;
-    int splits = groups >= wanted ? 1 : ceil_div(wanted, groups);
-    const int most = ceil_div(call->max_end, p->min_split);
-    if (splits > most) splits = most;
-    if (splits < 1) splits = 1;
-    p->split_length = ceil_div(ceil_div(call->max_end, splits), p->tile) * p->tile;
-    p->splits = ceil_div(call->max_end, p->split_length);
-    /* Partial rows are indexed with 32 bits. */
-    while (p->splits > 1 && t6i_split_partials_floats(call->rows, p->splits, c->heads, c->head_dim) > 4294967295ull) {
-        p->split_length *= 2;
-        p->splits = ceil_div(call->max_end, p->split_length);
-    }
-    return status;
+    *p = (plan){
+        .kernel = TUNABLE(params, prefill, KERNEL),
+        .wg_size = TUNABLE(params, prefill, WG_SIZE),
+        .tile = TUNABLE(params, prefill, TILE),
+        .group_heads = TUNABLE(params, prefill, HEADS),
+        .queries = prefill ? t6i_param(params, T6I_PRE_QUERIES) : 1,
+        .tokens = TUNABLE(params, prefill, TOKENS),
+        .value_heads = TUNABLE(params, prefill, VALUE_HEADS),
+        .vector = TUNABLE(params, prefill, VECTOR),
+        .stage_s1 = TUNABLE(params, prefill, STAGE_S1),
+        .groups_per_cu = TUNABLE(params, prefill, GROUPS_PER_CU),
+        .min_split = TUNABLE(params, prefill, MIN_SPLIT),
+    };
+    const t6i_fma_attention_shape shape = {c->heads,  c->head_dim,   call->rank_q, c->rank_k, c->rank_v, prefill,
+                                           call->batch, call->counts, call->rows,   call->max_end};
+    char why[256];
+    if (!t6i_fma_attention_plan_make(&ctx->info, &shape, p, why, sizeof why))
+        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: %s", prefill ? "prefill" : "decode", why);
+    return T6_SUCCESS;
 }
 
 static t6_status upload_tiles(t6_context *ctx, const t6i_attention_call *call, const plan *p, cl_mem *out)

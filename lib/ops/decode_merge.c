@@ -1,12 +1,6 @@
 /* decode_merge.c — the merge pass of split decoding, shared by TPA and MHA decode (kernels_cl/merge.cl). */
 #include "ops/ops.h"
 
-size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim)
-{
-    size_t rows = (size_t)batch * (size_t)splits * (size_t)heads;
-    return rows * (size_t)head_dim + 2 * rows;
-}
-
 t6_status t6i_merge_splits(t6_context *ctx, int batch, int heads, int head_dim, int splits, cl_mem partials,
                            cl_mem out, size_t out_offset)
 {

@@ -7,6 +7,7 @@
 #ifndef T6_OPS_H
 #define T6_OPS_H
 
+#include "ops/attention_plan.h"
 #include "tuning/tuning.h"
 
 /* ---- objects shared between op files ---- */
@@ -61,12 +62,12 @@ t6_status t6i_self_test_projection(t6_context *ctx);
 
 /* ---- split decoding and attention baselines (decode_merge.c, attention_materialized.c) ---- */
 
-/**
+/*
  * Split decoding writes partial results for (batch, split, head) rows into one float buffer: acc (rows × D,
  * unnormalized Σ e^(s − max)·value with value scales applied), then max (rows; −INFINITY for a split with no
- * positions), then sum (rows: Σ e^(s − max)), rows ordered [batch][split][head]. This is its size in floats.
+ * positions), then sum (rows: Σ e^(s − max)), rows ordered [batch][split][head]. t6i_split_partials_floats
+ * (attention_plan.h) is its size in floats.
  */
-size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim);
 /** Merges such partials by log-sum-exp into out (batch × heads × D fp32 at out_offset). */
 t6_status t6i_merge_splits(t6_context *ctx, int batch, int heads, int head_dim, int splits, cl_mem partials,
                            cl_mem out, size_t out_offset);

@@ -8,6 +8,8 @@
  * Tunables of an op that its space does not list run at their defaults. */
 #include "tune.h"
 
+#include "ops/attention_plan.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,23 +131,24 @@ static const space_decl projection_tiles_space = {
 
 /* ---- factorized decode and prefill: kernels_cl/attention.cl ---- */
 
-/* Mirrors local_bytes() and staging_s1_pays() of lib/ops/attention_factorized.c: a configuration whose local
- * memory the host would have to cut down (by lowering TILE, QUERIES or HEADS) duplicates a smaller one. */
-static size_t attention_local_bytes(const tune_shape *s, int wg, int tile, int heads, int queries, int value_heads,
-                                    bool stage)
+/* Whether kernel 1 runs a configuration as asked: the library's own planner (lib/ops/attention_plan.h) fits it
+ * to the shape and the device, and a configuration whose TILE, QUERIES or HEADS it would lower to fit local
+ * memory runs as a smaller one does (or not at all). Heads and queries beyond the shape are the clipping rules'
+ * business: compared after the same clip. */
+static bool attention_runs_as_asked(const view *c, bool prefill, int wg, int tile, int heads, int queries,
+                                    int value_heads)
 {
-    const size_t d = (size_t)s->head_dim, rows = (size_t)queries * (size_t)heads;
-    const long long staged = (long long)queries * s->rank_q * s->rank_k * s->head_dim + (long long)rows * s->rank_q * s->rank_k;
-    stage = stage && staged < (long long)rows * s->rank_k * s->head_dim;
-    const size_t basis = stage ? (size_t)queries * (size_t)s->rank_q : rows;
-    const size_t score_lanes = rows >= (size_t)wg ? 1 : (size_t)wg / rows;
-    const size_t value_rows = (rows + (size_t)value_heads - 1) / (size_t)value_heads * (size_t)value_heads;
-    const size_t value_units = value_rows / (size_t)value_heads * (d / 4);
-    const size_t floats = basis * (d + 4) + (stage ? (size_t)tile * (size_t)s->rank_k * basis : 0) +
-                          (size_t)tile * (size_t)(s->rank_k + s->rank_v) * d +
-                          (size_t)tile * (size_t)s->rank_v * value_rows + score_lanes * rows + value_rows +
-                          (value_units < (size_t)wg ? value_rows * d : 0);
-    return floats * sizeof(float);
+    const tune_shape *s = c->shape;
+    const t6i_fma_attention_shape shape = {s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v, prefill, s->batch,
+                                           NULL, prefill ? s->rows * s->batch : s->batch, s->length};
+    t6i_fma_attention_plan plan = {.kernel = T6_KERNEL_TILES, .wg_size = wg, .tile = tile, .group_heads = heads,
+                                   .queries = queries, .tokens = 1, .value_heads = value_heads, .vector = 4,
+                                   .stage_s1 = 1, .groups_per_cu = 1, .min_split = 1};
+    char why[256];
+    if (!t6i_fma_attention_plan_make(&c->device->info, &shape, &plan, why, sizeof why)) return false;
+    const int heads_clipped = heads < s->heads ? heads : s->heads;
+    const int queries_clipped = !prefill ? 1 : queries < shape.rows ? queries : shape.rows;
+    return plan.tile == tile && plan.group_heads == heads_clipped && plan.queries == queries_clipped;
 }
 
 /* Two kernels serve decode and prefill (KERNEL 1: work-group tiles, attention.cl; 2: vectors per work-item,
@@ -171,11 +174,9 @@ static const space_decl decode_space;
 static bool decode_group(const view *c) { return c->v[DEC_KERNEL] == 2 || fits_group(c, c->v[DEC_WG]); }
 static bool decode_local(const view *c)
 {
-    int heads = c->v[DEC_HEADS] < c->shape->heads ? c->v[DEC_HEADS] : c->shape->heads;
     /* Kernel 3 fits its tile to local memory itself (and reports a shape it cannot fit). */
-    return c->v[DEC_KERNEL] != 1 ||
-           fits_local(c, attention_local_bytes(c->shape, c->v[DEC_WG], c->v[DEC_TILE], heads, 1, c->v[DEC_VALUE_HEADS],
-                                               true));
+    return c->v[DEC_KERNEL] != 1 || attention_runs_as_asked(c, false, c->v[DEC_WG], c->v[DEC_TILE], c->v[DEC_HEADS],
+                                                            1, c->v[DEC_VALUE_HEADS]);
 }
 static bool decode_heads(const view *c)
 {
@@ -274,11 +275,9 @@ static bool prefill_group(const view *c)
 }
 static bool prefill_local(const view *c)
 {
-    int heads = c->v[PRE_HEADS] < c->shape->heads ? c->v[PRE_HEADS] : c->shape->heads;
-    int queries = c->v[PRE_QUERIES] < c->shape->rows ? c->v[PRE_QUERIES] : c->shape->rows;
     /* Kernels 2 and 4 fit their memory themselves. */
-    return c->v[PRE_KERNEL] != 1 || fits_local(c, attention_local_bytes(c->shape, c->v[PRE_WG], c->v[PRE_TILE], heads,
-                                                                         queries, c->v[PRE_VALUE_HEADS], true));
+    return c->v[PRE_KERNEL] != 1 || attention_runs_as_asked(c, true, c->v[PRE_WG], c->v[PRE_TILE], c->v[PRE_HEADS],
+                                                            c->v[PRE_QUERIES], c->v[PRE_VALUE_HEADS]);
 }
 static bool prefill_clipped(const view *c)
 {

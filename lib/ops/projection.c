@@ -3,6 +3,7 @@
  * split over C when a call has too few tiles for the device). The CLBlast method lives in projection_clblast.c,
  * the epilogue of split and CLBlast calls in rope_scatter.c. Also the projection's self-test. */
 #include "ops/projection.h"
+#include "ops/projection_plan.h"
 #include "runtime/numerics.h"
 
 #include <math.h>
@@ -104,17 +105,12 @@ static t6_status project_rows(t6_context *ctx, const t6i_projection_call *call, 
     t6_status status = T6_SUCCESS;
     t6i_params params = *resolved; /* its lanes may be halved to what the build allows */
     const int cols = t6i_param(&params, T6I_PRJ_RW_COLS), block = t6i_param(&params, T6I_PRJ_RW_BLOCK);
-    int bound = 1;
-    while (bound < call->rows && bound < block) bound *= 2;
-    if (bound > block) bound = block;
-    /* projection.cl's RW_VALUES: the outputs, and each row's sum of squares with the norm. */
-    const int values = cols * bound + (call->norm_eps > 0.0f ? bound : 0);
+    const int bound = t6i_projection_rows_bound(call->rows, block);
     cl_kernel kernel = NULL;
     int lanes = 0;
     for (;;) {
         lanes = t6i_param(&params, T6I_PRJ_RW_LANES);
-        const int parts = lanes >= values ? lanes / values : 1;
-        const size_t local_bytes = sizeof(float) * ((size_t)lanes * (size_t)(values + 1) + (size_t)(parts * values));
+        const size_t local_bytes = t6i_projection_rows_local_bytes(lanes, cols, bound, call->norm_eps > 0.0f);
         /* t6i_params_resolve has checked the values themselves (params_check.c); what depends on the rows is
          * here. */
         REQUIRE_PARAMS(ctx, local_bytes <= ctx->info.local_mem_bytes,

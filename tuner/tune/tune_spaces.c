@@ -9,6 +9,7 @@
 #include "tune.h"
 
 #include "ops/attention_plan.h"
+#include "ops/projection_plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,25 +61,18 @@ static bool not_clipped(const tune_param *p, int value, int limit)
     return true;
 }
 
-/* ---- projection, few rows: t6_project_rows (lib/ops/projection.c checks the same limits) ---- */
+/* ---- projection, few rows: t6_project_rows ---- */
 
 enum { RW_LANES, RW_COLS, RW_VW, RW_VACC };
 
-/* Rows one group computes: the call's rows to a power of two, at most T6_PRJ_RW_BLOCK (its default, 16). */
-static int rows_bound(const tune_shape *s)
-{
-    int bound = 1;
-    while (bound < s->rows && bound < 16) bound *= 2;
-    return bound;
-}
-
 static bool rows_group(const view *c) { return fits_group(c, c->v[RW_LANES]); }
 
+/* The library's own arithmetic (lib/ops/projection_plan.h), for the calls t6-tune measures (no norm) at
+ * T6_PRJ_RW_BLOCK's table default, 16. */
 static bool rows_local(const view *c)
 {
-    int outputs = c->v[RW_COLS] * rows_bound(c->shape), lanes = c->v[RW_LANES];
-    int parts = lanes >= outputs ? lanes / outputs : 1;
-    return fits_local(c, sizeof(float) * ((size_t)lanes * (size_t)(outputs + 1) + (size_t)(parts * outputs)));
+    const int bound = t6i_projection_rows_bound(c->shape->rows, 16);
+    return fits_local(c, t6i_projection_rows_local_bytes(c->v[RW_LANES], c->v[RW_COLS], bound, false));
 }
 
 static const space_decl projection_rows_space = {
@@ -100,11 +94,12 @@ static bool tiles_shape(const view *c)
 
 static bool tiles_group(const view *c) { return fits_group(c, c->v[MDIMC] * c->v[NDIMC]); }
 
+/* The library builds and asks the driver; the space prunes before building, with the kernel's arrays as
+ * lib/ops/projection_plan.h counts them. */
 static bool tiles_local(const view *c)
 {
-    size_t floats = (size_t)c->v[KWG] * ((c->v[SA] ? (size_t)(c->v[MWG] + c->v[VWM]) : 0) +
-                                         (c->v[SB] ? (size_t)(c->v[NWG] + c->v[VWN]) : 0));
-    return fits_local(c, sizeof(float) * floats);
+    return fits_local(c, t6i_projection_tiles_local_bytes(c->v[KWG], c->v[MWG], c->v[NWG], c->v[VWM], c->v[VWN],
+                                                          c->v[SA], c->v[SB]));
 }
 
 /* More than 64 accumulators per work-item spill on every GPU t6 targets, and a tile taller than the call has

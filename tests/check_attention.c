@@ -257,6 +257,7 @@ START_TEST(decode_kernel1_configurations_found_wrong)
     const int written[1] = {LENGTH};
     problem_make(&p, ctx, (t6_ref_shape){32, 64, 16, 1, 1}, T6_F16, 1, LENGTH, written, 1, 580);
     const int slot = 0, length = LENGTH;
+    int ran = 0;
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         const struct {
             const char *name;
@@ -277,8 +278,22 @@ START_TEST(decode_kernel1_configurations_found_wrong)
                  "GROUPS_PER_CU=%d",
                  configs[c].wg_size, configs[c].tile, configs[c].heads, configs[c].value_heads, configs[c].vector,
                  configs[c].groups_per_cu);
-        problem_decode_and_check(&p, NULL, 1, &slot, &length, what);
+        /* A device whose compiled kernel runs fewer work-items per group (the H200: 256 for this kernel at these
+         * shapes) refuses the larger groups at plan time, with a status and a message: a refusal, not a wrong
+         * result. Every configuration it runs must be right, and it must run some. */
+        const t6_status status =
+            t6_attention_decode(p.cache, p.shape.rank_q, 1, &slot, &length, p.query, 0, p.out, 0, NULL);
+        if (status == T6_ERROR_INVALID_PARAMS &&
+            strstr(t6_context_last_error(ctx), "work-items this kernel can run per group")) {
+            fprintf(stderr, "%s: refused by this device: %s\n", what, t6_context_last_error(ctx));
+            continue;
+        }
+        ck_assert_msg(status == T6_SUCCESS, "%s: %s", what, t6_context_last_error(ctx));
+        const int position = length - 1;
+        problem_check_rows(&p, NULL, 1, &slot, &position, 1e-4, true, what);
+        ran++;
     }
+    ck_assert_msg(ran > 0, "the device refused every configuration");
     problem_free(&p);
     t6_context_destroy(ctx);
 }

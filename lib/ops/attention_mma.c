@@ -152,25 +152,35 @@ t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, con
                         what, t6_dtype_name(c->dtype));
     if (asked_mma == 0 || (asked_mma == 1 && !t6i_tensor_cores_work(ctx, c->dtype)))
         return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: no tensor cores passed their probe on this device", what);
-    T6I_TRY(make_plan(ctx, call, params, asked_mma, &p));
-    plan_splits(ctx, call, params, &p);
-
+    t6i_params fitted = *params; /* prefill's QUERIES may be lowered to what the compiled kernel runs */
     cl_kernel kernel = NULL;
-    status = get_kernel(ctx, call, &p, &kernel);
-    if (status == T6_ERROR_BUILD_FAILED && p.mma == 1) {
-        /* The probe's program built; a shape's may still not (resources): the caller falls back. */
-        t6i_log(T6_LOG_WARN, "%s: the build failed (%.300s); falling back", what, t6_context_last_error(ctx));
-        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the driver refused this shape's build", what);
+    for (;;) {
+        T6I_TRY(make_plan(ctx, call, &fitted, asked_mma, &p));
+        plan_splits(ctx, call, &fitted, &p);
+        status = get_kernel(ctx, call, &p, &kernel);
+        if (status == T6_ERROR_BUILD_FAILED && p.mma == 1) {
+            /* The probe's program built; a shape's may still not (resources): the caller falls back. */
+            t6i_log(T6_LOG_WARN, "%s: the build failed (%.300s); falling back", what, t6_context_last_error(ctx));
+            return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: the driver refused this shape's build", what);
+        }
+        T6I_TRY(status);
+        size_t kernel_limit = 0;
+        T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
+                                                   &kernel_limit, NULL),
+                     "clGetKernelWorkGroupInfo(t6_attention_mma)");
+        if ((size_t)p.wg_size <= kernel_limit) break;
+        /* A driver that gives the kernel many registers runs fewer work-items of it per group than the device's
+         * limit (NVIDIA: 65536 registers per group): a prefill group takes fewer queries, each a warp per 16
+         * heads, rather than leaving the tensor cores for the FMA kernels. */
+        const int head_warps = ceil_div(c->heads, 16), fit = (int)(kernel_limit / (32 * (size_t)head_warps));
+        if (!call->prefill || p.queries <= 1 || fit < 1)
+            return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
+                            "%s: %d work-items per group are over the %zu this kernel can run (registers)", what,
+                            p.wg_size, kernel_limit);
+        t6i_log(T6_LOG_INFO, "%s: %d work-items per group are over the %zu this kernel can run; QUERIES %d -> %d",
+                what, p.wg_size, kernel_limit, p.queries, fit < p.queries ? fit : p.queries - 1);
+        t6i_param_set(&fitted, T6I_PRE_QUERIES, fit < p.queries ? fit : p.queries - 1);
     }
-    T6I_TRY(status);
-    size_t kernel_limit = 0;
-    T6I_CHECK_CL(ctx, clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_limit,
-                                               &kernel_limit, NULL),
-                 "clGetKernelWorkGroupInfo(t6_attention_mma)");
-    if ((size_t)p.wg_size > kernel_limit)
-        return t6i_fail(ctx, T6_ERROR_UNSUPPORTED,
-                        "%s: %d work-items per group are over the %zu this kernel can run (registers)", what,
-                        p.wg_size, kernel_limit);
     /* t6i_get_kernel has refused a build over the device's local memory (UNSUPPORTED: the caller falls back). */
 
     /* Query tiles: up to `queries` consecutive queries of one entry (slot, first row, count, first position). */

@@ -137,18 +137,26 @@ t6_status t6_context_clear_params(t6_context *ctx, t6_op op)
     return tuning ? T6_SUCCESS : T6_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-int t6i_param(const t6i_params *params, t6i_param_id id)
+/* The index of tunable `id` in the op table `params` holds (the ids are contiguous per op); -1 when it is
+ * another op's. */
+static long index_in(const t6i_params *params, t6i_param_id id)
 {
     const long index = (long)((all_params + id) - params->defs);
-    if (index >= 0 && index < params->count) return params->values[index];
+    return index >= 0 && index < params->count ? index : -1;
+}
+
+int t6i_param(const t6i_params *params, t6i_param_id id)
+{
+    const long index = index_in(params, id);
+    if (index >= 0) return params->values[index];
     t6i_log(T6_LOG_ERROR, "internal: op %s has no parameter %s", t6_op_name(params->op), all_params[id].name);
     return params->count > 0 ? params->values[0] : 0;
 }
 
 void t6i_param_set(t6i_params *params, t6i_param_id id, int value)
 {
-    const long index = (long)((all_params + id) - params->defs);
-    if (index >= 0 && index < params->count) params->values[index] = value;
+    const long index = index_in(params, id);
+    if (index >= 0) params->values[index] = value;
     else t6i_log(T6_LOG_ERROR, "internal: op %s has no parameter %s", t6_op_name(params->op), all_params[id].name);
 }
 
@@ -190,8 +198,8 @@ void t6i_params_defaults(const t6_device_info *info, t6_op op, t6i_params *out)
     for (int i = 0; i < out->count; i++) out->values[i] = out->defs[i].default_value;
     const t6i_device_class device_class = t6i_device_class_of(info);
     for (size_t d = 0; d < sizeof class_defaults / sizeof class_defaults[0]; d++) {
-        const long index = (long)((all_params + class_defaults[d].id) - out->defs);
-        if (class_defaults[d].device_class != device_class || index < 0 || index >= out->count) continue;
+        const long index = index_in(out, class_defaults[d].id);
+        if (class_defaults[d].device_class != device_class || index < 0) continue;
         out->values[index] = class_defaults[d].value;
         out->source[index] = T6I_FROM_DEVICE_CLASS;
     }

@@ -101,6 +101,7 @@ const char *t6b_num(double value, int decimals);
 typedef struct t6b_options {
     const char *device; /**< --device: a selector as for t6_context_create (NULL: the default) */
     int quick;          /**< --quick: PoCL-sized shapes and probes */
+    int verbose;        /**< --verbose: the library's log from debug up (else warnings and errors) */
     int runs;           /**< --runs: timed runs per figure (default 20; quick 5) */
     int warmup;         /**< untimed runs first (default 3; quick 1) */
     FILE *csv;          /**< --csv FILE: the rows also go there (NULL: not) */

@@ -59,7 +59,7 @@ static int parse_common(int argc, char **argv, t6b_options *options, const char 
         } else if (strcmp(arg, "--quick") == 0) {
             options->quick = 1;
         } else if (strcmp(arg, "--verbose") == 0) {
-            t6_set_log_callback(t6_log_to_stderr, T6_LOG_DEBUG, NULL);
+            options->verbose = 1;
         } else if (strcmp(arg, "--device") == 0 && has_value) {
             options->device = argv[++i];
         } else if (strcmp(arg, "--param") == 0 && has_value) {
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
         commands[command].usage(stdout);
         return 0;
     }
-    t6_set_log_callback(t6_log_to_stderr, T6_LOG_WARN, NULL);
+    t6_set_log_callback(t6_log_to_stderr, options.verbose ? T6_LOG_DEBUG : T6_LOG_WARN, NULL);
     if (csv_path) {
         options.csv = fopen(csv_path, "w");
         if (!options.csv) {

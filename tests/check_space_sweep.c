@@ -38,7 +38,9 @@ enum { MAX_SHAPES = 3, MAX_CONFIGS = 1 << 14, LABEL = 1024 };
 /* Odd heads (17: a group of 16 heads leaves one over), head dimensions that are not powers of two, ranks above 1
  * and unequal, an fp16 and a bf16 cache; and the paper's ranks 16/1/1, at which PoCL 3.1 miscompiled kernel 1
  * before its barrier fix (issue 17; it shows at 17 heads and D=64 too). The shapes of an op have the same heads
- * and rows, which is what its space depends on besides the device. */
+ * and rows; its space depends on them and the device, and where a planner lowers a value to fit (kernel 3's tile
+ * at the ranks of the first shape) on D and the ranks too: a configuration runs at the shapes whose space holds
+ * it. */
 enum { ATTENTION_SHAPES = 3, LAYER_SHAPES = 2, KV_SHAPES = 2 };
 static const struct {
     t6_ref_shape ref;

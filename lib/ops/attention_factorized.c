@@ -1,6 +1,7 @@
-/* attention_factorized.c — plans and launches kernels_cl/attention.cl and attention_vector.cl (decode and causal
- * prefill over the factor cache), then the log-sum-exp merge (decode_merge.c) when the cached positions are split
- * across groups. Decode on GPUs tries attention_decode.c (kernel 3) first. */
+/* attention_factorized.c — picks the kernel of a factorized attention call (decode and causal prefill over the
+ * factor cache) by its plan (attention_plan.h): tensor cores (attention_mma.c) and, for decode, the stages kernel
+ * (attention_decode.c) on GPUs; and launches the FMA kernels kernels_cl/attention.cl and attention_vector.cl,
+ * then the log-sum-exp merge (decode_merge.c) when the cached positions are split across groups. */
 #include "ops/attention_internal.h"
 
 #include <math.h>
@@ -11,18 +12,35 @@
 #define META_CHANNEL 2
 #define SCRATCH_CHANNEL 2
 
-/* The resolved tunables of one call, after the host has fitted them to the shape and the device
- * (attention_plan.c, which t6-tune's spaces ask too). */
-typedef t6i_fma_attention_plan plan;
-
 #define TUNABLE(params, prefill, name) t6i_param(params, T6I_ATTENTION_PARAM(prefill, name))
 
-static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, const t6i_params *params, plan *p)
+/* What of the call the planners depend on. */
+static t6i_attention_shape plan_shape(const t6i_attention_call *call)
 {
     const t6_cache_config *c = &call->cache->config;
+    return (t6i_attention_shape){.heads = c->heads,
+                                 .head_dim = c->head_dim,
+                                 .rank_q = call->rank_q,
+                                 .rank_k = c->rank_k,
+                                 .rank_v = c->rank_v,
+                                 .dtype = c->dtype,
+                                 .precision = call->precision,
+                                 .prefill = call->prefill,
+                                 .batch = call->batch,
+                                 .counts = call->counts,
+                                 .rows = call->rows,
+                                 .max_end = call->max_end};
+}
+
+/* The resolved tunables in the planners' terms: the plan as asked, before any fitting. */
+static t6i_attention_plan asked_plan(const t6i_attention_call *call, const t6i_params *params)
+{
     const bool prefill = call->prefill;
-    *p = (plan){
-        .kernel = TUNABLE(params, prefill, KERNEL),
+    t6i_attention_plan p;
+    memset(&p, 0, sizeof p);
+    p.kernel = TUNABLE(params, prefill, KERNEL);
+    p.fma = (t6i_fma_attention_plan){
+        .kernel = p.kernel,
         .wg_size = TUNABLE(params, prefill, WG_SIZE),
         .tile = TUNABLE(params, prefill, TILE),
         .group_heads = TUNABLE(params, prefill, HEADS),
@@ -34,15 +52,32 @@ static t6_status make_plan(t6_context *ctx, const t6i_attention_call *call, cons
         .groups_per_cu = TUNABLE(params, prefill, GROUPS_PER_CU),
         .min_split = TUNABLE(params, prefill, MIN_SPLIT),
     };
-    const t6i_fma_attention_shape shape = {c->heads,  c->head_dim,   call->rank_q, c->rank_k, c->rank_v, prefill,
-                                           call->batch, call->counts, call->rows,   call->max_end};
-    char why[256];
-    if (!t6i_fma_attention_plan_make(&ctx->info, &shape, p, why, sizeof why))
-        return t6i_fail(ctx, T6_ERROR_INVALID_PARAMS, "%s: %s", prefill ? "prefill" : "decode", why);
-    return T6_SUCCESS;
+    if (!prefill)
+        p.stages = (t6i_stages_plan){
+            .mma = t6i_param(params, T6I_DEC_MMA),
+            .wg_size = t6i_param(params, T6I_DEC_WG_SIZE),
+            .tile = t6i_param(params, T6I_DEC_TILE),
+            .vector = t6i_param(params, T6I_DEC_VECTOR),
+            .acc_heads = t6i_param(params, T6I_DEC_ACC_HEADS),
+            .registers = t6i_param(params, T6I_DEC_REGISTERS),
+            .cu_groups = t6i_param(params, T6I_DEC_CU_GROUPS),
+            .min_split = t6i_param(params, T6I_DEC_MIN_SPLIT),
+        };
+    p.mma = (t6i_mma_plan){
+        .mma = TUNABLE(params, prefill, MMA),
+        .stage = TUNABLE(params, prefill, STAGE),
+        .stages = TUNABLE(params, prefill, STAGES),
+        .queries = prefill ? t6i_param(params, T6I_PRE_QUERIES) : 1,
+        .groups_per_cu = t6i_param(params, prefill ? T6I_PRE_GROUPS_PER_CU : T6I_DEC_CU_GROUPS),
+        .min_split = TUNABLE(params, prefill, MIN_SPLIT),
+        .merge = prefill ? 1 : t6i_param(params, T6I_DEC_MERGE),
+        .fanin = prefill ? 0 : t6i_param(params, T6I_DEC_FANIN),
+    };
+    return p;
 }
 
-static t6_status upload_tiles(t6_context *ctx, const t6i_attention_call *call, const plan *p, cl_mem *out)
+static t6_status upload_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_fma_attention_plan *p,
+                              cl_mem *out)
 {
     t6_status status = T6_SUCCESS;
     cl_int *tiles = NULL;
@@ -62,36 +97,15 @@ cleanup:
     return status;
 }
 
-/* The call with one resolution of the tunables. */
-static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call, const t6i_params *resolved)
+/* Kernels 1 and 2 with their fitted plan. */
+static t6_status launch_fma(t6_context *ctx, const t6i_attention_call *call, const t6i_params *resolved,
+                            const t6i_fma_attention_plan *fitted)
 {
     t6_status status = T6_SUCCESS;
-    const t6_cache *cache = call->cache;
-    const t6_cache_config *c = &cache->config;
+    const t6_cache_config *c = &call->cache->config;
     const char *what = call->prefill ? "t6_attention(prefill)" : "t6_attention(decode)";
-    t6i_params params = *resolved; /* the plan's fitted values replace some below */
-    /* On GPUs: tensor cores (kernel 4) where their probe passes and the shape fits; then, for decode, kernel 3
-     * where the shape fits it; else the work-group tiles. */
-    const int asked = TUNABLE(&params, call->prefill, KERNEL);
-    if (asked == T6_KERNEL_TENSOR_CORES || (asked == T6_KERNEL_BY_DEVICE && ctx->info.is_gpu)) {
-        /* Even when asked for (a profile may pin it), an fp32 cache or a failed probe falls back. */
-        status = t6i_attention_mma(ctx, call, &params);
-        if (status != T6_ERROR_UNSUPPORTED) goto cleanup;
-        t6i_log(asked == T6_KERNEL_TENSOR_CORES ? T6_LOG_INFO : T6_LOG_DEBUG,
-                "%s: the tensor-core kernel does not serve this call (%s); falling back", what,
-                t6_context_last_error(ctx));
-        status = T6_SUCCESS;
-    }
-    if (!call->prefill && (asked >= T6_KERNEL_STAGES || (asked == T6_KERNEL_BY_DEVICE && ctx->info.is_gpu))) {
-        status = t6i_attention_decode_tiles(ctx, call, &params);
-        if (status != T6_ERROR_UNSUPPORTED || asked == T6_KERNEL_STAGES) goto cleanup;
-        t6i_log(T6_LOG_DEBUG, "%s: the register-tiled stages kernel does not fit (%s); using the work-group tiles",
-                what, t6_context_last_error(ctx));
-        status = T6_SUCCESS;
-    }
-    plan p = {0}; /* set by the planner; zeroed so no path reads garbage */
-    T6I_TRY(make_plan(ctx, call, &params, &p));
-
+    const t6i_fma_attention_plan p = *fitted;
+    t6i_params params = *resolved;
     /* The fitted values replace the tunables they came from, so that the options name the kernel exactly. */
     const bool prefill = call->prefill;
     t6i_param_set(&params, T6I_ATTENTION_PARAM(prefill, KERNEL), p.kernel);
@@ -148,6 +162,34 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
                                  call->out_offset));
 cleanup:
     return status;
+}
+
+/* The call with one resolution of the tunables: the kernel the plan names (attention_plan.h: on GPUs tensor cores,
+ * then for decode the stages kernel, then the work-group tiles), and the next one when the runtime finds that a
+ * kernel whose plan fits cannot run here after all (its probe failed, the driver refused the build). */
+static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call, const t6i_params *resolved)
+{
+    const char *what = call->prefill ? "t6_attention(prefill)" : "t6_attention(decode)";
+    const t6i_attention_shape shape = plan_shape(call);
+    const t6i_attention_plan asked = asked_plan(call, resolved);
+    /* Kernel 4 asked for (a profile may pin it) still falls back, but says so where the log shows it. */
+    const t6_log_level level = asked.kernel == T6_KERNEL_TENSOR_CORES ? T6_LOG_INFO : T6_LOG_DEBUG;
+    unsigned refused = 0;
+    for (;;) {
+        t6i_attention_plan plan = asked;
+        char why[256];
+        const t6_status planned = t6i_attention_plan_make(&ctx->info, &shape, refused, &plan, why, sizeof why);
+        if (planned != T6_SUCCESS) return t6i_fail(ctx, planned, "%s: %s", what, why);
+        if (plan.passed_over[0]) t6i_log(level, "%s: %.400s; kernel %d serves", what, plan.passed_over, plan.kernel);
+        t6_status status = T6_SUCCESS;
+        if (plan.kernel == T6_KERNEL_TENSOR_CORES) status = t6i_attention_mma(ctx, call, &shape, &asked.mma);
+        else if (plan.kernel == T6_KERNEL_STAGES) status = t6i_attention_decode_tiles(ctx, call, &shape, &asked.stages);
+        else return launch_fma(ctx, call, resolved, &plan.fma);
+        if (status != T6_ERROR_UNSUPPORTED || asked.kernel == T6_KERNEL_STAGES) return status;
+        t6i_log(level, "%s: kernel %d cannot run here (%.300s); falling back", what, plan.kernel,
+                t6_context_last_error(ctx));
+        refused |= plan.kernel == T6_KERNEL_TENSOR_CORES ? T6I_REFUSED_TENSOR_CORES : T6I_REFUSED_STAGES;
+    }
 }
 
 t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *call)

@@ -1,8 +1,9 @@
-/* attention_plan.c — the FMA attention kernels' plan (attention_plan.h): pure arithmetic, shared by the library
- * and t6-tune. */
+/* attention_plan.c — which attention kernel serves a call, and the FMA kernels' plan (attention_plan.h): pure
+ * arithmetic, shared by the library and t6-tune. */
 #include "ops/attention_plan.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
@@ -12,7 +13,7 @@ size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim)
     return rows * (size_t)head_dim + 2 * rows;
 }
 
-size_t t6i_fma_attention_local_bytes(const t6i_fma_attention_plan *p, const t6i_fma_attention_shape *s)
+size_t t6i_fma_attention_local_bytes(const t6i_fma_attention_plan *p, const t6i_attention_shape *s)
 {
     const size_t d = (size_t)s->head_dim, tile = (size_t)p->tile;
     const size_t rows = (size_t)p->queries * (size_t)p->group_heads;
@@ -28,7 +29,7 @@ size_t t6i_fma_attention_local_bytes(const t6i_fma_attention_plan *p, const t6i_
 }
 
 /* Private floats of attention_vector.cl's work-item, array by array. CPUs keep them on a thread's stack. */
-static size_t private_floats(const t6i_fma_attention_plan *p, const t6i_fma_attention_shape *s)
+static size_t private_floats(const t6i_fma_attention_plan *p, const t6i_attention_shape *s)
 {
     const size_t d = (size_t)s->head_dim, tile = (size_t)p->tile, heads = ((size_t)s->heads + 15) / 16 * 16;
     const size_t ranks = (size_t)(s->rank_k + s->rank_v);
@@ -37,7 +38,7 @@ static size_t private_floats(const t6i_fma_attention_plan *p, const t6i_fma_atte
 }
 
 /* Per cached position and group: S1 then head mixing, against one D-long dot product per row. */
-static bool staging_s1_pays(const t6i_fma_attention_plan *p, const t6i_fma_attention_shape *s)
+static bool staging_s1_pays(const t6i_fma_attention_plan *p, const t6i_attention_shape *s)
 {
     const long long rows = (long long)p->queries * p->group_heads;
     const long long staged = (long long)p->queries * s->rank_q * s->rank_k * s->head_dim + rows * s->rank_q * s->rank_k;
@@ -45,7 +46,7 @@ static bool staging_s1_pays(const t6i_fma_attention_plan *p, const t6i_fma_atten
     return staged < per_head;
 }
 
-bool t6i_fma_attention_plan_make(const t6_device_info *info, const t6i_fma_attention_shape *s,
+bool t6i_fma_attention_plan_make(const t6_device_info *info, const t6i_attention_shape *s,
                                  t6i_fma_attention_plan *p, char *why, size_t cap)
 {
     /* 0 by device (CPUs vectorize within a work-item, not across); 3 and 4 come here when they cannot serve. */
@@ -96,4 +97,53 @@ bool t6i_fma_attention_plan_make(const t6_device_info *info, const t6i_fma_atten
         p->splits = ceil_div(s->max_end, p->split_length);
     }
     return true;
+}
+
+/* Adds "kernel N: why" to the plan's list of kernels passed over. */
+static void pass_over(t6i_attention_plan *plan, int kernel, const char *why)
+{
+    const size_t used = strlen(plan->passed_over);
+    snprintf(plan->passed_over + used, sizeof plan->passed_over - used, "%skernel %d: %s", used ? "; " : "", kernel,
+             why);
+}
+
+t6_status t6i_attention_plan_make(const t6_device_info *info, const t6i_attention_shape *s, unsigned refused,
+                                  t6i_attention_plan *plan, char *why, size_t cap)
+{
+    const int asked = plan->kernel;
+    const bool by_device_on_gpu = asked == T6_KERNEL_BY_DEVICE && info->is_gpu;
+    char reason[256];
+    plan->passed_over[0] = '\0';
+    if (asked == T6_KERNEL_TENSOR_CORES || by_device_on_gpu) {
+        t6_status status = T6_ERROR_UNSUPPORTED;
+        if (refused & T6I_REFUSED_TENSOR_CORES) snprintf(reason, sizeof reason, "refused on this device");
+        else status = t6i_mma_plan_make(info, s, &plan->mma, reason, sizeof reason);
+        if (status == T6_SUCCESS) {
+            plan->kernel = T6_KERNEL_TENSOR_CORES;
+            return T6_SUCCESS;
+        }
+        if (status != T6_ERROR_UNSUPPORTED) {
+            snprintf(why, cap, "%s", reason);
+            return status;
+        }
+        pass_over(plan, T6_KERNEL_TENSOR_CORES, reason);
+    }
+    if (!s->prefill && (asked >= T6_KERNEL_STAGES || by_device_on_gpu)) {
+        t6_status status = T6_ERROR_UNSUPPORTED;
+        if (refused & T6I_REFUSED_STAGES) snprintf(reason, sizeof reason, "refused on this device");
+        else status = t6i_stages_plan_make(info, s, 0, &plan->stages, reason, sizeof reason);
+        if (status == T6_SUCCESS) {
+            plan->kernel = T6_KERNEL_STAGES;
+            return T6_SUCCESS;
+        }
+        if (asked == T6_KERNEL_STAGES) {
+            snprintf(why, cap, "%s", reason);
+            return status;
+        }
+        pass_over(plan, T6_KERNEL_STAGES, reason);
+    }
+    plan->fma.kernel = asked; /* 0, 3 and 4 mean "by device" there */
+    if (!t6i_fma_attention_plan_make(info, s, &plan->fma, why, cap)) return T6_ERROR_INVALID_PARAMS;
+    plan->kernel = plan->fma.kernel;
+    return T6_SUCCESS;
 }

@@ -126,24 +126,129 @@ static const space_decl projection_tiles_space = {
 
 /* ---- factorized decode and prefill: kernels_cl/attention.cl ---- */
 
-/* Whether kernel 1 runs a configuration as asked: the library's own planner (lib/ops/attention_plan.h) fits it
- * to the shape and the device, and a configuration whose TILE, QUERIES or HEADS it would lower to fit local
- * memory runs as a smaller one does (or not at all). Heads and queries beyond the shape are the clipping rules'
- * business: compared after the same clip. */
-static bool attention_runs_as_asked(const view *c, bool prefill, int wg, int tile, int heads, int queries,
-                                    int value_heads)
+static int library_defaults(t6_op op, const char *name, int *value, int *min, int *max);
+
+/* The value a configuration gives tunable `name`: its own where the space varies it, else the library's default. */
+static int tunable(const view *c, const space_decl *decl, t6_op op, const char *name)
+{
+    for (int i = 0; i < decl->count; i++)
+        if (strcmp(decl->params[i].name, name) == 0) return c->v[i];
+    int value = 0, min = 0, max = 0;
+    library_defaults(op, name, &value, &min, &max);
+    return value;
+}
+
+/* The plan the library makes of a configuration (lib/ops/attention_plan.h): which kernel serves the bucket's
+ * shape on this device, its probes and builds aside, and its tunables after every fitting. */
+typedef struct attention_planned {
+    int counts[64];
+    t6i_attention_shape shape; /* its counts are the ones above */
+    t6i_attention_plan asked, plan;
+    t6_status status;
+} attention_planned;
+
+static void plan_configuration(const view *c, const space_decl *decl, bool prefill, attention_planned *out)
 {
     const tune_shape *s = c->shape;
-    const t6i_fma_attention_shape shape = {s->heads, s->head_dim, s->rank_q, s->rank_k, s->rank_v, prefill, s->batch,
-                                           NULL, prefill ? s->rows * s->batch : s->batch, s->length};
-    t6i_fma_attention_plan plan = {.kernel = T6_KERNEL_TILES, .wg_size = wg, .tile = tile, .group_heads = heads,
-                                   .queries = queries, .tokens = 1, .value_heads = value_heads, .vector = 4,
-                                   .stage_s1 = 1, .groups_per_cu = 1, .min_split = 1};
+    const t6_op op = prefill ? T6_OP_PREFILL : T6_OP_DECODE;
+#define ASKED(name) tunable(c, decl, op, prefill ? "T6_PRE_" name : "T6_DEC_" name)
+    /* The fitting depends on the longest sequence, not on how many there are. */
+    const int batch = s->batch < 64 ? s->batch : 64;
+    for (int i = 0; i < batch; i++) out->counts[i] = prefill ? s->rows : 1;
+    out->shape = (t6i_attention_shape){
+        .heads = s->heads, .head_dim = s->head_dim, .rank_q = s->rank_q, .rank_k = s->rank_k, .rank_v = s->rank_v,
+        .dtype = s->dtype, .precision = T6_PRECISION_STRICT, .prefill = prefill, .batch = batch,
+        .counts = out->counts, .rows = prefill ? s->rows * batch : batch, .max_end = s->length};
+    t6i_attention_plan *p = &out->asked;
+    memset(p, 0, sizeof *p);
+    p->kernel = ASKED("KERNEL");
+    const int queries = prefill ? ASKED("QUERIES") : 1;
+    p->fma = (t6i_fma_attention_plan){.kernel = p->kernel, .wg_size = ASKED("WG_SIZE"), .tile = ASKED("TILE"),
+                                      .group_heads = ASKED("HEADS"), .queries = queries, .tokens = ASKED("TOKENS"),
+                                      .value_heads = ASKED("VALUE_HEADS"), .vector = ASKED("VECTOR"),
+                                      .stage_s1 = ASKED("STAGE_S1"), .groups_per_cu = ASKED("GROUPS_PER_CU"),
+                                      .min_split = ASKED("MIN_SPLIT")};
+    if (!prefill)
+        p->stages = (t6i_stages_plan){.mma = ASKED("MMA"), .wg_size = ASKED("WG_SIZE"), .tile = ASKED("TILE"),
+                                      .vector = ASKED("VECTOR"), .acc_heads = ASKED("ACC_HEADS"),
+                                      .registers = ASKED("REGISTERS"), .cu_groups = ASKED("CU_GROUPS"),
+                                      .min_split = ASKED("MIN_SPLIT")};
+    p->mma = (t6i_mma_plan){.mma = ASKED("MMA"), .stage = ASKED("STAGE"), .stages = ASKED("STAGES"),
+                            .queries = queries, .groups_per_cu = prefill ? ASKED("GROUPS_PER_CU") : ASKED("CU_GROUPS"),
+                            .min_split = ASKED("MIN_SPLIT"), .merge = prefill ? 1 : ASKED("MERGE"),
+                            .fanin = prefill ? 0 : ASKED("FANIN")};
+#undef ASKED
+    out->plan = out->asked;
     char why[256];
-    if (!t6i_fma_attention_plan_make(&c->device->info, &shape, &plan, why, sizeof why)) return false;
-    const int heads_clipped = heads < s->heads ? heads : s->heads;
-    const int queries_clipped = !prefill ? 1 : queries < shape.rows ? queries : shape.rows;
-    return plan.tile == tile && plan.group_heads == heads_clipped && plan.queries == queries_clipped;
+    out->status = t6i_attention_plan_make(&c->device->info, &out->shape, 0, &out->plan, why, sizeof why);
+}
+
+/* Heads and queries beyond the shape are the clipping rules' business: the planner's values are compared with the
+ * asked ones after the same clip. */
+static int clipped(int asked, int limit) { return asked < limit ? asked : limit; }
+
+/* Whether the library runs a configuration as asked: the kernel it names (KERNEL 0 on GPUs: tensor cores where
+ * they serve, else for decode the stages kernel), with the values of that kernel's tunables that the planners
+ * lower to fit the device (the tile, the queries and heads per group, the stages). A configuration the planner
+ * changes runs as a smaller one does, or not at all: only the one it runs is kept. */
+static bool attention_runs_as_asked(const view *c, const space_decl *decl, bool prefill)
+{
+    attention_planned a;
+    plan_configuration(c, decl, prefill, &a);
+    if (a.status != T6_SUCCESS) return false;
+    const t6i_attention_plan *asked = &a.asked, *plan = &a.plan;
+    const int rows = prefill ? c->shape->rows : 1;
+    switch (plan->kernel) {
+    case T6_KERNEL_TENSOR_CORES:
+        return (asked->kernel == T6_KERNEL_TENSOR_CORES || asked->kernel == T6_KERNEL_BY_DEVICE) &&
+               plan->mma.stage == asked->mma.stage && plan->mma.stages == asked->mma.stages &&
+               plan->mma.queries == clipped(asked->mma.queries, rows);
+    case T6_KERNEL_STAGES:
+        return (asked->kernel == T6_KERNEL_STAGES || asked->kernel == T6_KERNEL_BY_DEVICE) &&
+               plan->stages.tile == asked->stages.tile;
+    case T6_KERNEL_TILES:
+        return asked->kernel == T6_KERNEL_TILES && plan->fma.tile == asked->fma.tile &&
+               plan->fma.group_heads == clipped(asked->fma.group_heads, c->shape->heads) &&
+               plan->fma.queries == clipped(asked->fma.queries, a.shape.rows);
+    default: /* the vectors: one work-item runs every head */
+        return asked->kernel != T6_KERNEL_TILES && plan->fma.tile == asked->fma.tile &&
+               plan->fma.queries == clipped(asked->fma.queries, a.shape.rows);
+    }
+}
+
+/* Sets the default of the space's tunable `name` (when the space varies it). */
+static void set_default(const space_decl *decl, int *defaults, const char *name, int value)
+{
+    for (int i = 0; i < decl->count; i++)
+        if (strcmp(decl->params[i].name, name) == 0) defaults[i] = value;
+}
+
+/* The defaults as the library runs them: the values its planner lowers on this device and shape replace the asked
+ * ones, so that the search starts from, and compares with, what an untuned call really runs. */
+static void fit_attention_defaults(const tune_device *device, const tune_shape *shape, const space_decl *decl,
+                                   bool prefill, int *defaults)
+{
+    attention_planned a;
+    plan_configuration(&(view){defaults, device, shape}, decl, prefill, &a);
+    if (a.status != T6_SUCCESS) return;
+    const t6i_attention_plan *asked = &a.asked, *plan = &a.plan;
+#define SET(name, value) set_default(decl, defaults, prefill ? "T6_PRE_" name : "T6_DEC_" name, value)
+    switch (plan->kernel) {
+    case T6_KERNEL_TENSOR_CORES:
+        SET("STAGE", plan->mma.stage);
+        SET("STAGES", plan->mma.stages);
+        if (plan->mma.queries != clipped(asked->mma.queries, prefill ? shape->rows : 1))
+            SET("QUERIES", plan->mma.queries);
+        break;
+    case T6_KERNEL_STAGES: SET("TILE", plan->stages.tile); break;
+    default:
+        SET("TILE", plan->fma.tile);
+        if (plan->fma.group_heads != clipped(asked->fma.group_heads, shape->heads)) SET("HEADS", plan->fma.group_heads);
+        if (prefill && plan->fma.queries != clipped(asked->fma.queries, a.shape.rows))
+            SET("QUERIES", plan->fma.queries);
+        break;
+    }
+#undef SET
 }
 
 /* Two kernels serve decode and prefill (KERNEL 1: work-group tiles, attention.cl; 2: vectors per work-item,
@@ -167,12 +272,7 @@ enum {
 static const space_decl decode_space;
 
 static bool decode_group(const view *c) { return c->v[DEC_KERNEL] == 2 || fits_group(c, c->v[DEC_WG]); }
-static bool decode_local(const view *c)
-{
-    /* Kernel 3 fits its tile to local memory itself (and reports a shape it cannot fit). */
-    return c->v[DEC_KERNEL] != 1 || attention_runs_as_asked(c, false, c->v[DEC_WG], c->v[DEC_TILE], c->v[DEC_HEADS],
-                                                            1, c->v[DEC_VALUE_HEADS]);
-}
+static bool decode_runs_as_asked(const view *c) { return attention_runs_as_asked(c, &decode_space, false); }
 static bool decode_heads(const view *c)
 {
     return not_clipped(&decode_space.params[DEC_HEADS], c->v[DEC_HEADS], c->shape->heads);
@@ -212,8 +312,8 @@ static bool decode_ignored_parameters(const view *c)
     default: return only_first(c, params, decode_vector_ignores, COUNT(decode_vector_ignores));
     }
 }
-static void decode_defaults(const tune_device *device, const tune_shape *shape, const tune_param *params,
-                            int *defaults)
+static void decode_kernel_defaults(const tune_device *device, const tune_shape *shape, const tune_param *params,
+                                   int *defaults)
 {
     if (defaults[DEC_KERNEL] != 0) return; /* a library built with another default keeps it */
     const int *ignored = device->info.is_gpu ? decode_kernel3_ignores : decode_vector_ignores;
@@ -224,6 +324,12 @@ static void decode_defaults(const tune_device *device, const tune_shape *shape, 
     if (kernel4_serves(&(view){defaults, device, shape}))
         for (int i = 0; i < COUNT(decode_kernel4_ignores); i++)
             defaults[decode_kernel4_ignores[i]] = params[decode_kernel4_ignores[i]].values[0];
+}
+static void decode_defaults(const tune_device *device, const tune_shape *shape, const tune_param *params,
+                            int *defaults)
+{
+    decode_kernel_defaults(device, shape, params, defaults);
+    fit_attention_defaults(device, shape, &decode_space, false, defaults);
 }
 
 /* Memory-bound: what decides is which kernel, how the positions are split over the device (GROUPS_PER_CU,
@@ -238,10 +344,10 @@ static const space_decl decode_space = {
      PARAM("T6_DEC_STAGE", 32, 16), PARAM("T6_DEC_STAGES", 3, 2, 4)},
     {{"work-group limits", decode_group},
      {"heads beyond H", decode_heads},
-     {"local memory", decode_local},
      {"kernel 3 off GPUs", decode_kernel3_on_gpus},
      {"kernel 4 on NVIDIA fp16/bf16 only", decode_kernel4_on_nvidia},
-     {"parameters a kernel ignores", decode_ignored_parameters}},
+     {"parameters a kernel ignores", decode_ignored_parameters},
+     {"values the planner lowers (local memory, registers)", decode_runs_as_asked}},
     decode_defaults,
 };
 
@@ -268,12 +374,7 @@ static bool prefill_group(const view *c)
     if (c->v[PRE_KERNEL] == 4) return fits_group(c, 32 * ((c->shape->heads + 15) / 16) * c->v[PRE_QUERIES]);
     return c->v[PRE_KERNEL] == 2 || fits_group(c, c->v[PRE_WG]);
 }
-static bool prefill_local(const view *c)
-{
-    /* Kernels 2 and 4 fit their memory themselves. */
-    return c->v[PRE_KERNEL] != 1 || attention_runs_as_asked(c, true, c->v[PRE_WG], c->v[PRE_TILE], c->v[PRE_HEADS],
-                                                            c->v[PRE_QUERIES], c->v[PRE_VALUE_HEADS]);
-}
+static bool prefill_runs_as_asked(const view *c) { return attention_runs_as_asked(c, &prefill_space, true); }
 static bool prefill_clipped(const view *c)
 {
     return not_clipped(&prefill_space.params[PRE_HEADS], c->v[PRE_HEADS], c->shape->heads) &&
@@ -307,6 +408,7 @@ static void prefill_defaults(const tune_device *device, const tune_shape *shape,
         attention_kernel_default(device, params, defaults, prefill_vector_ignores, COUNT(prefill_vector_ignores));
     }
     for (int i = 0; i < count; i++) defaults[ignored[i]] = params[ignored[i]].values[0];
+    fit_attention_defaults(device, shape, &prefill_space, true, defaults);
 }
 
 /* Compute-bound at long prompts: the register tiles (TOKENS, VALUE_HEADS) and how many queries share each
@@ -319,9 +421,9 @@ static const space_decl prefill_space = {
      PARAM("T6_PRE_STAGES", 3, 2, 4)},
     {{"work-group limits", prefill_group},
      {"heads or queries beyond the shape", prefill_clipped},
-     {"local memory", prefill_local},
      {"kernel 4 on NVIDIA fp16/bf16 only", prefill_kernel4_on_nvidia},
-     {"parameters a kernel ignores", prefill_ignored_parameters}},
+     {"parameters a kernel ignores", prefill_ignored_parameters},
+     {"values the planner lowers (local memory, group)", prefill_runs_as_asked}},
     prefill_defaults,
 };
 

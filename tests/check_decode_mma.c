@@ -203,6 +203,19 @@ END_TEST
 /* Causal prefill on kernel 4 (emulated): queries that start mid-stage, a sequence from position 0, one shorter
  * than a stage, several queries per group (the last group of an entry partly idle), splits merged by the last
  * groups, both precision modes. */
+/* Prefill on kernel 4 alone (tensor cores, `mma` 1, or their emulation, 2), with its stage, queries per group and
+ * groups per compute unit, splits down to 16 positions. */
+static void use_kernel4_prefill(t6_context *ctx, int mma, int stage, int queries, int groups_per_cu)
+{
+    T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", T6_KERNEL_TENSOR_CORES));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", mma));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_STAGE", stage));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_QUERIES", queries));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_GROUPS_PER_CU", groups_per_cu));
+    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MIN_SPLIT", 16));
+}
+
 /* The prefill cases on tensor cores (`mma` 1) or their emulation (2). T6-medium's 47 heads take three warps per
  * query: four queries per group are 384 work-items, more than NVIDIA's compiler lets the kernel run at once, so
  * the library lowers QUERIES there. */
@@ -223,13 +236,7 @@ static void kernel4_prefill_on(t6_context *ctx, int mma)
         problem p;
         const int written[3] = {90, 11, 8};
         problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 3, 96, written, 35, 1400 + c);
-        T6T_OK(ctx, t6_context_clear_params(ctx, T6_OP_PREFILL));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", T6_KERNEL_TENSOR_CORES));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", mma));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_STAGE", cases[c].stage));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_QUERIES", cases[c].queries));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_GROUPS_PER_CU", cases[c].groups));
-        T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MIN_SPLIT", 16));
+        use_kernel4_prefill(ctx, mma, cases[c].stage, cases[c].queries, cases[c].groups);
         const int slots[3] = {0, 1, 2}, starts[3] = {71, 0, 3}, counts[3] = {19, 11, 5};
         int row_slots[35], positions[35], row = 0;
         for (int e = 0; e < 3; e++)
@@ -284,11 +291,7 @@ START_TEST(kernel4_prefill_merge)
     problem p;
     const int written[1] = {32};
     problem_make(&p, ctx, (t6_ref_shape){5, 64, 6, 2, 2}, T6_F16, 1, 32, written, 32, 1500);
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_KERNEL", T6_KERNEL_TENSOR_CORES));
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MMA", 2));
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_STAGE", 16));
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_QUERIES", 4));
-    T6T_OK(ctx, t6_context_set_param(ctx, T6_OP_PREFILL, "T6_PRE_MIN_SPLIT", 16));
+    use_kernel4_prefill(ctx, 2, 16, 4, 2);
     const int slots[1] = {0}, starts[1] = {0}, counts[1] = {32};
     int row_slots[32], positions[32];
     for (int q = 0; q < 32; q++) {

@@ -22,19 +22,10 @@ static size_t stage_bytes(const t6i_attention_shape *s, int stage)
  * MIN_SPLIT, each a whole number of stages; then the merge: by the last groups (one launch), or the pass. */
 static void plan_splits(const t6_device_info *info, const t6i_attention_shape *s, t6i_mma_plan *p)
 {
-    p->query_tiles = 0;
-    for (int i = 0; i < s->batch; i++) p->query_tiles += ceil_div(s->counts ? s->counts[i] : 1, p->queries);
-    const long long wanted = (long long)info->compute_units * p->groups_per_cu;
-    int splits = p->query_tiles >= wanted ? 1 : ceil_div(wanted, p->query_tiles);
-    const int most = ceil_div(s->max_end, p->min_split);
-    if (splits > most) splits = most;
-    if (splits < 1) splits = 1;
-    p->split_length = ceil_div(ceil_div(s->max_end, splits), p->stage) * p->stage;
-    p->splits = ceil_div(s->max_end, p->split_length);
-    while (p->splits > 1 && t6i_split_partials_floats(s->rows, p->splits, s->heads, s->head_dim) > 2147483647ull) {
-        p->split_length *= 2;
-        p->splits = ceil_div(s->max_end, p->split_length);
-    }
+    p->query_tiles = t6i_query_tiles(s, p->queries);
+    /* A split is a whole number of stages; the kernel indexes partial rows with signed 32 bits. */
+    t6i_split_positions(info, s, p->query_tiles, p->groups_per_cu, p->min_split, p->stage, 2147483647ull, &p->splits,
+                        &p->split_length);
     /* By device (2) means the last groups merge: the point of this kernel is one launch per call. Prefill has
      * no such tunables: the groups merge, in blocks of about √splits. */
     if (s->prefill) {

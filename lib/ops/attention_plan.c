@@ -13,6 +13,29 @@ size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim)
     return rows * (size_t)head_dim + 2 * rows;
 }
 
+int t6i_query_tiles(const t6i_attention_shape *s, int queries)
+{
+    int tiles = 0;
+    for (int i = 0; i < s->batch; i++) tiles += ceil_div(s->counts ? s->counts[i] : 1, queries);
+    return tiles;
+}
+
+void t6i_split_positions(const t6_device_info *info, const t6i_attention_shape *s, long long groups, int per_cu,
+                         int min_split, int unit, unsigned long long most_floats, int *splits, int *split_length)
+{
+    const long long wanted = (long long)info->compute_units * per_cu;
+    int n = groups >= wanted ? 1 : ceil_div(wanted, groups);
+    const int most = ceil_div(s->max_end, min_split);
+    if (n > most) n = most;
+    if (n < 1) n = 1;
+    *split_length = ceil_div(ceil_div(s->max_end, n), unit) * unit;
+    *splits = ceil_div(s->max_end, *split_length);
+    while (*splits > 1 && t6i_split_partials_floats(s->rows, *splits, s->heads, s->head_dim) > most_floats) {
+        *split_length *= 2;
+        *splits = ceil_div(s->max_end, *split_length);
+    }
+}
+
 size_t t6i_fma_attention_local_bytes(const t6i_fma_attention_plan *p, const t6i_attention_shape *s)
 {
     const size_t d = (size_t)s->head_dim, tile = (size_t)p->tile;
@@ -78,24 +101,10 @@ bool t6i_fma_attention_plan_make(const t6_device_info *info, const t6i_attention
     while (p->kernel == T6_KERNEL_VECTORS && p->tile > 1 && private_floats(p, s) > 65536) p->tile /= 2;
     if (p->tokens > p->tile) p->tokens = p->tile;
     p->head_groups = ceil_div(s->heads, p->group_heads);
-    p->query_tiles = 0;
-    for (int i = 0; i < s->batch; i++) p->query_tiles += ceil_div(s->counts ? s->counts[i] : 1, p->queries);
-
-    /* Split the positions until the device has about groups_per_cu groups per compute unit, no split shorter
-     * than min_split; a split is a whole number of tiles. */
-    const long long groups = (long long)p->head_groups * p->query_tiles;
-    const long long wanted = (long long)info->compute_units * p->groups_per_cu;
-    int splits = groups >= wanted ? 1 : ceil_div(wanted, groups);
-    const int most = ceil_div(s->max_end, p->min_split);
-    if (splits > most) splits = most;
-    if (splits < 1) splits = 1;
-    p->split_length = ceil_div(ceil_div(s->max_end, splits), p->tile) * p->tile;
-    p->splits = ceil_div(s->max_end, p->split_length);
-    /* Partial rows are indexed with 32 bits. */
-    while (p->splits > 1 && t6i_split_partials_floats(s->rows, p->splits, s->heads, s->head_dim) > 4294967295ull) {
-        p->split_length *= 2;
-        p->splits = ceil_div(s->max_end, p->split_length);
-    }
+    p->query_tiles = t6i_query_tiles(s, p->queries);
+    /* A split is a whole number of tiles; partial rows are indexed with 32 bits. */
+    t6i_split_positions(info, s, (long long)p->head_groups * p->query_tiles, p->groups_per_cu, p->min_split, p->tile,
+                        4294967295ull, &p->splits, &p->split_length);
     return true;
 }
 

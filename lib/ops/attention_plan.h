@@ -54,6 +54,15 @@ size_t t6i_fma_attention_local_bytes(const t6i_fma_attention_plan *plan, const t
 /** Floats of the partial results of split decoding or prefill (ops.h describes the layout: acc, max, sum). */
 size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim);
 
+/** Query tiles of `queries` consecutive queries of one sequence in `shape` (decode: one per sequence). */
+int t6i_query_tiles(const t6i_attention_shape *shape, int queries);
+
+/** How every kernel splits the positions over the device: until it has about `per_cu` groups per compute unit
+ *  (the call has `groups` without splitting), none shorter than `min_split`, each a whole number of `unit`
+ *  positions, lengthened while the partial results would exceed `most_floats`. */
+void t6i_split_positions(const t6_device_info *info, const t6i_attention_shape *shape, long long groups, int per_cu,
+                         int min_split, int unit, unsigned long long most_floats, int *splits, int *split_length);
+
 /* ---- kernel 3: register-tiled stages, decode on GPUs ---- */
 
 /** In: the resolved T6_DEC_* values. Out: what the kernel is built with (the work division follows from the tile

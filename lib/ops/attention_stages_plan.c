@@ -119,19 +119,8 @@ t6_status t6i_stages_plan_make(const t6_device_info *info, const t6i_attention_s
         if (p->registers > 255) p->registers = 255;
     }
 
-    /* Split the positions until the device has about CU_GROUPS groups per compute unit, none shorter than
-     * MIN_SPLIT, each a whole number of tiles. */
-    const long long wanted = (long long)info->compute_units * p->cu_groups;
-    int splits = s->rows >= wanted ? 1 : ceil_div(wanted, s->rows);
-    const int most = ceil_div(s->max_end, p->min_split);
-    if (splits > most) splits = most;
-    if (splits < 1) splits = 1;
-    p->split_length = ceil_div(ceil_div(s->max_end, splits), p->tile) * p->tile;
-    p->splits = ceil_div(s->max_end, p->split_length);
-    /* Partial rows are indexed with 32 bits. */
-    while (p->splits > 1 && t6i_split_partials_floats(s->rows, p->splits, s->heads, s->head_dim) > 4294967295ull) {
-        p->split_length *= 2;
-        p->splits = ceil_div(s->max_end, p->split_length);
-    }
+    /* A group per row and split, a split a whole number of tiles; partial rows are indexed with 32 bits. */
+    t6i_split_positions(info, s, s->rows, p->cu_groups, p->min_split, p->tile, 4294967295ull, &p->splits,
+                        &p->split_length);
     return T6_SUCCESS;
 }

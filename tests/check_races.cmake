@@ -3,7 +3,9 @@
 # to barrier, so a missing barrier between two uses of local memory computes the right numbers there and wrong
 # ones on a GPU; Oclgrind's schedule shows it. Races in global memory are not counted: the groups that merge the
 # splits read what other groups wrote once a counter says they are done (fences and atomics, the pattern of
-# CUDA's threadfence reduction), an order Oclgrind's model of OpenCL 1.2 does not know.
+# CUDA's threadfence reduction), an order Oclgrind's model of OpenCL 1.2 does not know. Its --uninitialized is not
+# used: Oclgrind 21.10 counts a buffer that clEnqueueFillBuffer fills with a repeated pattern as uninitialized
+# (t6's merge counters), and flags everything that follows from them.
 #   cmake -DOCLGRIND=... -DPROGRAM=... -DCASE=... -DLOG=... -DCOMPUTE_UNITS=... -P check_races.cmake
 set(ENV{CK_RUN_CASE} "${CASE}")
 set(ENV{CK_FORK} "no")

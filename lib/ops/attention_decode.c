@@ -119,17 +119,16 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
 }
 
 t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_attention_shape *shape,
-                                     const plan *asked)
+                                     const plan *asked, const plan *fitted)
 {
     t6_status status = T6_SUCCESS;
     const t6_cache *cache = call->cache;
     const t6_cache_config *c = &cache->config;
     const char *what = "t6_attention(decode, kernel 3)";
     cl_int *tiles = NULL;
-    plan p;
+    plan p = *fitted;
     /* Tensor cores (or, T6_DEC_MMA 2, their tiling emulated with FMAs) where the plan takes them and, for the
      * real ones, their probe passes. */
-    T6I_TRY(make_plan(ctx, shape, asked, asked->mma, 0, &p));
     if (p.mma == 1 && !tensor_cores_work(ctx)) T6I_TRY(make_plan(ctx, shape, asked, 0, 0, &p));
 
     cl_kernel kernel = NULL;

@@ -182,8 +182,9 @@ static t6_status attention_with(t6_context *ctx, const t6i_attention_call *call,
         if (planned != T6_SUCCESS) return t6i_fail(ctx, planned, "%s: %s", what, why);
         if (plan.passed_over[0]) t6i_log(level, "%s: %.400s; kernel %d serves", what, plan.passed_over, plan.kernel);
         t6_status status = T6_SUCCESS;
-        if (plan.kernel == T6_KERNEL_TENSOR_CORES) status = t6i_attention_mma(ctx, call, &shape, &asked.mma);
-        else if (plan.kernel == T6_KERNEL_STAGES) status = t6i_attention_decode_tiles(ctx, call, &shape, &asked.stages);
+        if (plan.kernel == T6_KERNEL_TENSOR_CORES) status = t6i_attention_mma(ctx, call, &shape, &asked.mma, &plan.mma);
+        else if (plan.kernel == T6_KERNEL_STAGES)
+            status = t6i_attention_decode_tiles(ctx, call, &shape, &asked.stages, &plan.stages);
         else return launch_fma(ctx, call, resolved, &plan.fma);
         if (status != T6_ERROR_UNSUPPORTED || asked.kernel == T6_KERNEL_STAGES) return status;
         t6i_log(level, "%s: kernel %d cannot run here (%.300s); falling back", what, plan.kernel,

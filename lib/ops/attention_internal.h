@@ -42,17 +42,19 @@ static inline float t6i_score_scale(const t6i_attention_call *call)
  *  and every argument checked. T6_ERROR_INVALID_PARAMS when the tunables do not fit the device. */
 t6_status t6i_attention_factorized(t6_context *ctx, const t6i_attention_call *call);
 
-/** Decode through kernels_cl/attention_decode.cl (T6_DEC_KERNEL 3), planned from `asked` (the resolved decode
- *  tunables) for `shape` (the call's). T6_ERROR_UNSUPPORTED when the shape does not fit the kernel on this device
- *  as built (the caller may fall back). */
+/** Decode through kernels_cl/attention_decode.cl (T6_DEC_KERNEL 3) as `fitted` (t6i_stages_plan_make of `asked`,
+ *  the resolved decode tunables, for `shape`, the call's) says; planned again from `asked` where its probe or the
+ *  build disagree. T6_ERROR_UNSUPPORTED when the shape does not fit the kernel on this device as built (the
+ *  caller may fall back). */
 t6_status t6i_attention_decode_tiles(t6_context *ctx, const t6i_attention_call *call, const t6i_attention_shape *shape,
-                                     const t6i_stages_plan *asked);
+                                     const t6i_stages_plan *asked, const t6i_stages_plan *fitted);
 
 /** Decode or prefill through kernels_cl/attention_mma.cl (T6_DEC_KERNEL / T6_PRE_KERNEL 4, tensor cores or, with
- *  T6_DEC_MMA / T6_PRE_MMA 2, their emulation), planned from `asked` for `shape`. T6_ERROR_UNSUPPORTED when the
- *  device, the cache type or the shape does not suit it, or its probe fails (the caller falls back);
- *  T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
+ *  T6_DEC_MMA / T6_PRE_MMA 2, their emulation) as `fitted` (t6i_mma_plan_make of `asked` for `shape`) says;
+ *  planned again from `asked` with fewer queries where the compiled kernel runs fewer work-items.
+ *  T6_ERROR_UNSUPPORTED when the device, the cache type or the shape does not suit it, or its probe fails (the
+ *  caller falls back); T6_ERROR_INVALID_PARAMS for tunables it cannot run. */
 t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_attention_shape *shape,
-                            const t6i_mma_plan *asked);
+                            const t6i_mma_plan *asked, const t6i_mma_plan *fitted);
 
 #endif /* T6_ATTENTION_INTERNAL_H */

@@ -40,21 +40,23 @@ static t6_status get_kernel(t6_context *ctx, const t6i_attention_call *call, con
 }
 
 t6_status t6i_attention_mma(t6_context *ctx, const t6i_attention_call *call, const t6i_attention_shape *shape,
-                            const plan *asked)
+                            const plan *asked, const plan *fitted)
 {
     t6_status status = T6_SUCCESS;
     const t6_cache *cache = call->cache;
     const t6_cache_config *c = &cache->config;
     const char *what = call->prefill ? "t6_attention(prefill, tensor cores)" : "t6_attention(decode, tensor cores)";
     cl_int *tiles = NULL;
-    plan p;
+    plan p = *fitted;
     char why[256];
     plan fitting = *asked; /* prefill's queries may be lowered to what the compiled kernel runs */
     cl_kernel kernel = NULL;
-    for (;;) {
-        p = fitting;
-        status = t6i_mma_plan_make(&ctx->info, shape, &p, why, sizeof why);
-        if (status != T6_SUCCESS) return t6i_fail(ctx, status, "%s: %s", what, why);
+    for (bool planned = true;; planned = false) {
+        if (!planned) {
+            p = fitting;
+            status = t6i_mma_plan_make(&ctx->info, shape, &p, why, sizeof why);
+            if (status != T6_SUCCESS) return t6i_fail(ctx, status, "%s: %s", what, why);
+        }
         if (p.mma == 1 && !t6i_tensor_cores_work(ctx, c->dtype))
             return t6i_fail(ctx, T6_ERROR_UNSUPPORTED, "%s: no tensor cores passed their probe on this device", what);
         status = get_kernel(ctx, call, &p, &kernel);

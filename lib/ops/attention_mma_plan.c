@@ -4,7 +4,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 
@@ -50,7 +49,7 @@ t6_status t6i_mma_plan_make(const t6_device_info *info, const t6i_attention_shap
         snprintf(why, cap, "tensor cores take fp16 and bf16 caches only");
         return T6_ERROR_UNSUPPORTED;
     }
-    if (p->mma == 0 || (p->mma == 1 && !(info->is_gpu && strcmp(info->normalized_vendor, "nvidia") == 0))) {
+    if (p->mma == 0 || (p->mma == 1 && !t6i_is_nvidia_gpu(info))) {
         snprintf(why, cap, "no tensor cores on this device (MMA=%d)", p->mma);
         return T6_ERROR_UNSUPPORTED;
     }

@@ -13,6 +13,11 @@ size_t t6i_split_partials_floats(int batch, int splits, int heads, int head_dim)
     return rows * (size_t)head_dim + 2 * rows;
 }
 
+bool t6i_is_nvidia_gpu(const t6_device_info *info)
+{
+    return info->is_gpu && strcmp(info->normalized_vendor, "nvidia") == 0;
+}
+
 int t6i_query_tiles(const t6i_attention_shape *s, int queries)
 {
     int tiles = 0;

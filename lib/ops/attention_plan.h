@@ -63,6 +63,10 @@ int t6i_query_tiles(const t6i_attention_shape *shape, int queries);
 void t6i_split_positions(const t6_device_info *info, const t6i_attention_shape *shape, long long groups, int per_cu,
                          int min_split, int unit, unsigned long long most_floats, int *splits, int *split_length);
 
+/** Whether `info` is an NVIDIA GPU: the one kind whose tensor cores (mma.sync) kernels 3 and 4 use, its probe
+ *  aside. */
+bool t6i_is_nvidia_gpu(const t6_device_info *info);
+
 /* ---- kernel 3: register-tiled stages, decode on GPUs ---- */
 
 /** In: the resolved T6_DEC_* values. Out: what the kernel is built with (the work division follows from the tile

@@ -3,7 +3,6 @@
 #include "ops/attention_plan.h"
 
 #include <stdio.h>
-#include <string.h>
 
 /* Registers of a compute unit on every NVIDIA GPU since Kepler: what -cl-nv-maxrregcount divides. */
 #define NVIDIA_REGISTERS_PER_CU 65536
@@ -11,11 +10,6 @@
 #define LOCAL_MARGIN_BYTES 256
 
 static int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
-
-static bool is_nvidia_gpu(const t6_device_info *info)
-{
-    return info->is_gpu && strcmp(info->normalized_vendor, "nvidia") == 0;
-}
 
 /* The local memory of the plan, as attention_decode.cl declares it, array by array; false when the value
  * product's teams do not fit the group. */
@@ -105,7 +99,7 @@ t6_status t6i_stages_plan_make(const t6_device_info *info, const t6i_attention_s
 {
     const int asked_tile = p->tile, acc_heads_asked = p->acc_heads;
     /* Tensor cores where B operands are exact in tf32 and a warp owns each of their tiles. */
-    if (!(s->dtype == T6_F16 || s->dtype == T6_BF16) || p->wg_size % 32 != 0 || (p->mma == 1 && !is_nvidia_gpu(info)))
+    if (!(s->dtype == T6_F16 || s->dtype == T6_BF16) || p->wg_size % 32 != 0 || (p->mma == 1 && !t6i_is_nvidia_gpu(info)))
         p->mma = 0;
     if (!fit_tile(info, s, asked_tile, max_tile, acc_heads_asked, p) &&
         !(p->mma && (p->mma = 0, fit_tile(info, s, asked_tile, max_tile, acc_heads_asked, p)))) {

@@ -128,11 +128,19 @@ static const space_decl projection_tiles_space = {
 
 static int library_defaults(t6_op op, const char *name, int *value, int *min, int *max);
 
+/* The index of tunable `name` among the space's parameters; -1 when the space does not vary it. */
+static int space_index(const space_decl *decl, const char *name)
+{
+    for (int i = 0; i < decl->count; i++)
+        if (strcmp(decl->params[i].name, name) == 0) return i;
+    return -1;
+}
+
 /* The value a configuration gives tunable `name`: its own where the space varies it, else the library's default. */
 static int tunable(const view *c, const space_decl *decl, t6_op op, const char *name)
 {
-    for (int i = 0; i < decl->count; i++)
-        if (strcmp(decl->params[i].name, name) == 0) return c->v[i];
+    const int i = space_index(decl, name);
+    if (i >= 0) return c->v[i];
     int value = 0, min = 0, max = 0;
     library_defaults(op, name, &value, &min, &max);
     return value;
@@ -219,8 +227,8 @@ static bool attention_runs_as_asked(const view *c, const space_decl *decl, bool 
 /* Sets the default of the space's tunable `name` (when the space varies it). */
 static void set_default(const space_decl *decl, int *defaults, const char *name, int value)
 {
-    for (int i = 0; i < decl->count; i++)
-        if (strcmp(decl->params[i].name, name) == 0) defaults[i] = value;
+    const int i = space_index(decl, name);
+    if (i >= 0) defaults[i] = value;
 }
 
 /* The defaults as the library runs them: the values its planner lowers on this device and shape replace the asked
@@ -283,8 +291,7 @@ static bool decode_kernel3_on_gpus(const view *c) { return c->v[DEC_KERNEL] != 0
  * 3, repeating its configurations). */
 static bool kernel4_serves(const view *c)
 {
-    return c->device->info.is_gpu && strcmp(c->device->info.normalized_vendor, "nvidia") == 0 &&
-           c->shape->dtype != T6_F32;
+    return t6i_is_nvidia_gpu(&c->device->info) && c->shape->dtype != T6_F32;
 }
 static bool decode_kernel4_on_nvidia(const view *c) { return c->v[DEC_KERNEL] != 4 || kernel4_serves(c); }
 

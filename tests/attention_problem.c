@@ -136,6 +136,22 @@ void problem_check_rows(const problem *p, const t6_attention_options *options, i
 }
 
 /* Decode of `batch` entries (slots[i], lengths[i]) with query rows 0..batch−1, checked. */
+void problem_prefill_and_check(problem *p, const t6_attention_options *options, int batch, const int *slots,
+                               const int *starts, const int *counts, double tolerance, bool unrounded,
+                               const char *what)
+{
+    T6T_OK(p->ctx, t6_attention_prefill(p->cache, p->shape.rank_q, batch, slots, starts, counts, p->query, 0, p->out,
+                                        0, options));
+    int row_slots[64], positions[64], rows = 0;
+    for (int e = 0; e < batch; e++)
+        for (int q = 0; q < counts[e]; q++, rows++) {
+            ck_assert_int_lt(rows, 64);
+            row_slots[rows] = slots[e];
+            positions[rows] = starts[e] + q;
+        }
+    problem_check_rows(p, options, rows, row_slots, positions, tolerance, unrounded, what);
+}
+
 void problem_decode_and_check(problem *p, const t6_attention_options *options, int batch, const int *slots,
                               const int *lengths, const char *what)
 {

@@ -43,6 +43,12 @@ void problem_scale_query_a(problem *p, double factor);
 void problem_check_rows(const problem *p, const t6_attention_options *options, int rows, const int *slots,
                         const int *positions, double tolerance, bool unrounded, const char *what);
 
+/** Causal prefill of `batch` entries (counts[i] queries of slot slots[i] from position starts[i], the rows in
+ *  entry order, at most 64), checked as problem_check_rows does. */
+void problem_prefill_and_check(problem *p, const t6_attention_options *options, int batch, const int *slots,
+                               const int *starts, const int *counts, double tolerance, bool unrounded,
+                               const char *what);
+
 /** Decode of `batch` entries (slots[i], lengths[i]) with query rows 0..batch−1, checked at 1e-4 (strict). */
 void problem_decode_and_check(problem *p, const t6_attention_options *options, int batch, const int *slots,
                               const int *lengths, const char *what);

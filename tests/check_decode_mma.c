@@ -238,23 +238,15 @@ static void kernel4_prefill_on(t6_context *ctx, int mma)
         problem_make(&p, ctx, cases[c].shape, cases[c].dtype, 3, 96, written, 35, 1400 + c);
         use_kernel4_prefill(ctx, mma, cases[c].stage, cases[c].queries, cases[c].groups);
         const int slots[3] = {0, 1, 2}, starts[3] = {71, 0, 3}, counts[3] = {19, 11, 5};
-        int row_slots[35], positions[35], row = 0;
-        for (int e = 0; e < 3; e++)
-            for (int q = 0; q < counts[e]; q++, row++) {
-                row_slots[row] = slots[e];
-                positions[row] = starts[e] + q;
-            }
         const t6_attention_options options = {sizeof(t6_attention_options), 0, 0, 0, 0, T6_ATTENTION_FACTORIZED,
                                               cases[c].precision};
-        T6T_OK(ctx, t6_attention_prefill(p.cache, p.shape.rank_q, 3, slots, starts, counts, p.query, 0, p.out, 0,
-                                         &options));
         char what[128];
         snprintf(what, sizeof what, "kernel 4 prefill (MMA %d): H=%d D=%d ranks %d,%d,%d %s, %d queries per group, %s",
                  mma, cases[c].shape.heads, cases[c].shape.head_dim, cases[c].shape.rank_q, cases[c].shape.rank_k,
                  cases[c].shape.rank_v, t6_dtype_name(cases[c].dtype), cases[c].queries,
                  t6_precision_name(cases[c].precision));
-        problem_check_rows(&p, &options, 35, row_slots, positions, tolerance(cases[c].precision, cases[c].dtype),
-                           true, what);
+        problem_prefill_and_check(&p, &options, 3, slots, starts, counts,
+                                  tolerance(cases[c].precision, cases[c].dtype), true, what);
         problem_free(&p);
     }
 }
@@ -293,17 +285,11 @@ START_TEST(kernel4_prefill_merge)
     problem_make(&p, ctx, (t6_ref_shape){5, 64, 6, 2, 2}, T6_F16, 1, 32, written, 32, 1500);
     use_kernel4_prefill(ctx, 2, 16, 4, 2);
     const int slots[1] = {0}, starts[1] = {0}, counts[1] = {32};
-    int row_slots[32], positions[32];
-    for (int q = 0; q < 32; q++) {
-        row_slots[q] = 0;
-        positions[q] = q;
-    }
     const t6_attention_options options = {sizeof(t6_attention_options), 0, 0, 0, 0, T6_ATTENTION_FACTORIZED,
                                           T6_PRECISION_STRICT};
     problem_poison_out(&p);
-    T6T_OK(ctx, t6_attention_prefill(p.cache, p.shape.rank_q, 1, slots, starts, counts, p.query, 0, p.out, 0,
-                                     &options));
-    problem_check_rows(&p, &options, 32, row_slots, positions, 1e-4, true, "kernel 4 prefill merged by the last groups");
+    problem_prefill_and_check(&p, &options, 1, slots, starts, counts, 1e-4, true,
+                              "kernel 4 prefill merged by the last groups");
     problem_free(&p);
     t6_context_destroy(ctx);
 }
